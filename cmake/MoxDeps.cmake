@@ -1,0 +1,42 @@
+# Finds libmox's dependencies as Debian 12 ships them. Each becomes an
+# imported INTERFACE target mox_dep::<name>. Debian's mbedTLS has neither a
+# .pc nor a CMake config, utf8proc's .pc reports a wrong version and cmocka's
+# config has no imported target: plain find_path/find_library is the one
+# method that works for all of them.
+
+function(mox_find_dep name header)
+    cmake_parse_arguments(D "" "" "LIBS" ${ARGN})
+    string(TOUPPER "${name}" uname)
+    find_path(MOX_${uname}_INCLUDE_DIR ${header})
+    if(NOT MOX_${uname}_INCLUDE_DIR)
+        message(FATAL_ERROR "libmox: ${name}: header ${header} not found (run cmake/setup-debian.sh)")
+    endif()
+    set(libs)
+    foreach(l ${D_LIBS})
+        find_library(MOX_LIB_${l} NAMES ${l})
+        if(NOT MOX_LIB_${l})
+            message(FATAL_ERROR "libmox: ${name}: library ${l} not found (run cmake/setup-debian.sh)")
+        endif()
+        list(APPEND libs ${MOX_LIB_${l}})
+    endforeach()
+    add_library(mox_dep_${name} INTERFACE)
+    add_library(mox_dep::${name} ALIAS mox_dep_${name})
+    target_include_directories(mox_dep_${name} SYSTEM INTERFACE ${MOX_${uname}_INCLUDE_DIR})
+    target_link_libraries(mox_dep_${name} INTERFACE ${libs})
+    # Names for mox.pc / the static CMake package.
+    set(MOX_DEP_LINKNAMES_${name} ${D_LIBS} PARENT_SCOPE)
+endfunction()
+
+# Link order matters for static mbedTLS: mbedtls, mbedx509, mbedcrypto.
+mox_find_dep(mbedtls mbedtls/ssl.h LIBS mbedtls mbedx509 mbedcrypto)
+mox_find_dep(sodium sodium.h LIBS sodium)
+mox_find_dep(idn2 idn2.h LIBS idn2)
+mox_find_dep(utf8proc utf8proc.h LIBS utf8proc)
+mox_find_dep(psl libpsl.h LIBS psl)
+mox_find_dep(zlib zlib.h LIBS z)
+mox_find_dep(sqlite3 sqlite3.h LIBS sqlite3)
+mox_find_dep(resolv resolv.h LIBS resolv)
+
+if(MOX_BUILD_TESTS)
+    mox_find_dep(cmocka cmocka.h LIBS cmocka)
+endif()

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs everything libmox needs to build, test and fuzz on Debian 12.
+# Idempotent: safe to run again. Needs root (apt-get).
+set -eu
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Build dependencies.
+PKGS="build-essential cmake pkg-config clang libclang-rt-dev
+libmbedtls-dev libsodium-dev libidn2-dev libutf8proc-dev libpsl-dev
+zlib1g-dev libsqlite3-dev libcmocka-dev"
+
+# Test peers and helpers (127.0.0.1 only). Recommends are kept: swaks needs
+# them for TLS.
+PKGS="$PKGS python3 python3-dnslib python3-dkim python3-spf python3-aiosmtpd
+python3-yaml swaks gsasl nsd libjansson-dev libyaml-dev"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup-debian.sh: need root to install:$missing" >&2
+        exit 1
+    fi
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q $missing
+fi
+
+# nsd starts a daemon on install; tests run their own instances.
+if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now nsd >/dev/null 2>&1 || true
+fi
+pkill -x nsd >/dev/null 2>&1 || true
+exit 0

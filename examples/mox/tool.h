@@ -1,0 +1,58 @@
+/* Shared pieces of the mox command-line tool. */
+#ifndef MOX_TOOL_H
+#define MOX_TOOL_H
+
+#include <stdio.h>
+
+#include "mox/mox.h"
+
+/* Exit codes: 0 the command ran and printed its result (whatever the
+ * verdict), 1 a runtime error, 2 a usage error. */
+enum { TOOL_OK = 0, TOOL_RUNTIME = 1, TOOL_USAGE = 2 };
+
+/* A subcommand. `run` gets argv with argv[0] being the subcommand name. */
+struct tool_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+};
+
+/* Dispatches argv[1] among `cmds` (NULL-terminated), handling --help and
+ * unknown names; `prefix` is e.g. "mox dns" for messages. */
+int tool_dispatch(const char *prefix, const struct tool_cmd *const *cmds, int argc, char **argv);
+
+/* Prints "mox: " + message to stderr and returns `code`. */
+int tool_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* 1 if s is "-h" or "--help". */
+int tool_is_help(const char *s);
+
+/* JSON output (RFC 8259): one object per command, snake_case keys, null for
+ * absent values. Writes into a buffer; tool_json_print prints it + "\n". */
+typedef struct tool_json {
+    mox_buf b;
+    int depth;
+    int first[64]; /* no element yet at this depth */
+    int oom;
+    int after_key; /* a key was written; the value takes no separator */
+} tool_json;
+
+void tool_json_init(tool_json *j);
+void tool_json_free(tool_json *j);
+void tool_json_obj_begin(tool_json *j);  /* as a value */
+void tool_json_obj_end(tool_json *j);
+void tool_json_arr_begin(tool_json *j);
+void tool_json_arr_end(tool_json *j);
+void tool_json_key(tool_json *j, const char *key);
+void tool_json_str(tool_json *j, const char *s);            /* NULL -> null */
+void tool_json_strn(tool_json *j, const char *s, size_t n); /* any bytes; non-UTF-8 escaped as \u00XX */
+void tool_json_int(tool_json *j, long long v);
+void tool_json_bool(tool_json *j, int v);
+void tool_json_null(tool_json *j);
+/* Prints the document followed by a newline; returns TOOL_OK or TOOL_RUNTIME. */
+int tool_json_print(tool_json *j, FILE *f);
+
+/* Command tables of each group (cmd_*.c). */
+extern const struct tool_cmd tool_cmd_version;
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * libmox DNS: the resolver interface every evaluator uses, answers as typed
+ * records, an in-memory resolver loaded from master-file text (how tests and
+ * the mox tool describe DNS offline), and a system resolver over glibc's
+ * res_nsend (which keeps SERVFAIL and timeout distinct and reads the AD bit).
+ *
+ * Threading: objects are not thread-safe; distinct objects are independent.
+ */
+#ifndef MOX_DNS_H
+#define MOX_DNS_H
+
+#include "core.h"
+
+MOX_BEGIN_DECLS
+
+/* Record types (IANA numbers). */
+enum {
+    MOX_DNS_A = 1,
+    MOX_DNS_NS = 2,
+    MOX_DNS_CNAME = 5,
+    MOX_DNS_SOA = 6,
+    MOX_DNS_PTR = 12,
+    MOX_DNS_MX = 15,
+    MOX_DNS_TXT = 16,
+    MOX_DNS_AAAA = 28,
+    MOX_DNS_TLSA = 52
+};
+
+/* Outcome of a query. NODATA is MOX_DNS_NOERROR with no record of the
+ * asked type (mox_dns_answer_is_nodata). */
+typedef enum mox_dns_status {
+    MOX_DNS_NOERROR = 0,
+    MOX_DNS_FORMERR = 1,
+    MOX_DNS_SERVFAIL = 2,
+    MOX_DNS_NXDOMAIN = 3,
+    MOX_DNS_NOTIMP = 4,
+    MOX_DNS_REFUSED = 5,
+    MOX_DNS_TIMEOUT = 0x10000, /* no answer in time (not an rcode) */
+    MOX_DNS_NETERR = 0x10001   /* could not reach a server / malformed reply */
+} mox_dns_status;
+
+/* One resource record. Names are in presentation form, absolute, WITHOUT the
+ * trailing dot ("example.org"; the root is ""), as found in the data (case
+ * preserved). All pointers point into memory owned by the answer. */
+typedef struct mox_dns_rr {
+    const char *name;
+    uint16_t type;
+    uint16_t rclass;
+    uint32_t ttl;
+    union {
+        unsigned char a[4];
+        unsigned char aaaa[16];
+        struct { uint16_t preference; const char *host; } mx;
+        const char *target; /* CNAME, PTR, NS */
+        struct {
+            size_t count;              /* character-strings */
+            const unsigned char **str; /* each may hold any byte */
+            const size_t *len;
+        } txt;
+        struct {
+            uint8_t usage, selector, matching;
+            const unsigned char *data;
+            size_t len;
+        } tlsa;
+        struct { const unsigned char *data; size_t len; } raw; /* other types: RDATA */
+    } u;
+} mox_dns_rr;
+
+/* A completed query. Allocated by the resolver; release with
+ * mox_dns_answer_free. `rr` holds the answer section in order: for a name
+ * that is an alias, the CNAME records followed by the records of the asked
+ * type at the canonical name. */
+typedef struct mox_dns_answer {
+    char *qname;       /* as asked, without trailing dot */
+    uint16_t qtype;
+    int status;        /* mox_dns_status */
+    int authentic;     /* 1 if DNSSEC-validated (AD bit / $AUTHENTIC) */
+    size_t nrr;
+    mox_dns_rr *rr;
+    void *priv_;       /* library-private storage */
+} mox_dns_answer;
+
+MOX_API void mox_dns_answer_free(mox_dns_answer *a);
+
+/* Number of records of type `type` in the answer (CNAMEs not counted unless
+ * asked). */
+MOX_API size_t mox_dns_answer_count(const mox_dns_answer *a, uint16_t type);
+
+/* 1 when the status is NOERROR but there is no record of the asked type. */
+MOX_API int mox_dns_answer_is_nodata(const mox_dns_answer *a);
+
+/* Appends the concatenation of a TXT record's strings to `out`. */
+MOX_API int mox_dns_txt_join(const mox_dns_rr *rr, mox_buf *out);
+
+/* Name of a type ("TXT"; "TYPE99" for unknown ones, in a static buffer
+ * per call site: copy if kept) and of a status ("NXDOMAIN", "TIMEOUT"). */
+MOX_API const char *mox_dns_type_name(uint16_t type);
+MOX_API int mox_dns_type_parse(const char *name, uint16_t *type);
+MOX_API const char *mox_dns_status_name(int status);
+
+/* Appends one record in master-file syntax with absolute names and a
+ * trailing dot ("example.org. 300 IN MX 10 mx.example.org."), no newline. */
+MOX_API int mox_dns_rr_format(const mox_dns_rr *rr, mox_buf *out);
+
+/* ------------------------------------------------------------ resolvers */
+
+/* Completion callback: `ans` becomes the callee's (free it with
+ * mox_dns_answer_free). It is never NULL; failures are statuses.
+ * May be called from inside `query` itself (synchronous resolvers do). */
+typedef void (*mox_dns_done_fn)(void *arg, mox_dns_answer *ans);
+
+/* The asynchronous resolver interface an embedder implements or gets from
+ * one of the constructors below. */
+typedef struct mox_resolver {
+    size_t size; /* sizeof(mox_resolver), set by MOX_RESOLVER_INIT */
+    void *ctx;
+    /* Starts a query for `name` (ASCII, trailing dot optional) and `type`.
+     * Returns MOX_OK, after which `done` is called exactly once (possibly
+     * before `query` returns), or a negative mox_err and never calls
+     * `done`. */
+    int (*query)(void *ctx, const char *name, uint16_t type,
+                 mox_dns_done_fn done, void *arg);
+    /* Optional: blocks until at least one pending query has completed;
+     * used by the blocking helper for asynchronous resolvers. Returns
+     * MOX_OK or a negative mox_err. */
+    int (*wait)(void *ctx);
+} mox_resolver;
+
+#define MOX_RESOLVER_INIT { sizeof(mox_resolver), NULL, NULL, NULL }
+
+/* Blocking helper: runs one query to completion (calling r->wait while it
+ * is pending) and stores the answer in *out (free with
+ * mox_dns_answer_free). Returns MOX_OK whenever an answer was produced,
+ * whatever its status. */
+MOX_API int mox_dns_lookup(const mox_resolver *r, const char *name,
+                           uint16_t type, mox_dns_answer **out);
+
+/* ------------------------------------------------------ in-memory zone */
+
+typedef struct mox_dns_zone mox_dns_zone;
+
+MOX_API int mox_dns_zone_new(mox_dns_zone **out);
+MOX_API void mox_dns_zone_free(mox_dns_zone *z);
+
+/* Loads master-file text (RFC 1035 §5) into the zone: $ORIGIN, $TTL,
+ * relative names, @, optional TTL and class, parentheses across lines,
+ * comments, several quoted strings per TXT, \DDD and \X escapes. Record
+ * types: A AAAA CNAME MX NS PTR TXT SPF TLSA SOA, and TYPEnn \# generic.
+ * Extension directives (libmox-specific):
+ *   $SERVFAIL name    every query for name answers SERVFAIL
+ *   $TIMEOUT name     every query for name times out
+ *   $AUTHENTIC name   answers for name carry the authentic (AD) bit
+ * `origin` may be NULL (then "." until $ORIGIN). `filename` is only used
+ * in messages. On a syntax error returns MOX_ERR_SYNTAX and ei->msg holds
+ * "FILE:LINE: problem"; the zone then keeps the records loaded before. */
+MOX_API int mox_dns_zone_load(mox_dns_zone *z, const char *text, size_t len,
+                              const char *origin, const char *filename,
+                              mox_errinfo *ei);
+
+/* Reads and loads a file. MOX_ERR_IO if it cannot be read. */
+MOX_API int mox_dns_zone_load_file(mox_dns_zone *z, const char *path,
+                                   mox_errinfo *ei);
+
+/* Adds one record given as a master-file line with an absolute owner,
+ * e.g. "example.org. 300 IN TXT \"v=spf1 -all\"". */
+MOX_API int mox_dns_zone_add(mox_dns_zone *z, const char *line,
+                             mox_errinfo *ei);
+
+/* Marks a name as failing or authentic, as the directives above do.
+ * `status` is MOX_DNS_SERVFAIL or MOX_DNS_TIMEOUT. */
+MOX_API int mox_dns_zone_set_failure(mox_dns_zone *z, const char *name,
+                                     int status);
+MOX_API int mox_dns_zone_set_authentic(mox_dns_zone *z, const char *name);
+
+/* Answers a query from the zone (case-insensitive names; CNAME chasing up
+ * to 8 links; empty non-terminals give NODATA, not NXDOMAIN). */
+MOX_API int mox_dns_zone_query(const mox_dns_zone *z, const char *name,
+                               uint16_t type, mox_dns_answer **out);
+
+/* Fills `r` with a synchronous resolver answering from `z` (which must
+ * outlive it). */
+MOX_API void mox_dns_zone_resolver(mox_dns_zone *z, mox_resolver *r);
+
+/* ------------------------------------------------------ system resolver */
+
+typedef struct mox_dns_system mox_dns_system;
+
+/* Creates a resolver over glibc's res_nsend. `server` is NULL (use
+ * /etc/resolv.conf) or "IP" or "IP:PORT" ("[v6]:port" for IPv6).
+ * `timeout_ms` is per attempt (0: 5000), `attempts` (0: 2). The resolver
+ * sets the AD flag in queries (RES_TRUSTAD) and reports the AD bit of the
+ * reply: trust it only with a validating resolver on a secure path. */
+MOX_API int mox_dns_system_new(mox_dns_system **out, const char *server,
+                               int timeout_ms, int attempts);
+MOX_API void mox_dns_system_free(mox_dns_system *s);
+
+/* Blocking query (the call itself may take up to timeout x attempts). */
+MOX_API int mox_dns_system_query(mox_dns_system *s, const char *name,
+                                 uint16_t type, mox_dns_answer **out);
+
+/* Fills `r` with a synchronous resolver over `s`. */
+MOX_API void mox_dns_system_resolver(mox_dns_system *s, mox_resolver *r);
+
+MOX_END_DECLS
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * libmox — embeddable email protocol components. Including this header
+ * gives every public module.
+ */
+#ifndef MOX_MOX_H
+#define MOX_MOX_H
+
+#include "common.h"
+#include "core.h"
+#include "text.h"
+#include "address.h"
+#include "dns.h"
+
+#endif

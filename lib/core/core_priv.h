@@ -1,0 +1,41 @@
+/* Private helpers shared by all modules. Not installed. */
+#ifndef MOX_CORE_PRIV_H
+#define MOX_CORE_PRIV_H
+
+#include <string.h>
+
+#include "mox/core.h"
+
+#define MOX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Fills an optional errinfo (ei may be NULL) and returns `code`, so parsers
+ * can write `return moxi_fail(ei, MOX_ERR_SYNTAX, DETAIL, off, "...")`. */
+int moxi_fail(mox_errinfo *ei, int code, int detail, size_t offset,
+              const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* Duplicates n bytes into a NUL-terminated string (mox_malloc). */
+char *moxi_strndup(const char *s, size_t n);
+char *moxi_strdup(const char *s);
+
+/* ASCII helpers independent of the C locale. */
+static inline int moxi_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+static inline int moxi_is_alpha(int c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
+static inline int moxi_is_digit(int c) { return c >= '0' && c <= '9'; }
+int moxi_strncasecmp(const char *a, const char *b, size_t n);
+int moxi_memcaseeq(const void *a, const void *b, size_t n);
+
+/* Reads a whole file into a buffer. MOX_ERR_IO when it cannot. */
+int moxi_read_file(const char *path, mox_buf *out, mox_errinfo *ei);
+
+/* Logs through an env (NULL-safe), formatting the message. */
+void moxi_logf(const mox_env *env, int level, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#endif
