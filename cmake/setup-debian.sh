@@ -13,7 +13,7 @@ zlib1g-dev libsqlite3-dev libcmocka-dev"
 # Test peers and helpers (127.0.0.1 only). Recommends are kept: swaks needs
 # them for TLS.
 PKGS="$PKGS python3 python3-dnslib python3-dkim python3-spf python3-aiosmtpd
-python3-yaml swaks gsasl nsd libjansson-dev libyaml-dev"
+python3-yaml swaks gsasl nsd libjansson-dev libyaml-dev postfix"
 
 missing=""
 for p in $PKGS; do
@@ -25,6 +25,9 @@ if [ -n "$missing" ]; then
         echo "setup-debian.sh: need root to install:$missing" >&2
         exit 1
     fi
+    # postfix is installed only for smtp-source/smtp-sink: no configuration,
+    # and its daemon is stopped below.
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     apt-get update -q
     # shellcheck disable=SC2086
     apt-get install -y -q $missing
@@ -35,4 +38,8 @@ if command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now nsd >/dev/null 2>&1 || true
 fi
 pkill -x nsd >/dev/null 2>&1 || true
+if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now postfix >/dev/null 2>&1 || true
+fi
+postfix stop >/dev/null 2>&1 || true
 exit 0
