@@ -23,7 +23,9 @@ enum {
     MOX_DNS_MX = 15,
     MOX_DNS_TXT = 16,
     MOX_DNS_AAAA = 28,
-    MOX_DNS_TLSA = 52
+    MOX_DNS_TLSA = 52,
+    MOX_DNS_SPF = 99,  /* obsolete; same RDATA as TXT (u.txt) */
+    MOX_DNS_ANY = 255  /* query type only: every record at the name */
 };
 
 /* Outcome of a query. NODATA is MOX_DNS_NOERROR with no record of the
