@@ -54,5 +54,6 @@ int tool_json_print(tool_json *j, FILE *f);
 
 /* Command tables of each group (cmd_*.c). */
 extern const struct tool_cmd tool_cmd_version;
+extern const struct tool_cmd tool_cmd_spf;
 
 #endif

@@ -10,5 +10,7 @@
 #include "text.h"
 #include "address.h"
 #include "dns.h"
+#include "spf.h"
+#include "sasl.h"
 
 #endif
