@@ -8,6 +8,7 @@
 #include "common.h"
 #include "core.h"
 #include "text.h"
+#include "message.h"
 #include "address.h"
 #include "dns.h"
 #include "spf.h"
