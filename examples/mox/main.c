@@ -7,6 +7,7 @@
 
 static const struct tool_cmd *const commands[] = {
     &tool_cmd_version,
+    &tool_cmd_dns,
     &tool_cmd_spf,
     NULL,
 };

@@ -52,8 +52,39 @@ void tool_json_null(tool_json *j);
 /* Prints the document followed by a newline; returns TOOL_OK or TOOL_RUNTIME. */
 int tool_json_print(tool_json *j, FILE *f);
 
+/* DNS options shared by every command that resolves (dnsopts.c):
+ *   --dns-zone FILE        answer from a master file (libmox in-memory zone)
+ *   --dns-server IP[:PORT] ask that server ([v6]:port for IPv6)
+ *   --dns-timeout MS       per-attempt timeout for --dns-server / system
+ *   --dns-attempts N       attempts for --dns-server / system
+ * Neither zone nor server: the system resolver (/etc/resolv.conf).
+ * Usage: zero-initialise, call tool_dns_option for each argv[i] the
+ * command does not recognise itself, then tool_dns_open, use .resolver,
+ * and tool_dns_close. */
+struct tool_dns {
+    const char *zone_file;
+    const char *server;
+    int timeout_ms;
+    int attempts;
+    mox_dns_zone *zone;
+    mox_dns_system *sys;
+    mox_resolver resolver;
+};
+/* Consumes argv[*i] (and its value, advancing *i) when it is a DNS option:
+ * returns 1; 0 when it is not one; -1 after printing a message to stderr
+ * for a missing or malformed value or --dns-zone with --dns-server (a
+ * usage error: exit TOOL_USAGE). */
+int tool_dns_option(struct tool_dns *d, int argc, char **argv, int *i);
+/* Loads the zone or creates the resolver. TOOL_OK, or TOOL_RUNTIME after a
+ * message (unreadable or malformed zone file). */
+int tool_dns_open(struct tool_dns *d);
+void tool_dns_close(struct tool_dns *d);
+/* Help text for the options above, one per line, indented two spaces. */
+extern const char tool_dns_usage[];
+
 /* Command tables of each group (cmd_*.c). */
 extern const struct tool_cmd tool_cmd_version;
+extern const struct tool_cmd tool_cmd_dns;
 extern const struct tool_cmd tool_cmd_spf;
 
 #endif

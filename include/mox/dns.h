@@ -104,6 +104,14 @@ MOX_API const char *mox_dns_status_name(int status);
  * trailing dot ("example.org. 300 IN MX 10 mx.example.org."), no newline. */
 MOX_API int mox_dns_rr_format(const mox_dns_rr *rr, mox_buf *out);
 
+/* Appends only the RDATA part of that line ("10 mx.example.org.").
+ * Names with special or non-printable octets are escaped (\. \DDD); TXT
+ * strings are quoted, with \" \\ and \DDD for bytes outside 0x20-0x7e.
+ * Types without a presentation form here use RFC 3597 "\# LEN HEX".
+ * Both return MOX_ERR_INVAL for a caller-built record that is malformed
+ * (leaving `out` as it was), or MOX_ERR_NOMEM. */
+MOX_API int mox_dns_rdata_format(const mox_dns_rr *rr, mox_buf *out);
+
 /* ------------------------------------------------------------ resolvers */
 
 /* Completion callback: `ans` becomes the callee's (free it with
@@ -133,7 +141,11 @@ typedef struct mox_resolver {
 /* Blocking helper: runs one query to completion (calling r->wait while it
  * is pending) and stores the answer in *out (free with
  * mox_dns_answer_free). Returns MOX_OK whenever an answer was produced,
- * whatever its status. */
+ * whatever its status; the error of `query` or `wait` otherwise;
+ * MOX_ERR_STATE when the query is still pending and the resolver has no
+ * `wait`. `done` may run inside `query` (synchronous resolvers). A
+ * resolver whose `wait` fails must not call `done` for that query later
+ * (the helper's state is gone by then). */
 MOX_API int mox_dns_lookup(const mox_resolver *r, const char *name,
                            uint16_t type, mox_dns_answer **out);
 
@@ -183,20 +195,61 @@ MOX_API int mox_dns_zone_query(const mox_dns_zone *z, const char *name,
  * outlive it). */
 MOX_API void mox_dns_zone_resolver(mox_dns_zone *z, mox_resolver *r);
 
+/* ------------------------------------------------------ wire format */
+
+/* Sans-I/O building blocks for an embedder that runs DNS over its own
+ * sockets (the system resolver below uses them too).
+ *
+ * mox_dns_query_build appends to `out` a query for `name` (ASCII
+ * presentation form, trailing dot optional, \DDD escapes allowed) and
+ * `type`, class IN, with message ID `id`, the RD and AD flags set (RFC 6840
+ * §5.7: ask for the AD bit) and an EDNS0 OPT record advertising 1232-octet
+ * UDP replies. Returns MOX_OK, MOX_ERR_SYNTAX for an invalid name,
+ * MOX_ERR_NOMEM. */
+MOX_API int mox_dns_query_build(const char *name, uint16_t type, uint16_t id,
+                                mox_buf *out);
+
+/* Parses a reply to the query built from the same `name`, `type` and
+ * `id`. Untrusted input: every length and compression pointer is checked.
+ * Returns MOX_OK with *out set (status from the rcode, `authentic` from
+ * the AD bit, the answer section reduced to the CNAME chain from `name`
+ * and the records of `type` at its end; records of other names are
+ * dropped), or MOX_ERR_SYNTAX for a malformed reply or one that does not
+ * match the query (wrong ID, not a response, other question): the caller
+ * should ignore such a datagram and keep waiting. `*truncated` (optional)
+ * is set to 1 when the TC bit is set: retry over TCP. */
+MOX_API int mox_dns_reply_parse(const unsigned char *msg, size_t len,
+                                const char *name, uint16_t type, uint16_t id,
+                                int *truncated, mox_dns_answer **out);
+
 /* ------------------------------------------------------ system resolver */
 
 typedef struct mox_dns_system mox_dns_system;
 
-/* Creates a resolver over glibc's res_nsend. `server` is NULL (use
- * /etc/resolv.conf) or "IP" or "IP:PORT" ("[v6]:port" for IPv6).
- * `timeout_ms` is per attempt (0: 5000), `attempts` (0: 2). The resolver
- * sets the AD flag in queries (RES_TRUSTAD) and reports the AD bit of the
- * reply: trust it only with a validating resolver on a secure path. */
+/* Creates a stub resolver. `server` is NULL (the nameservers, timeout and
+ * attempts of /etc/resolv.conf, read with glibc's res_ninit) or "IP",
+ * "IP:PORT", "[IPv6]:PORT" or a bare IPv6 address (port 53 by default).
+ * `timeout_ms` is per attempt and server (0: resolv.conf's, else 5000),
+ * `attempts` the rounds over all servers (0: resolv.conf's, else 2).
+ * Queries go over UDP (IPv4 or IPv6) from a fresh random port with a
+ * random ID; a truncated reply (TC) is retried over TCP. Statuses stay
+ * distinct: an rcode answer (NXDOMAIN, SERVFAIL, ...), MOX_DNS_TIMEOUT when
+ * no server answered in time, MOX_DNS_NETERR when none could be reached
+ * (e.g. ICMP port unreachable) or they sent only malformed replies. A
+ * SERVFAIL or REFUSED makes it try the next server; the last such answer
+ * is returned if none does better. Queries carry the AD flag and the
+ * answer reports the reply's AD bit: trust it only with a validating
+ * resolver on a secure path (e.g. on 127.0.0.1).
+ * Returns MOX_OK, MOX_ERR_INVAL (bad server string or negative numbers),
+ * MOX_ERR_NOMEM. */
 MOX_API int mox_dns_system_new(mox_dns_system **out, const char *server,
                                int timeout_ms, int attempts);
 MOX_API void mox_dns_system_free(mox_dns_system *s);
 
-/* Blocking query (the call itself may take up to timeout x attempts). */
+/* Blocking query (the call itself may take up to timeout x attempts x
+ * servers, plus a TCP exchange). Returns MOX_OK with an answer whatever its
+ * status (socket errors give MOX_DNS_NETERR); MOX_ERR_SYNTAX for an invalid
+ * name; MOX_ERR_NOMEM. */
 MOX_API int mox_dns_system_query(mox_dns_system *s, const char *name,
                                  uint16_t type, mox_dns_answer **out);
 

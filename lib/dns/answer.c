@@ -318,6 +318,75 @@ static int put_soa(mox_buf *out, const unsigned char *d, size_t n)
     return rc;
 }
 
+static int put_rdata(const mox_dns_rr *rr, mox_buf *out)
+{
+    int rc = MOX_OK;
+    char ip[64];
+    switch (rr->type) {
+    case MOX_DNS_A:
+        inet_ntop(AF_INET, rr->u.a, ip, sizeof ip);
+        return mox_buf_append_str(out, ip);
+    case MOX_DNS_AAAA:
+        inet_ntop(AF_INET6, rr->u.aaaa, ip, sizeof ip);
+        return mox_buf_append_str(out, ip);
+    case MOX_DNS_NS:
+    case MOX_DNS_CNAME:
+    case MOX_DNS_PTR:
+        return put_name(out, rr->u.target);
+    case MOX_DNS_MX:
+        rc = mox_buf_appendf(out, "%u ", (unsigned)rr->u.mx.preference);
+        if (rc == MOX_OK)
+            rc = put_name(out, rr->u.mx.host);
+        return rc;
+    case MOX_DNS_TXT:
+    case MOX_DNS_SPF:
+        if (rr->u.txt.count == 0 || !rr->u.txt.str || !rr->u.txt.len)
+            return MOX_ERR_INVAL; /* only a caller-built record can be so */
+        for (size_t i = 0; i < rr->u.txt.count && rc == MOX_OK; i++) {
+            if (i)
+                rc = mox_buf_append_byte(out, ' ');
+            if (rc == MOX_OK)
+                rc = put_qstring(out, rr->u.txt.str[i], rr->u.txt.len[i]);
+        }
+        return rc;
+    case MOX_DNS_TLSA:
+        if (rr->u.tlsa.len == 0) {
+            /* "usage selector matching" with no data is not valid
+             * presentation syntax; the generic form round-trips. */
+            unsigned char h[3] = {rr->u.tlsa.usage, rr->u.tlsa.selector, rr->u.tlsa.matching};
+            return put_generic(out, h, 3);
+        }
+        rc = mox_buf_appendf(out, "%u %u %u ", rr->u.tlsa.usage, rr->u.tlsa.selector,
+                             rr->u.tlsa.matching);
+        if (rc == MOX_OK)
+            rc = put_hex(out, rr->u.tlsa.data, rr->u.tlsa.len);
+        return rc;
+    case MOX_DNS_SOA:
+        rc = put_soa(out, rr->u.raw.data, rr->u.raw.len);
+        return rc == MOX_ERR_SYNTAX ? MOX_ERR_INVAL : rc; /* caller-built garbage */
+    default:
+        return put_generic(out, rr->u.raw.data, rr->u.raw.len);
+    }
+}
+
+static void restore(mox_buf *out, size_t start)
+{
+    out->len = start;
+    if (out->data)
+        out->data[start] = 0;
+}
+
+int mox_dns_rdata_format(const mox_dns_rr *rr, mox_buf *out)
+{
+    if (!rr || !out)
+        return MOX_ERR_INVAL;
+    size_t start = out->len;
+    int rc = put_rdata(rr, out);
+    if (rc < 0)
+        restore(out, start);
+    return rc;
+}
+
 int mox_dns_rr_format(const mox_dns_rr *rr, mox_buf *out)
 {
     if (!rr || !out)
@@ -335,66 +404,9 @@ int mox_dns_rr_format(const mox_dns_rr *rr, mox_buf *out)
     if (rc == MOX_OK)
         rc = mox_buf_appendf(out, " %lu %s %s ", (unsigned long)rr->ttl, c,
                              mox_dns_type_name(rr->type));
+    if (rc == MOX_OK)
+        rc = put_rdata(rr, out);
     if (rc < 0)
-        goto fail;
-    char ip[64];
-    switch (rr->type) {
-    case MOX_DNS_A:
-        inet_ntop(AF_INET, rr->u.a, ip, sizeof ip);
-        rc = mox_buf_append_str(out, ip);
-        break;
-    case MOX_DNS_AAAA:
-        inet_ntop(AF_INET6, rr->u.aaaa, ip, sizeof ip);
-        rc = mox_buf_append_str(out, ip);
-        break;
-    case MOX_DNS_NS:
-    case MOX_DNS_CNAME:
-    case MOX_DNS_PTR:
-        rc = put_name(out, rr->u.target);
-        break;
-    case MOX_DNS_MX:
-        rc = mox_buf_appendf(out, "%u ", (unsigned)rr->u.mx.preference);
-        if (rc == MOX_OK)
-            rc = put_name(out, rr->u.mx.host);
-        break;
-    case MOX_DNS_TXT:
-    case MOX_DNS_SPF:
-        for (size_t i = 0; i < rr->u.txt.count && rc == MOX_OK; i++) {
-            if (i)
-                rc = mox_buf_append_byte(out, ' ');
-            if (rc == MOX_OK)
-                rc = put_qstring(out, rr->u.txt.str[i], rr->u.txt.len[i]);
-        }
-        break;
-    case MOX_DNS_TLSA:
-        if (rr->u.tlsa.len == 0) {
-            /* "usage selector matching" with no data is not valid
-             * presentation syntax; the generic form round-trips. */
-            unsigned char h[3] = {rr->u.tlsa.usage, rr->u.tlsa.selector, rr->u.tlsa.matching};
-            rc = put_generic(out, h, 3);
-        } else {
-            rc = mox_buf_appendf(out, "%u %u %u ", rr->u.tlsa.usage, rr->u.tlsa.selector,
-                                 rr->u.tlsa.matching);
-            if (rc == MOX_OK)
-                rc = put_hex(out, rr->u.tlsa.data, rr->u.tlsa.len);
-        }
-        break;
-    case MOX_DNS_SOA:
-        rc = put_soa(out, rr->u.raw.data, rr->u.raw.len);
-        if (rc == MOX_ERR_SYNTAX)
-            rc = MOX_ERR_INVAL; /* only a caller-built record can be malformed */
-        break;
-    default:
-        rc = put_generic(out, rr->u.raw.data, rr->u.raw.len);
-        break;
-    }
-    if (rc < 0)
-        goto fail;
-    return MOX_OK;
-
-fail:
-    out->len = start;
-    if (out->data)
-        out->data[start] = 0;
+        restore(out, start);
     return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "moxtest.h"
 #include "mox/dns.h"
+#include "test_dns.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -795,5 +796,7 @@ int main(void)
         cmocka_unit_test(test_alloc_sweep),
         cmocka_unit_test(test_many_names),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int fails = cmocka_run_group_tests_name("zone", tests, NULL, NULL);
+    fails += _cmocka_run_group_tests("wire", dns_wire_tests, dns_wire_ntests, NULL, NULL);
+    return fails;
 }
