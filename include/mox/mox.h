@@ -13,5 +13,6 @@
 #include "dns.h"
 #include "spf.h"
 #include "sasl.h"
+#include "smtp_client.h"
 
 #endif

@@ -1,0 +1,1464 @@
+/* The SMTP client engine: greeting, EHLO/HELO, STARTTLS, AUTH, pipelined
+ * transactions with per-recipient outcomes, DATA/BDAT, RSET, QUIT. */
+#include <limits.h>
+#include <string.h>
+
+#include "smtp_client_priv.h"
+
+enum xkind { X_GREETING, X_EHLO, X_HELO, X_STARTTLS, X_AUTH, X_MAIL, X_RCPT, X_DATA,
+             X_DATA_END, X_BDAT, X_RSET, X_QUIT };
+
+enum phase { P_TLS_IMPLICIT, P_GREETING, P_HELLO, P_STARTTLS, P_TLS, P_AUTH, P_READY, P_TX,
+             P_QUIT, P_CLOSED };
+
+enum rstatus { R_PENDING, R_INFLIGHT, R_ACCEPTED, R_DONE };
+
+typedef struct {
+    int kind;
+    size_t rcpt;
+} xpect;
+
+typedef struct {
+    char *address;
+    char *orcpt;
+    unsigned notify;
+    int status;
+    int retry;      /* refused with 452/552 after an accepted one */
+    char *owned;    /* text owned for the outcome, or NULL */
+} rcpt_state;
+
+struct mox_smtp_client {
+    const mox_env *env;
+    char *ehlo_name;
+    int tls_mode;
+    unsigned flags;
+    const mox_smtp_client_auth *auth;
+    mox_smtp_reply_limits limits;
+    int64_t t_greeting, t_command, t_data_init, t_data_block, t_data_end;
+
+    int phase;
+    mox_buf in;
+    mox_buf out;
+    size_t out_off;
+    xpect *xq;
+    size_t xhead, xtail, xcap;
+    int64_t deadline;
+    int progress;
+
+    mox_smtp_ext ext;
+    int esmtp;
+    int starttls_tried;
+    int tls_active;
+    unsigned char cb_unique[64], cb_exporter[64];
+    mox_smtp_tls_info tls;
+    int authenticated;
+    int auth_running;
+    int auth_aborted;
+    char *auth_mech;
+    unsigned mails;  /* MAIL commands on this connection (MAILMAX) */
+
+    int has_failure;
+    mox_smtp_outcome failure;
+    char failure_text[320];
+
+    /* Current delivery. */
+    int delivering;      /* submitted and not finished */
+    int started;         /* local checks done, transactions under way */
+    char *from;
+    char *envid;
+    char *hold_until;
+    uint64_t hold_for;
+    unsigned mflags;
+    int ret;
+    const unsigned char *data;
+    size_t len;
+    rcpt_state *rs;
+    mox_smtp_rcpt_result *res;
+    size_t nrcpts;
+    mox_smtp_delivery dlv;
+    int have_dlv;
+    int body_8bit;       /* BODY=8BITMIME */
+    int use_smtputf8;
+    int use_dsn;
+    int chunking;
+    uint64_t wire_data, wire_bdat;
+
+    /* Current transaction. */
+    size_t *batch;
+    size_t nbatch, next;
+    int mail_sent, mail_failed, data_sent, data_failed, in_body;
+    size_t accepted;
+    moxi_smtp_enc enc;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int64_t now_ns(const mox_smtp_client *c)
+{
+    return mox_clock_mono_ns(c->env ? c->env->clock : NULL);
+}
+
+static size_t out_pending(const mox_smtp_client *c) { return c->out.len - c->out_off; }
+
+static int pipelining(const mox_smtp_client *c)
+{
+    return (c->ext.flags & MOX_SMTP_EXT_PIPELINING) && !(c->flags & MOX_SMTP_CLIENT_NO_PIPELINING);
+}
+
+static size_t nexp(const mox_smtp_client *c) { return c->xtail - c->xhead; }
+
+static int push(mox_smtp_client *c, int kind, size_t rcpt)
+{
+    if (c->xtail == c->xcap) {
+        if (c->xhead > 0) {
+            memmove(c->xq, c->xq + c->xhead, nexp(c) * sizeof *c->xq);
+            c->xtail -= c->xhead;
+            c->xhead = 0;
+        }
+        if (c->xtail == c->xcap) {
+            size_t ncap = c->xcap ? c->xcap * 2 : 16;
+            xpect *n = mox_realloc(c->xq, ncap * sizeof *n);
+            if (!n)
+                return MOX_ERR_NOMEM;
+            c->xq = n;
+            c->xcap = ncap;
+        }
+    }
+    c->xq[c->xtail].kind = kind;
+    c->xq[c->xtail].rcpt = rcpt;
+    c->xtail++;
+    return MOX_OK;
+}
+
+static int emit_cmd(mox_smtp_client *c, int kind, size_t rcpt, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static int emit_cmd(mox_smtp_client *c, int kind, size_t rcpt, const char *fmt, ...)
+{
+    size_t orig = c->out.len;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = mox_buf_vappendf(&c->out, fmt, ap);
+    va_end(ap);
+    if (rc == MOX_OK)
+        rc = push(c, kind, rcpt);
+    if (rc != MOX_OK) {
+        c->out.len = orig;
+        return rc;
+    }
+    if (c->env && c->env->logger && c->env->logger->min_level <= MOX_LOG_TRACE) {
+        size_t l = c->out.len - orig;
+        mox_log_attr a = {"command", (const char *)c->out.data + orig, l >= 2 ? l - 2 : l};
+        if (kind == X_AUTH) { /* never log credentials */
+            a.value = "AUTH ...";
+            a.value_len = 8;
+        }
+        mox_log(c->env->logger, MOX_LOG_TRACE, "smtp client command", &a, 1);
+    }
+    c->progress = 1;
+    return MOX_OK;
+}
+
+static int is_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return 0;
+    return 1;
+}
+
+static void set_failure(mox_smtp_client *c, int code, const char *enh, const char *text,
+                        int temporary, int local, int stage)
+{
+    if (c->has_failure)
+        return;
+    c->has_failure = 1;
+    c->failure.code = code;
+    snprintf(c->failure.enhanced, sizeof c->failure.enhanced, "%s", enh ? enh : "");
+    snprintf(c->failure_text, sizeof c->failure_text, "%s", text ? text : "");
+    c->failure.text = c->failure_text;
+    c->failure.temporary = temporary;
+    c->failure.local = local;
+    c->failure.stage = stage;
+    c->failure.scope = MOX_SMTP_SCOPE_CONNECTION;
+}
+
+static void clear_rcpt_text(rcpt_state *r, mox_smtp_rcpt_result *res)
+{
+    mox_free(r->owned);
+    r->owned = NULL;
+    res->outcome.text = "";
+}
+
+/* Records an outcome for recipient i. `text` is copied when `copy`, else it
+ * must be static or the failure text. */
+static int set_outcome(mox_smtp_client *c, size_t i, int accepted, int code, const char *enh,
+                       const char *text, int copy, int temporary, int local, int stage,
+                       int scope)
+{
+    rcpt_state *r = &c->rs[i];
+    mox_smtp_rcpt_result *res = &c->res[i];
+    char *t = NULL;
+    if (copy && !(t = moxi_strdup(text ? text : "")))
+        return MOX_ERR_NOMEM;
+    clear_rcpt_text(r, res);
+    r->owned = t;
+    res->accepted = accepted;
+    res->outcome.code = code;
+    snprintf(res->outcome.enhanced, sizeof res->outcome.enhanced, "%s", enh ? enh : "");
+    res->outcome.text = t ? t : (text ? text : "");
+    res->outcome.temporary = temporary;
+    res->outcome.local = local;
+    res->outcome.stage = stage;
+    res->outcome.scope = scope;
+    return MOX_OK;
+}
+
+static int reply_outcome(mox_smtp_client *c, size_t i, int accepted, const mox_smtp_reply *rp,
+                         int stage, int scope)
+{
+    return set_outcome(c, i, accepted, rp->code, rp->enhanced, rp->text, 1,
+                       rp->code >= 400 && rp->code < 500, 0, stage, scope);
+}
+
+static void finish_delivery(mox_smtp_client *c)
+{
+    mox_smtp_delivery *d = &c->dlv;
+    d->naccepted = d->ntemporary = d->npermanent = 0;
+    for (size_t i = 0; i < c->nrcpts; i++) {
+        if (c->res[i].accepted)
+            d->naccepted++;
+        else if (c->res[i].outcome.temporary)
+            d->ntemporary++;
+        else
+            d->npermanent++;
+    }
+    d->done = 1;
+    c->delivering = 0;
+    c->started = 0;
+}
+
+/* Ends the session at once (no QUIT): what is undecided fails with the
+ * session's failure. Nothing allocates here, so it also serves NOMEM. */
+static void fail_session(mox_smtp_client *c, int code, const char *enh, const char *text,
+                         int temporary, int local, int stage)
+{
+    set_failure(c, code, enh, text, temporary, local, stage);
+    if (c->delivering) {
+        for (size_t i = 0; i < c->nrcpts; i++) {
+            if (c->rs[i].status == R_DONE)
+                continue;
+            c->rs[i].status = R_DONE;
+            clear_rcpt_text(&c->rs[i], &c->res[i]);
+            c->res[i].accepted = 0;
+            c->res[i].outcome = c->failure;
+        }
+        finish_delivery(c);
+    }
+    if (c->auth_running && c->auth->end)
+        c->auth->end(c->auth->ctx);
+    c->auth_running = 0;
+    c->phase = P_CLOSED;
+    c->xhead = c->xtail = 0;
+    c->in_body = 0;
+    c->progress = 1;
+}
+
+static void fail_nomem(mox_smtp_client *c)
+{
+    c->out.len = c->out_off; /* a half-written command must not go out */
+    fail_session(c, 451, "4.3.0", "client out of memory", 1, 1, MOX_SMTP_STAGE_NONE);
+}
+
+static int stage_of(int kind)
+{
+    switch (kind) {
+    case X_GREETING: return MOX_SMTP_STAGE_GREETING;
+    case X_EHLO: case X_HELO: return MOX_SMTP_STAGE_EHLO;
+    case X_STARTTLS: return MOX_SMTP_STAGE_STARTTLS;
+    case X_AUTH: return MOX_SMTP_STAGE_AUTH;
+    case X_MAIL: case X_RSET: return MOX_SMTP_STAGE_MAIL;
+    case X_RCPT: return MOX_SMTP_STAGE_RCPT;
+    case X_DATA: return MOX_SMTP_STAGE_DATA;
+    case X_DATA_END: case X_BDAT: return MOX_SMTP_STAGE_DATA_END;
+    default: return MOX_SMTP_STAGE_QUIT;
+    }
+}
+
+static int current_stage(const mox_smtp_client *c)
+{
+    if (nexp(c))
+        return stage_of(c->xq[c->xhead].kind);
+    switch (c->phase) {
+    case P_TLS: case P_TLS_IMPLICIT: return MOX_SMTP_STAGE_TLS;
+    case P_GREETING: return MOX_SMTP_STAGE_CONNECT;
+    default: return MOX_SMTP_STAGE_NONE;
+    }
+}
+
+/* A failure after which the server can still be told goodbye. */
+static int soft_fail(mox_smtp_client *c, int code, const char *enh, const char *text,
+                     int temporary, int local, int stage)
+{
+    set_failure(c, code, enh, text, temporary, local, stage);
+    if (c->delivering) {
+        /* Keep the failure, close the delivery the same way. */
+        for (size_t i = 0; i < c->nrcpts; i++) {
+            if (c->rs[i].status == R_DONE)
+                continue;
+            c->rs[i].status = R_DONE;
+            clear_rcpt_text(&c->rs[i], &c->res[i]);
+            c->res[i].accepted = 0;
+            c->res[i].outcome = c->failure;
+        }
+        finish_delivery(c);
+    }
+    c->phase = P_QUIT;
+    int rc = emit_cmd(c, X_QUIT, 0, "QUIT\r\n");
+    if (rc != MOX_OK)
+        fail_nomem(c);
+    return rc;
+}
+
+static int fail_reply(mox_smtp_client *c, const mox_smtp_reply *r, int stage)
+{
+    return soft_fail(c, r->code, r->enhanced, r->text, r->code < 500, 0, stage);
+}
+
+/* ------------------------------------------------------------ session */
+
+static int send_ehlo(mox_smtp_client *c)
+{
+    c->phase = P_HELLO;
+    return emit_cmd(c, X_EHLO, 0, "EHLO %s\r\n", c->ehlo_name);
+}
+
+static int start_delivery(mox_smtp_client *c);
+
+static int start_auth(mox_smtp_client *c)
+{
+    const char *mech = NULL;
+    int has_initial = 0;
+    mox_buf init = MOX_BUF_INIT, line = MOX_BUF_INIT;
+    int rc = c->auth->start(c->auth->ctx, (const char *const *)c->ext.auth, c->ext.nauth,
+                            c->tls_active ? &c->tls : NULL, &mech, &init, &has_initial);
+    c->auth_running = 1;
+    if (rc != MOX_OK || !mech) {
+        mox_buf_free(&init);
+        c->auth_running = 0;
+        if (c->auth->end)
+            c->auth->end(c->auth->ctx);
+        if (rc == MOX_ERR_NOMEM)
+            return rc;
+        return soft_fail(c, 554, "5.7.4",
+                         rc == MOX_ERR_NOTFOUND ? "no authentication mechanism in common with the server"
+                                                : "authentication could not start",
+                         rc != MOX_ERR_NOTFOUND, 1, MOX_SMTP_STAGE_AUTH);
+    }
+    mox_free(c->auth_mech);
+    if (!(c->auth_mech = moxi_strdup(mech)))
+        rc = MOX_ERR_NOMEM;
+    if (rc == MOX_OK)
+        rc = mox_buf_appendf(&line, "AUTH %s", mech);
+    if (rc == MOX_OK && has_initial) {
+        rc = mox_buf_append_byte(&line, ' ');
+        if (rc == MOX_OK)
+            rc = init.len ? mox_base64_encode(init.data, init.len, &line)
+                          : mox_buf_append_byte(&line, '=');
+    }
+    if (init.data)
+        memset(init.data, 0, init.len);
+    mox_buf_free(&init);
+    if (rc == MOX_OK)
+        rc = emit_cmd(c, X_AUTH, 0, "%s\r\n", (const char *)line.data);
+    if (line.data)
+        memset(line.data, 0, line.len);
+    mox_buf_free(&line);
+    c->phase = P_AUTH;
+    return rc;
+}
+
+/* After EHLO/HELO: STARTTLS, AUTH, then ready. */
+static int after_hello(mox_smtp_client *c)
+{
+    if (!c->tls_active && !c->starttls_tried &&
+        (c->tls_mode == MOX_SMTP_TLS_OPPORTUNISTIC || c->tls_mode == MOX_SMTP_TLS_REQUIRED)) {
+        if (c->ext.flags & MOX_SMTP_EXT_STARTTLS) {
+            c->starttls_tried = 1;
+            c->phase = P_STARTTLS;
+            return emit_cmd(c, X_STARTTLS, 0, "STARTTLS\r\n");
+        }
+        if (c->tls_mode == MOX_SMTP_TLS_REQUIRED)
+            return soft_fail(c, 454, "4.7.10", "TLS required but the server does not offer STARTTLS",
+                             1, 1, MOX_SMTP_STAGE_STARTTLS);
+    }
+    if (c->auth && !c->authenticated) {
+        if (!c->tls_active && !(c->flags & MOX_SMTP_CLIENT_PLAINTEXT_AUTH))
+            return soft_fail(c, 554, "5.7.11",
+                             "refusing to authenticate over a connection without TLS", 0, 1,
+                             MOX_SMTP_STAGE_AUTH);
+        if (!(c->ext.flags & MOX_SMTP_EXT_AUTH) || c->ext.nauth == 0)
+            return soft_fail(c, 554, "5.7.4", "server does not offer AUTH", 0, 1,
+                             MOX_SMTP_STAGE_AUTH);
+        return start_auth(c);
+    }
+    c->phase = P_READY;
+    if (c->delivering && !c->started)
+        return start_delivery(c);
+    return MOX_OK;
+}
+
+/* ------------------------------------------------------------ delivery */
+
+static const char *domain_of(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    return at ? at + 1 : "";
+}
+
+static int start_tx(mox_smtp_client *c);
+static int pump_tx(mox_smtp_client *c);
+
+static int check_done(mox_smtp_client *c)
+{
+    for (size_t i = 0; i < c->nrcpts; i++)
+        if (c->rs[i].status != R_DONE)
+            return 0;
+    finish_delivery(c);
+    c->phase = P_READY;
+    return 1;
+}
+
+/* Local failure of every undecided recipient. */
+static int fail_all(mox_smtp_client *c, int code, const char *enh, const char *text, int temporary,
+                    int stage, int scope)
+{
+    for (size_t i = 0; i < c->nrcpts; i++) {
+        if (c->rs[i].status == R_DONE)
+            continue;
+        int rc = set_outcome(c, i, 0, code, enh, text, 0, temporary, 1, stage, scope);
+        if (rc != MOX_OK)
+            return rc;
+        c->rs[i].status = R_DONE;
+    }
+    return MOX_OK;
+}
+
+static int start_delivery(mox_smtp_client *c)
+{
+    c->started = 1;
+    moxi_smtp_scan sd, sb;
+    moxi_smtp_client_scan(c->data, c->len, 1, &sd);
+    moxi_smtp_client_scan(c->data, c->len, 0, &sb);
+    c->wire_data = sd.wire_len;
+    c->wire_bdat = sb.wire_len;
+    c->chunking = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_CHUNKING) &&
+                  !(c->flags & MOX_SMTP_CLIENT_NO_CHUNKING);
+    /* RFC 1870 §4: SIZE counts CRLFs but neither dot-stuffing nor the
+     * terminator, which is the BDAT length. */
+    uint64_t size = c->wire_bdat;
+    int st = MOX_SMTP_STAGE_PREPARE, sc = MOX_SMTP_SCOPE_TRANSACTION;
+    int rc = MOX_OK;
+    int msg_utf8 = (c->mflags & MOX_SMTP_MSG_SMTPUTF8) || !is_ascii(c->from);
+    int have_utf8 = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_SMTPUTF8);
+    c->body_8bit = 0;
+    c->use_smtputf8 = 0;
+    if (sd.nul_offset != SIZE_MAX)
+        rc = fail_all(c, 554, "5.6.0", "message contains a NUL byte", 0, st, sc);
+    else if ((c->mflags & MOX_SMTP_MSG_REQUIRETLS) &&
+             (!c->tls_active || !(c->ext.flags & MOX_SMTP_EXT_REQUIRETLS)))
+        rc = fail_all(c, 554, "5.7.30",
+                      c->tls_active ? "REQUIRETLS needed but not offered by the server"
+                                    : "REQUIRETLS needed but the connection is not protected by TLS",
+                      0, st, sc);
+    else if ((c->ext.flags & MOX_SMTP_EXT_SIZE) && c->ext.size_max && size > c->ext.size_max)
+        rc = fail_all(c, 552, "5.3.4", "message larger than the server's SIZE limit", 0, st, sc);
+    else if (msg_utf8 && !have_utf8)
+        rc = fail_all(c, 553, "5.6.7", "message needs SMTPUTF8 but the server does not offer it", 0,
+                      st, sc);
+    else if ((c->hold_for || c->hold_until) &&
+             !(c->esmtp && (c->ext.flags & MOX_SMTP_EXT_FUTURERELEASE)))
+        rc = fail_all(c, 554, "5.3.3", "future release requested but not offered by the server", 0,
+                      st, sc);
+    else if (c->hold_for && c->ext.hold_max_interval && c->hold_for > c->ext.hold_max_interval)
+        rc = fail_all(c, 554, "5.5.4", "HOLDFOR beyond the server's maximum interval", 0, st, sc);
+    else if (sd.has_8bit && !(c->esmtp && (c->ext.flags & MOX_SMTP_EXT_8BITMIME)) &&
+             !(c->flags & MOX_SMTP_CLIENT_LENIENT_8BIT))
+        rc = fail_all(c, 554, "5.6.3", "8-bit message but the server does not offer 8BITMIME", 0,
+                      st, sc);
+    if (rc != MOX_OK)
+        return rc;
+    c->body_8bit = sd.has_8bit && c->esmtp && (c->ext.flags & MOX_SMTP_EXT_8BITMIME);
+    int any_dsn = c->ret != MOX_SMTP_RET_NONE || c->envid;
+    for (size_t i = 0; i < c->nrcpts && rc == MOX_OK; i++) {
+        rcpt_state *r = &c->rs[i];
+        if (r->status == R_DONE)
+            continue;
+        if (r->notify || r->orcpt)
+            any_dsn = 1;
+        if (!is_ascii(r->address)) {
+            if (!have_utf8) {
+                rc = set_outcome(c, i, 0, 553, "5.6.7",
+                                 "recipient address needs SMTPUTF8 but the server does not offer it",
+                                 0, 0, 1, st, MOX_SMTP_SCOPE_RECIPIENT);
+                r->status = R_DONE;
+            } else {
+                c->use_smtputf8 = 1;
+            }
+        }
+    }
+    if (rc != MOX_OK)
+        return rc;
+    if (msg_utf8)
+        c->use_smtputf8 = 1;
+    c->use_dsn = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_DSN);
+    c->dlv.dsn_dropped = any_dsn && !c->use_dsn;
+    if (check_done(c))
+        return MOX_OK;
+    return start_tx(c);
+}
+
+static int start_tx(mox_smtp_client *c)
+{
+    if (c->ext.mailmax && c->mails >= c->ext.mailmax) {
+        int rc = fail_all(c, 451, "4.5.3", "server's MAILMAX reached on this connection", 1,
+                          MOX_SMTP_STAGE_MAIL, MOX_SMTP_SCOPE_CONNECTION);
+        if (rc == MOX_OK)
+            check_done(c);
+        return rc;
+    }
+    /* Batch: the pending recipients in order, within RCPTMAX and
+     * RCPTDOMAINMAX. */
+    size_t n = 0, ndom = 0;
+    const char *doms[1024];
+    size_t maxdom = c->ext.rcptdomainmax;
+    if (maxdom > MOX_ARRAY_LEN(doms))
+        maxdom = MOX_ARRAY_LEN(doms);
+    for (size_t i = 0; i < c->nrcpts; i++) {
+        rcpt_state *r = &c->rs[i];
+        if (r->status != R_PENDING)
+            continue;
+        if (c->ext.rcptmax && n >= c->ext.rcptmax)
+            break;
+        if (maxdom) {
+            const char *d = domain_of(r->address);
+            size_t k;
+            for (k = 0; k < ndom; k++)
+                if (!moxi_strncasecmp(doms[k], d, SIZE_MAX))
+                    break;
+            if (k == ndom) {
+                if (ndom == maxdom)
+                    continue;
+                doms[ndom++] = d;
+            }
+        }
+        c->batch[n++] = i;
+        r->status = R_INFLIGHT;
+        r->retry = 0;
+    }
+    c->nbatch = n;
+    c->next = 0;
+    c->mail_sent = c->mail_failed = c->data_sent = c->data_failed = c->in_body = 0;
+    c->accepted = 0;
+    c->phase = P_TX;
+    return pump_tx(c);
+}
+
+static int emit_mail(mox_smtp_client *c)
+{
+    mox_buf b = MOX_BUF_INIT;
+    int rc = mox_buf_appendf(&b, "MAIL FROM:<%s>", c->from);
+    if (rc == MOX_OK && (c->ext.flags & MOX_SMTP_EXT_SIZE))
+        rc = mox_buf_appendf(&b, " SIZE=%llu", (unsigned long long)c->wire_bdat);
+    if (rc == MOX_OK && c->body_8bit)
+        rc = mox_buf_append_str(&b, " BODY=8BITMIME");
+    if (rc == MOX_OK && c->use_smtputf8)
+        rc = mox_buf_append_str(&b, " SMTPUTF8");
+    if (rc == MOX_OK && (c->mflags & MOX_SMTP_MSG_REQUIRETLS))
+        rc = mox_buf_append_str(&b, " REQUIRETLS");
+    if (rc == MOX_OK && c->use_dsn && c->ret != MOX_SMTP_RET_NONE)
+        rc = mox_buf_append_str(&b, c->ret == MOX_SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS");
+    if (rc == MOX_OK && c->use_dsn && c->envid) {
+        rc = mox_buf_append_str(&b, " ENVID=");
+        if (rc == MOX_OK)
+            rc = moxi_smtp_xtext(&b, c->envid);
+    }
+    if (rc == MOX_OK && c->hold_for)
+        rc = mox_buf_appendf(&b, " HOLDFOR=%llu", (unsigned long long)c->hold_for);
+    else if (rc == MOX_OK && c->hold_until)
+        rc = mox_buf_appendf(&b, " HOLDUNTIL=%s", c->hold_until);
+    if (rc == MOX_OK)
+        rc = emit_cmd(c, X_MAIL, 0, "%s\r\n", (const char *)b.data);
+    mox_buf_free(&b);
+    if (rc == MOX_OK)
+        c->mails++, c->dlv.transactions++;
+    return rc;
+}
+
+/* RFC 6533 utf-8-addr-xtext / utf-8-addr-unitext. */
+static int orcpt_utf8(mox_buf *b, const char *s, int unitext)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int rc = MOX_OK;
+    while (*p && rc == MOX_OK) {
+        unsigned c = *p;
+        size_t n = 1;
+        if (c >= 0x80) {
+            unsigned cp = 0;
+            size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+            cp = need == 4 ? (c & 7) : need == 3 ? (c & 15) : need == 2 ? (c & 31) : c;
+            size_t k = 1;
+            for (; k < need && (p[k] & 0xc0) == 0x80; k++)
+                cp = (cp << 6) | (p[k] & 0x3f);
+            if (k < need)
+                need = 1, cp = c;
+            n = need;
+            if (unitext && need > 1)
+                rc = mox_buf_append(b, p, n);
+            else
+                rc = mox_buf_appendf(b, "\\x{%X}", cp);
+        } else if (c <= 32 || c >= 127 || c == '+' || c == '=' || c == '\\') {
+            rc = mox_buf_appendf(b, "\\x{%X}", c);
+        } else {
+            rc = mox_buf_append_byte(b, (unsigned char)c);
+        }
+        p += n;
+    }
+    return rc;
+}
+
+static int emit_rcpt(mox_smtp_client *c, size_t i)
+{
+    rcpt_state *r = &c->rs[i];
+    mox_buf b = MOX_BUF_INIT;
+    int rc = mox_buf_appendf(&b, "RCPT TO:<%s>", r->address);
+    if (rc == MOX_OK && c->use_dsn && r->notify) {
+        rc = mox_buf_append_str(&b, " NOTIFY=");
+        if (r->notify & MOX_SMTP_NOTIFY_NEVER) {
+            if (rc == MOX_OK)
+                rc = mox_buf_append_str(&b, "NEVER");
+        } else {
+            const char *sep = "";
+            static const struct { unsigned bit; const char *name; } nt[] = {
+                {MOX_SMTP_NOTIFY_SUCCESS, "SUCCESS"},
+                {MOX_SMTP_NOTIFY_FAILURE, "FAILURE"},
+                {MOX_SMTP_NOTIFY_DELAY, "DELAY"}};
+            for (size_t k = 0; k < 3 && rc == MOX_OK; k++)
+                if (r->notify & nt[k].bit) {
+                    rc = mox_buf_appendf(&b, "%s%s", sep, nt[k].name);
+                    sep = ",";
+                }
+        }
+    }
+    if (rc == MOX_OK && c->use_dsn && r->orcpt) {
+        if (is_ascii(r->orcpt)) {
+            rc = mox_buf_append_str(&b, " ORCPT=rfc822;");
+            if (rc == MOX_OK)
+                rc = moxi_smtp_xtext(&b, r->orcpt);
+        } else {
+            rc = mox_buf_append_str(&b, " ORCPT=utf-8;");
+            if (rc == MOX_OK)
+                rc = orcpt_utf8(&b, r->orcpt, c->use_smtputf8);
+        }
+    }
+    if (rc == MOX_OK)
+        rc = emit_cmd(c, X_RCPT, i, "%s\r\n", (const char *)b.data);
+    mox_buf_free(&b);
+    return rc;
+}
+
+#define BODY_CHUNK 65536
+
+static int fill_body(mox_smtp_client *c)
+{
+    while (c->in_body && out_pending(c) < BODY_CHUNK) {
+        if (c->out_off > 0 && c->out_off == c->out.len) {
+            c->out.len = c->out_off = 0;
+        }
+        int rc = moxi_smtp_enc_fill(&c->enc, &c->out, BODY_CHUNK);
+        if (rc < 0)
+            return rc;
+        c->progress = 1;
+        if (rc == 1)
+            c->in_body = 0;
+    }
+    return MOX_OK;
+}
+
+static int end_tx(mox_smtp_client *c, int clean)
+{
+    int rc = MOX_OK;
+    /* Recipients of this batch still in flight were waiting for a reply
+     * that can no longer make them accepted. */
+    for (size_t k = 0; k < c->nbatch; k++) {
+        rcpt_state *r = &c->rs[c->batch[k]];
+        if (r->status == R_INFLIGHT || r->status == R_ACCEPTED)
+            r->status = R_DONE;
+    }
+    c->nbatch = 0;
+    if (!clean)
+        rc = emit_cmd(c, X_RSET, 0, "RSET\r\n");
+    if (rc != MOX_OK)
+        return rc;
+    /* Recipients to retry: only worth a new transaction because this one
+     * accepted someone (else the same refusal would come back). */
+    int more = 0;
+    for (size_t i = 0; i < c->nrcpts; i++)
+        if (c->rs[i].status == R_PENDING)
+            more = 1;
+    if (!more) {
+        check_done(c);
+        return MOX_OK;
+    }
+    return start_tx(c);
+}
+
+static int pump_tx(mox_smtp_client *c)
+{
+    int pipe = pipelining(c);
+    int rc;
+    if (!c->mail_sent) {
+        if (!pipe && nexp(c))
+            return MOX_OK;
+        if ((rc = emit_mail(c)) != MOX_OK)
+            return rc;
+        c->mail_sent = 1;
+        if (!pipe)
+            return MOX_OK;
+    }
+    if (c->mail_failed) {
+        if (nexp(c) == 0)
+            return end_tx(c, 0);
+        return MOX_OK;
+    }
+    while (c->next < c->nbatch) {
+        if (!pipe && nexp(c))
+            return MOX_OK;
+        if ((rc = emit_rcpt(c, c->batch[c->next])) != MOX_OK)
+            return rc;
+        c->next++;
+    }
+    if (!c->data_sent) {
+        if (pipe && !c->chunking) {
+            c->data_sent = 1;
+            return emit_cmd(c, X_DATA, 0, "DATA\r\n");
+        }
+        if (nexp(c))
+            return MOX_OK;
+        if (c->accepted == 0)
+            return end_tx(c, 0);
+        c->data_sent = 1;
+        if (c->chunking) {
+            if ((rc = emit_cmd(c, X_BDAT, 0, "BDAT %llu LAST\r\n",
+                               (unsigned long long)c->wire_bdat)) != MOX_OK)
+                return rc;
+            moxi_smtp_enc_init(&c->enc, c->data, c->len, 0);
+            c->in_body = 1;
+            return fill_body(c);
+        }
+        return emit_cmd(c, X_DATA, 0, "DATA\r\n");
+    }
+    if (c->data_failed && nexp(c) == 0)
+        return end_tx(c, 0);
+    return MOX_OK;
+}
+
+static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply *r)
+{
+    int ok = r->code >= 200 && r->code < 300;
+    int rc = MOX_OK;
+    switch (x->kind) {
+    case X_MAIL:
+        if (!ok) {
+            c->mail_failed = 1;
+            for (size_t k = 0; k < c->nbatch && rc == MOX_OK; k++) {
+                size_t i = c->batch[k];
+                rc = reply_outcome(c, i, 0, r, MOX_SMTP_STAGE_MAIL, MOX_SMTP_SCOPE_TRANSACTION);
+                c->rs[i].status = R_DONE;
+            }
+        }
+        break;
+    case X_RCPT: {
+        rcpt_state *rs = &c->rs[x->rcpt];
+        if (c->mail_failed || rs->status != R_INFLIGHT)
+            break;
+        if (ok) {
+            rs->status = R_ACCEPTED;
+            c->accepted++;
+            rc = reply_outcome(c, x->rcpt, 0, r, MOX_SMTP_STAGE_RCPT, MOX_SMTP_SCOPE_RECIPIENT);
+        } else if ((r->code == 452 || r->code == 552) && c->accepted > 0) {
+            /* "Too many recipients" (552 by RFC 821 tradition): the
+             * server took what it could; the rest go in a new
+             * transaction. Until then the reply stands, as temporary. */
+            rc = set_outcome(c, x->rcpt, 0, r->code, r->enhanced, r->text, 1, 1, 0,
+                             MOX_SMTP_STAGE_RCPT, MOX_SMTP_SCOPE_RECIPIENT);
+            rs->status = R_PENDING;
+            rs->retry = 1;
+        } else {
+            rc = reply_outcome(c, x->rcpt, 0, r, MOX_SMTP_STAGE_RCPT, MOX_SMTP_SCOPE_RECIPIENT);
+            rs->status = R_DONE;
+        }
+        break;
+    }
+    case X_DATA:
+        if (r->code == 354) {
+            if (c->accepted > 0 && !c->mail_failed) {
+                moxi_smtp_enc_init(&c->enc, c->data, c->len, 1);
+                c->in_body = 1;
+                rc = push(c, X_DATA_END, 0);
+                if (rc == MOX_OK)
+                    rc = fill_body(c);
+            } else {
+                /* Nobody to deliver to, yet the server wants data: an
+                 * empty message ends the transaction without content. */
+                rc = emit_cmd(c, X_DATA_END, 1, ".\r\n");
+            }
+            return rc;
+        }
+        c->data_failed = 1;
+        for (size_t k = 0; k < c->nbatch && rc == MOX_OK; k++) {
+            size_t i = c->batch[k];
+            if (c->rs[i].status != R_ACCEPTED)
+                continue;
+            rc = reply_outcome(c, i, 0, r, MOX_SMTP_STAGE_DATA, MOX_SMTP_SCOPE_TRANSACTION);
+            c->rs[i].status = R_DONE;
+        }
+        break;
+    case X_DATA_END:
+    case X_BDAT:
+        if (x->kind == X_DATA_END && x->rcpt == 1)
+            return end_tx(c, 0);
+        for (size_t k = 0; k < c->nbatch && rc == MOX_OK; k++) {
+            size_t i = c->batch[k];
+            if (c->rs[i].status != R_ACCEPTED)
+                continue;
+            rc = reply_outcome(c, i, ok, r, MOX_SMTP_STAGE_DATA_END,
+                               ok ? MOX_SMTP_SCOPE_NONE : MOX_SMTP_SCOPE_TRANSACTION);
+            c->rs[i].status = R_DONE;
+        }
+        if (rc != MOX_OK)
+            return rc;
+        /* BDAT refused while its data may still be unsent cannot be
+         * recovered: the server will read the rest as commands. */
+        if (c->in_body) {
+            fail_session(c, r->code, r->enhanced, r->text, r->code < 500, 0,
+                         MOX_SMTP_STAGE_DATA_END);
+            return MOX_OK;
+        }
+        return end_tx(c, 1);
+    }
+    if (rc != MOX_OK)
+        return rc;
+    return pump_tx(c);
+}
+
+/* ------------------------------------------------------------ replies */
+
+static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
+{
+    if (c->env && c->env->logger && c->env->logger->min_level <= MOX_LOG_TRACE) {
+        char code[8];
+        snprintf(code, sizeof code, "%d", r->code);
+        mox_log_attr a[2] = {{"code", code, strlen(code)}, {"text", r->text, strlen(r->text)}};
+        mox_log(c->env->logger, MOX_LOG_TRACE, "smtp client reply", a, 2);
+    }
+    c->progress = 1;
+    if (nexp(c) == 0) {
+        fail_session(c, r->code == 421 ? 421 : 451, r->code == 421 ? r->enhanced : "4.5.0",
+                     r->code == 421 ? r->text : "unexpected reply from server", 1,
+                     r->code == 421 ? 0 : 1, current_stage(c));
+        return MOX_OK;
+    }
+    xpect x = c->xq[c->xhead++];
+    if (nexp(c) == 0)
+        c->xhead = c->xtail = 0;
+    if (r->code == 421 && x.kind != X_QUIT) {
+        /* The server is closing the channel (RFC 5321 §3.8). */
+        fail_session(c, r->code, r->enhanced, r->text, 1, 0, stage_of(x.kind));
+        return MOX_OK;
+    }
+    int ok = r->code >= 200 && r->code < 300;
+    switch (x.kind) {
+    case X_GREETING:
+        if (r->code != 220)
+            return fail_reply(c, r, MOX_SMTP_STAGE_GREETING);
+        return send_ehlo(c);
+    case X_EHLO:
+        if (r->code == 250) {
+            mox_smtp_ext_clear(&c->ext);
+            int rc = mox_smtp_ext_parse(r, &c->ext);
+            if (rc != MOX_OK)
+                return rc;
+            c->esmtp = 1;
+            return after_hello(c);
+        }
+        if (r->code >= 500 && !c->tls_active) {
+            c->phase = P_HELLO;
+            return emit_cmd(c, X_HELO, 0, "HELO %s\r\n", c->ehlo_name);
+        }
+        return fail_reply(c, r, MOX_SMTP_STAGE_EHLO);
+    case X_HELO:
+        if (!ok)
+            return fail_reply(c, r, MOX_SMTP_STAGE_EHLO);
+        mox_smtp_ext_clear(&c->ext);
+        c->esmtp = 0;
+        return after_hello(c);
+    case X_STARTTLS:
+        if (r->code == 220) {
+            c->phase = P_TLS;
+            return MOX_OK;
+        }
+        if (c->tls_mode == MOX_SMTP_TLS_REQUIRED)
+            return fail_reply(c, r, MOX_SMTP_STAGE_STARTTLS);
+        return after_hello(c);
+    case X_AUTH:
+        if (c->auth_aborted) {
+            c->auth_running = 0;
+            if (c->auth->end)
+                c->auth->end(c->auth->ctx);
+            return soft_fail(c, 535, "5.7.0", "authentication aborted: invalid server challenge",
+                             0, 1, MOX_SMTP_STAGE_AUTH);
+        }
+        if (r->code == 334) {
+            mox_buf ch = MOX_BUF_INIT, resp = MOX_BUF_INIT;
+            const char *t = r->nlines ? r->lines[0] : "";
+            int rc = mox_base64_decode(t, strlen(t), MOX_BASE64_ALLOW_WS, &ch, NULL);
+            if (rc == MOX_OK)
+                rc = c->auth->step(c->auth->ctx, ch.data, ch.len, &resp);
+            mox_buf_free(&ch);
+            if (rc == MOX_ERR_NOMEM) {
+                mox_buf_free(&resp);
+                return rc;
+            }
+            if (rc != MOX_OK) {
+                mox_buf_free(&resp);
+                c->auth_aborted = 1;
+                return emit_cmd(c, X_AUTH, 0, "*\r\n");
+            }
+            mox_buf line = MOX_BUF_INIT;
+            rc = mox_base64_encode(resp.data, resp.len, &line);
+            if (resp.data)
+                memset(resp.data, 0, resp.len);
+            mox_buf_free(&resp);
+            if (rc == MOX_OK)
+                rc = emit_cmd(c, X_AUTH, 0, "%s\r\n", line.data ? (const char *)line.data : "");
+            if (line.data)
+                memset(line.data, 0, line.len);
+            mox_buf_free(&line);
+            return rc;
+        }
+        c->auth_running = 0;
+        if (r->code == 235) {
+            int rc = c->auth->finish ? c->auth->finish(c->auth->ctx) : MOX_OK;
+            if (c->auth->end)
+                c->auth->end(c->auth->ctx);
+            if (rc != MOX_OK)
+                return soft_fail(c, 535, "5.7.0",
+                                 "server reported success before proving it knows the credentials",
+                                 0, 1, MOX_SMTP_STAGE_AUTH);
+            c->authenticated = 1;
+            return after_hello(c);
+        }
+        if (c->auth->end)
+            c->auth->end(c->auth->ctx);
+        return fail_reply(c, r, MOX_SMTP_STAGE_AUTH);
+    case X_MAIL:
+    case X_RCPT:
+    case X_DATA:
+    case X_DATA_END:
+    case X_BDAT:
+        return on_tx_reply(c, &x, r);
+    case X_RSET:
+        if (!ok) {
+            fail_session(c, r->code, r->enhanced, r->text, 1, 0, MOX_SMTP_STAGE_MAIL);
+            return MOX_OK;
+        }
+        if (c->phase == P_TX)
+            return pump_tx(c);
+        return MOX_OK;
+    case X_QUIT:
+        c->phase = P_CLOSED;
+        return MOX_OK;
+    }
+    return MOX_OK;
+}
+
+/* ------------------------------------------------------------ deadline */
+
+static void update_deadline(mox_smtp_client *c)
+{
+    if (!c->progress)
+        return;
+    c->progress = 0;
+    int64_t t;
+    if (c->phase == P_CLOSED) {
+        c->deadline = INT64_MAX;
+        return;
+    }
+    if (out_pending(c) && (c->in_body || (nexp(c) && (c->xq[c->xtail - 1].kind == X_DATA_END ||
+                                                      c->xq[c->xtail - 1].kind == X_BDAT))))
+        t = c->t_data_block;
+    else if (c->phase == P_TLS || c->phase == P_TLS_IMPLICIT)
+        t = c->t_command;
+    else if (nexp(c)) {
+        switch (c->xq[c->xhead].kind) {
+        case X_GREETING: t = c->t_greeting; break;
+        case X_DATA: t = c->t_data_init; break;
+        case X_DATA_END: case X_BDAT: t = c->t_data_end; break;
+        default: t = c->t_command; break;
+        }
+    } else {
+        c->deadline = INT64_MAX;
+        return;
+    }
+    c->deadline = now_ns(c) + t;
+}
+
+/* ------------------------------------------------------------ API */
+
+static int safe_name(const char *s)
+{
+    if (!s || !*s || strlen(s) > 255)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+            return 0;
+    return 1;
+}
+
+int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg, mox_errinfo *ei)
+{
+    if (!out || !cfg || cfg->size < sizeof(size_t))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
+    *out = NULL;
+    mox_smtp_client_config k = MOX_SMTP_CLIENT_CONFIG_INIT;
+    memcpy(&k, cfg, cfg->size < sizeof k ? cfg->size : sizeof k);
+    if (!safe_name(k.ehlo_name))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "missing or invalid EHLO name");
+    if (k.tls_mode < MOX_SMTP_TLS_OPPORTUNISTIC || k.tls_mode > MOX_SMTP_TLS_IMPLICIT)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid TLS mode");
+    if (k.auth && (k.auth->size < sizeof(mox_smtp_client_auth) || !k.auth->start || !k.auth->step))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "incomplete auth interface");
+    mox_smtp_client *c = mox_calloc(1, sizeof *c);
+    if (!c)
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    c->env = k.env;
+    c->tls_mode = k.tls_mode;
+    c->flags = k.flags;
+    c->auth = k.auth;
+    c->limits = k.limits;
+#define MS(v, d) ((int64_t)((v) ? (v) : (d)) * 1000000)
+    c->t_greeting = MS(k.timeout_greeting_ms, 300000);
+    c->t_command = MS(k.timeout_command_ms, 300000);
+    c->t_data_init = MS(k.timeout_data_init_ms, 120000);
+    c->t_data_block = MS(k.timeout_data_block_ms, 180000);
+    c->t_data_end = MS(k.timeout_data_end_ms, 600000);
+#undef MS
+    c->tls.size = sizeof c->tls;
+    if (!(c->ehlo_name = moxi_strdup(k.ehlo_name)) || push(c, X_GREETING, 0) != MOX_OK) {
+        mox_smtp_client_free(c);
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    }
+    c->phase = k.tls_mode == MOX_SMTP_TLS_IMPLICIT ? P_TLS_IMPLICIT : P_GREETING;
+    c->progress = 1;
+    update_deadline(c);
+    *out = c;
+    return MOX_OK;
+}
+
+static void clear_delivery(mox_smtp_client *c)
+{
+    for (size_t i = 0; i < c->nrcpts; i++) {
+        mox_free(c->rs[i].address);
+        mox_free(c->rs[i].orcpt);
+        mox_free(c->rs[i].owned);
+    }
+    mox_free(c->rs);
+    mox_free(c->res);
+    mox_free(c->batch);
+    mox_free(c->from);
+    mox_free(c->envid);
+    mox_free(c->hold_until);
+    c->rs = NULL;
+    c->res = NULL;
+    c->batch = NULL;
+    c->from = c->envid = c->hold_until = NULL;
+    c->nrcpts = 0;
+    memset(&c->dlv, 0, sizeof c->dlv);
+    c->have_dlv = 0;
+}
+
+void mox_smtp_client_free(mox_smtp_client *c)
+{
+    if (!c)
+        return;
+    if (c->auth_running && c->auth->end)
+        c->auth->end(c->auth->ctx);
+    clear_delivery(c);
+    mox_smtp_ext_clear(&c->ext);
+    mox_buf_free(&c->in);
+    if (c->out.data)
+        memset(c->out.data, 0, c->out.len); /* may hold AUTH responses */
+    mox_buf_free(&c->out);
+    mox_free(c->xq);
+    mox_free(c->ehlo_name);
+    mox_free(c->auth_mech);
+    mox_free(c);
+}
+
+int mox_smtp_client_state(const mox_smtp_client *c)
+{
+    if (!c)
+        return MOX_SMTP_CLIENT_CLOSED;
+    switch (c->phase) {
+    case P_CLOSED: return MOX_SMTP_CLIENT_CLOSED;
+    case P_TLS: case P_TLS_IMPLICIT: return MOX_SMTP_CLIENT_STARTTLS;
+    case P_READY: return c->delivering ? MOX_SMTP_CLIENT_BUSY : MOX_SMTP_CLIENT_READY;
+    default: return MOX_SMTP_CLIENT_BUSY;
+    }
+}
+
+static long finish_call(mox_smtp_client *c, int rc, long ret)
+{
+    if (rc == MOX_ERR_NOMEM) {
+        fail_nomem(c);
+        update_deadline(c);
+        return MOX_ERR_NOMEM;
+    }
+    update_deadline(c);
+    return ret;
+}
+
+long mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
+{
+    if (!c || (!in && len))
+        return MOX_ERR_INVAL;
+    if (c->phase == P_CLOSED)
+        return 0;
+    if (c->phase == P_TLS || c->phase == P_TLS_IMPLICIT) {
+        if (len) {
+            fail_session(c, 451, "4.7.0",
+                         "server sent data after STARTTLS before the TLS handshake (response injection)",
+                         1, 1, MOX_SMTP_STAGE_STARTTLS);
+            c->out.len = c->out_off = 0;
+            update_deadline(c);
+        }
+        return (long)len;
+    }
+    if (len > LONG_MAX)
+        len = LONG_MAX;
+    int rc = mox_buf_append(&c->in, in, len);
+    if (rc != MOX_OK)
+        return finish_call(c, rc, 0);
+    size_t off = 0;
+    while (c->phase != P_CLOSED && c->phase != P_TLS) {
+        mox_smtp_reply r = {0};
+        size_t used = 0;
+        mox_errinfo ei;
+        rc = mox_smtp_reply_parse(c->in.data + off, c->in.len - off, &c->limits, &r, &used, &ei);
+        if (rc == MOX_ERR_AGAIN) {
+            rc = MOX_OK;
+            break;
+        }
+        if (rc == MOX_ERR_NOMEM)
+            break;
+        if (rc != MOX_OK) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "malformed reply from server: %s", ei.msg);
+            fail_session(c, 451, "4.5.0", msg, 1, 1, current_stage(c));
+            c->out.len = c->out_off = 0;
+            break;
+        }
+        off += used;
+        rc = on_reply(c, &r);
+        mox_smtp_reply_clear(&r);
+        if (rc != MOX_OK)
+            break;
+    }
+    if (rc == MOX_OK && c->phase == P_TLS && off < c->in.len) {
+        /* Bytes after the 220 to STARTTLS were sent in plaintext by
+         * someone; accepting them would let an attacker inject replies
+         * into the protected session (CVE-2011-0411 family). */
+        fail_session(c, 451, "4.7.0",
+                     "server sent data after STARTTLS before the TLS handshake (response injection)",
+                     1, 1, MOX_SMTP_STAGE_STARTTLS);
+        c->out.len = c->out_off = 0;
+    }
+    mox_buf_consume(&c->in, off);
+    if (c->phase == P_CLOSED)
+        mox_buf_reset(&c->in);
+    return finish_call(c, rc, (long)len);
+}
+
+void mox_smtp_client_output(mox_smtp_client *c, const unsigned char **out, size_t *len)
+{
+    if (!c || !out || !len) {
+        if (out)
+            *out = NULL;
+        if (len)
+            *len = 0;
+        return;
+    }
+    *out = c->out.data ? c->out.data + c->out_off : (const unsigned char *)"";
+    *len = out_pending(c);
+}
+
+int mox_smtp_client_output_done(mox_smtp_client *c, size_t n)
+{
+    if (!c || n > out_pending(c))
+        return MOX_ERR_INVAL;
+    if (n == 0)
+        return MOX_OK;
+    c->out_off += n;
+    c->progress = 1;
+    if (c->out_off == c->out.len) {
+        c->out.len = c->out_off = 0;
+    } else if (c->out_off > 65536 && c->out_off > c->out.len / 2) {
+        mox_buf_consume(&c->out, c->out_off);
+        c->out_off = 0;
+    }
+    int rc = fill_body(c);
+    return (int)finish_call(c, rc, MOX_OK);
+}
+
+int mox_smtp_client_want_read(const mox_smtp_client *c)
+{
+    return c && c->phase != P_CLOSED && c->phase != P_TLS && c->phase != P_TLS_IMPLICIT;
+}
+
+int64_t mox_smtp_client_deadline(const mox_smtp_client *c)
+{
+    return c ? c->deadline : INT64_MAX;
+}
+
+void mox_smtp_client_timeout(mox_smtp_client *c)
+{
+    if (!c || c->phase == P_CLOSED)
+        return;
+    if (c->phase == P_QUIT) {
+        c->phase = P_CLOSED;
+    } else {
+        char msg[128];
+        static const char *const what[] = {"", "connection", "greeting", "EHLO reply",
+                                           "STARTTLS reply", "TLS handshake", "AUTH reply",
+                                           "", "MAIL reply", "RCPT reply", "DATA reply",
+                                           "end-of-data reply", "QUIT reply"};
+        int st = current_stage(c);
+        if (c->in_body)
+            snprintf(msg, sizeof msg, "timeout writing message data");
+        else
+            snprintf(msg, sizeof msg, "timeout waiting for %s",
+                     st > 0 && st < (int)MOX_ARRAY_LEN(what) && *what[st] ? what[st] : "server");
+        fail_session(c, 451, "4.4.2", msg, 1, 1, st);
+    }
+    c->progress = 1;
+    update_deadline(c);
+}
+
+void mox_smtp_client_eof(mox_smtp_client *c, int err)
+{
+    if (!c || c->phase == P_CLOSED)
+        return;
+    if (c->phase == P_QUIT && nexp(c) <= 1) {
+        c->phase = P_CLOSED;
+    } else {
+        fail_session(c, 451, "4.4.2",
+                     err ? "connection error" : "connection closed by server", 1, 1,
+                     current_stage(c));
+    }
+    c->out.len = c->out_off = 0;
+    c->progress = 1;
+    update_deadline(c);
+}
+
+int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_smtp_tls_info *info)
+{
+    if (!c)
+        return MOX_ERR_INVAL;
+    if (c->phase != P_TLS && c->phase != P_TLS_IMPLICIT)
+        return MOX_ERR_STATE;
+    if (!ok || !info || info->size < sizeof(size_t)) {
+        fail_session(c, 451, "4.7.5", "TLS handshake failed", 1, 1, MOX_SMTP_STAGE_TLS);
+        c->out.len = c->out_off = 0;
+        update_deadline(c);
+        return MOX_OK;
+    }
+    mox_smtp_tls_info k = MOX_SMTP_TLS_INFO_INIT;
+    memcpy(&k, info, info->size < sizeof k ? info->size : sizeof k);
+    c->tls.size = sizeof c->tls;
+    c->tls.version = k.version;
+    c->tls.cipher = NULL;
+    c->tls.client_cert = k.client_cert;
+    c->tls.tls_unique = NULL;
+    c->tls.tls_unique_len = 0;
+    c->tls.tls_exporter = NULL;
+    c->tls.tls_exporter_len = 0;
+    if (k.tls_unique && k.tls_unique_len && k.tls_unique_len <= sizeof c->cb_unique) {
+        memcpy(c->cb_unique, k.tls_unique, k.tls_unique_len);
+        c->tls.tls_unique = c->cb_unique;
+        c->tls.tls_unique_len = k.tls_unique_len;
+    }
+    if (k.tls_exporter && k.tls_exporter_len && k.tls_exporter_len <= sizeof c->cb_exporter) {
+        memcpy(c->cb_exporter, k.tls_exporter, k.tls_exporter_len);
+        c->tls.tls_exporter = c->cb_exporter;
+        c->tls.tls_exporter_len = k.tls_exporter_len;
+    }
+    c->tls_active = 1;
+    c->progress = 1;
+    int rc = MOX_OK;
+    if (c->phase == P_TLS_IMPLICIT) {
+        c->phase = P_GREETING;
+    } else {
+        /* RFC 3207 §4.2: forget everything learned before TLS. */
+        mox_smtp_ext_clear(&c->ext);
+        c->esmtp = 0;
+        rc = send_ehlo(c);
+    }
+    return (int)finish_call(c, rc, MOX_OK);
+}
+
+/* Addresses go into commands verbatim, so nothing may end the command or
+ * the path early: no controls, and no SP, '<' or '>' outside quotes. */
+static int safe_address(const char *s, int allow_empty)
+{
+    if (!s)
+        return 0;
+    if (!*s)
+        return allow_empty;
+    if (strlen(s) > 1000)
+        return 0;
+    int q = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+        if (q) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                q = 0;
+        } else if (*p == '"') {
+            q = 1;
+        } else if (*p == ' ' || *p == '<' || *p == '>') {
+            return 0;
+        }
+    }
+    return !q;
+}
+
+static int safe_param(const char *s)
+{
+    if (!s)
+        return 1;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f)
+            return 0;
+    return *s != 0;
+}
+
+int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_message *msg, mox_errinfo *ei)
+{
+    if (!c || !msg || msg->size < sizeof(size_t))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
+    mox_smtp_message m = MOX_SMTP_MESSAGE_INIT;
+    memcpy(&m, msg, msg->size < sizeof m ? msg->size : sizeof m);
+    if (c->phase == P_CLOSED || c->phase == P_QUIT || c->delivering)
+        return moxi_fail(ei, MOX_ERR_STATE, 0, SIZE_MAX, "cannot submit now");
+    if (m.nrcpts == 0 || !m.rcpts)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "no recipients");
+    if (!m.data && m.len)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "no message data");
+    if (!safe_address(m.from, 1))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "unsafe or missing sender address");
+    if (m.ret < MOX_SMTP_RET_NONE || m.ret > MOX_SMTP_RET_HDRS || !safe_param(m.hold_until))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid message parameter");
+    if (m.envid && (!*m.envid || strlen(m.envid) > 100))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid ENVID");
+    if (m.hold_for && m.hold_until)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "HOLDFOR and HOLDUNTIL are exclusive");
+    for (size_t i = 0; i < m.nrcpts; i++) {
+        const mox_smtp_rcpt *r = &m.rcpts[i];
+        if (!safe_address(r->address, 0))
+            return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "unsafe or missing recipient address");
+        if ((r->notify & MOX_SMTP_NOTIFY_NEVER) && (r->notify & ~MOX_SMTP_NOTIFY_NEVER))
+            return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "NOTIFY=NEVER with other values");
+        if (r->notify & ~0xfu)
+            return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "unknown NOTIFY bits");
+        if (r->orcpt && (!*r->orcpt || strlen(r->orcpt) > 500))
+            return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "invalid ORCPT");
+    }
+    clear_delivery(c);
+    int rc = MOX_OK;
+    c->rs = mox_calloc(m.nrcpts, sizeof *c->rs);
+    c->res = mox_calloc(m.nrcpts, sizeof *c->res);
+    c->batch = mox_calloc(m.nrcpts, sizeof *c->batch);
+    c->from = moxi_strdup(m.from);
+    if (!c->rs || !c->res || !c->batch || !c->from ||
+        (m.envid && !(c->envid = moxi_strdup(m.envid))) ||
+        (m.hold_until && !(c->hold_until = moxi_strdup(m.hold_until))))
+        rc = MOX_ERR_NOMEM;
+    if (rc == MOX_OK)
+        c->nrcpts = m.nrcpts;
+    for (size_t i = 0; i < c->nrcpts && rc == MOX_OK; i++) {
+        c->rs[i].notify = m.rcpts[i].notify;
+        if (!(c->rs[i].address = moxi_strdup(m.rcpts[i].address)) ||
+            (m.rcpts[i].orcpt && !(c->rs[i].orcpt = moxi_strdup(m.rcpts[i].orcpt))))
+            rc = MOX_ERR_NOMEM;
+        c->res[i].address = c->rs[i].address ? c->rs[i].address : "";
+        c->res[i].outcome.text = "";
+    }
+    if (rc != MOX_OK) {
+        clear_delivery(c);
+        return moxi_fail(ei, rc, 0, SIZE_MAX, "out of memory");
+    }
+    c->data = m.data;
+    c->len = m.len;
+    c->mflags = m.flags;
+    c->ret = m.ret;
+    c->hold_for = m.hold_for;
+    c->dlv.nrcpts = c->nrcpts;
+    c->dlv.rcpts = c->res;
+    c->have_dlv = 1;
+    c->delivering = 1;
+    c->started = 0;
+    c->progress = 1;
+    if (c->phase == P_READY)
+        rc = start_delivery(c);
+    rc = (int)finish_call(c, rc, MOX_OK);
+    if (rc != MOX_OK)
+        return moxi_fail(ei, rc, 0, SIZE_MAX, "out of memory");
+    return MOX_OK;
+}
+
+const mox_smtp_delivery *mox_smtp_client_delivery(const mox_smtp_client *c)
+{
+    return c && c->have_dlv ? &c->dlv : NULL;
+}
+
+int mox_smtp_client_quit(mox_smtp_client *c)
+{
+    if (!c)
+        return MOX_ERR_INVAL;
+    if (c->phase == P_CLOSED || c->phase == P_QUIT)
+        return MOX_OK;
+    if (c->delivering || c->phase != P_READY)
+        return MOX_ERR_STATE;
+    c->phase = P_QUIT;
+    int rc = emit_cmd(c, X_QUIT, 0, "QUIT\r\n");
+    return (int)finish_call(c, rc, MOX_OK);
+}
+
+const mox_smtp_outcome *mox_smtp_client_failure(const mox_smtp_client *c)
+{
+    return c && c->has_failure ? &c->failure : NULL;
+}
+
+const mox_smtp_ext *mox_smtp_client_ext(const mox_smtp_client *c) { return c ? &c->ext : NULL; }
+int mox_smtp_client_tls_active(const mox_smtp_client *c) { return c && c->tls_active; }
+int mox_smtp_client_authenticated(const mox_smtp_client *c) { return c && c->authenticated; }
+const char *mox_smtp_client_auth_mech(const mox_smtp_client *c)
+{
+    return c ? c->auth_mech : NULL;
+}
