@@ -11,6 +11,7 @@
 #include "message.h"
 #include "address.h"
 #include "dns.h"
+#include "dkim.h"
 #include "spf.h"
 #include "sasl.h"
 #include "smtp_client.h"

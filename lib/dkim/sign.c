@@ -1,0 +1,368 @@
+/* The signer (RFC 6376 §5): one pass over the message for any number of
+ * keys; the header section is buffered, the body hashed as it streams. */
+#include "dkim_priv.h"
+
+#define MAX_SPECS 16
+#define LINE_MAX_COLS 78
+
+struct spec {
+    const mox_dkim_privkey *key;
+    int alg;
+    int hcanon, bcanon;
+    char *domain, *selector, *identity;
+    char **names;
+    size_t nnames;
+    int oversign, timestamp, body_length;
+    int64_t expire;
+    int body;
+};
+
+struct mox_dkim_signer {
+    mox_dkim_sign_config cfg;
+    moxi_dkim_hdrs hdrs;
+    int phase; /* 0 header, 1 body, 2 finished, -1 broken */
+    struct spec *specs;
+    size_t nspecs;
+    moxi_dkim_body *bodies;
+    size_t nbodies;
+};
+
+static void spec_clear(struct spec *s)
+{
+    mox_free(s->domain);
+    mox_free(s->selector);
+    mox_free(s->identity);
+    for (size_t i = 0; i < s->nnames; i++)
+        mox_free(s->names[i]);
+    mox_free(s->names);
+}
+
+void mox_dkim_signer_free(mox_dkim_signer *s)
+{
+    if (!s)
+        return;
+    moxi_dkim_hdrs_free(&s->hdrs);
+    for (size_t i = 0; i < s->nspecs; i++)
+        spec_clear(&s->specs[i]);
+    mox_free(s->specs);
+    for (size_t i = 0; i < s->nbodies; i++)
+        moxi_dkim_body_free(&s->bodies[i]);
+    mox_free(s->bodies);
+    mox_free(s);
+}
+
+/* Splits a colon-separated header list, dropping duplicates (any case). */
+static int parse_names(struct spec *sp, const char *list, mox_errinfo *ei)
+{
+    size_t count = 1;
+    for (const char *c = list; *c; c++)
+        count += *c == ':';
+    sp->names = mox_calloc(count, sizeof *sp->names);
+    if (!sp->names)
+        return MOX_ERR_NOMEM;
+    const char *p = list;
+    for (;;) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n && (*p == ' ' || *p == '\t'))
+            p++, n--;
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (!n)
+            return moxi_fail(ei, MOX_ERR_INVAL, MOX_DKIM_ERR_HEADERS, SIZE_MAX, "empty header name in list");
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)p[i] < 33 || (unsigned char)p[i] > 126)
+                return moxi_fail(ei, MOX_ERR_INVAL, MOX_DKIM_ERR_HEADERS, SIZE_MAX,
+                                 "invalid header name '%.*s'", (int)n, p);
+        int dup = 0;
+        for (size_t i = 0; i < sp->nnames; i++)
+            dup |= strlen(sp->names[i]) == n && moxi_memcaseeq(sp->names[i], p, n);
+        if (!dup) {
+            if (!(sp->names[sp->nnames] = moxi_strndup(p, n)))
+                return MOX_ERR_NOMEM;
+            sp->nnames++;
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    for (size_t i = 0; i < sp->nnames; i++)
+        if (!moxi_strncasecmp(sp->names[i], "from", 5))
+            return MOX_OK;
+    return moxi_fail(ei, MOX_ERR_INVAL, MOX_DKIM_ERR_HEADERS, SIZE_MAX,
+                     "the header list must include From");
+}
+
+static int spec_init(mox_dkim_signer *s, struct spec *sp, const mox_dkim_sign_params *pin,
+                     mox_errinfo *ei)
+{
+    mox_dkim_sign_params p = MOX_DKIM_SIGN_PARAMS_INIT;
+    memcpy(&p, pin, pin->size < sizeof p ? pin->size : sizeof p);
+    if (!p.key || !p.domain || !p.selector)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "key, domain and selector are required");
+    if ((p.header_canon != MOX_DKIM_SIMPLE && p.header_canon != MOX_DKIM_RELAXED) ||
+        (p.body_canon != MOX_DKIM_SIMPLE && p.body_canon != MOX_DKIM_RELAXED))
+        return moxi_fail(ei, MOX_ERR_INVAL, MOX_DKIM_ERR_CANON, SIZE_MAX, "unknown canonicalization");
+    sp->key = p.key;
+    sp->alg = mox_dkim_privkey_type(p.key) == MOX_DKIM_KEY_ED25519 ? MOX_DKIM_ALG_ED25519_SHA256
+                                                                   : MOX_DKIM_ALG_RSA_SHA256;
+    sp->hcanon = p.header_canon;
+    sp->bcanon = p.body_canon;
+    sp->oversign = p.oversign;
+    sp->timestamp = p.timestamp;
+    sp->expire = p.expire_seconds;
+    sp->body_length = p.body_length;
+    int rc = moxi_dkim_domain(p.domain, strlen(p.domain), 0, &sp->domain, ei);
+    if (rc == MOX_OK)
+        rc = moxi_dkim_domain(p.selector, strlen(p.selector), 1, &sp->selector, ei);
+    if (rc)
+        return rc == MOX_ERR_NOMEM ? rc : MOX_ERR_INVAL;
+    if (p.identity) {
+        /* Checked exactly as a verifier will check it. */
+        mox_buf t = MOX_BUF_INIT;
+        rc = mox_buf_appendf(&t, "v=1; a=rsa-sha256; b=AA==; bh=%s; d=%s; h=From; s=x; i=%s",
+                             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", sp->domain, p.identity);
+        mox_dkim_sig *chk = NULL;
+        if (rc == MOX_OK)
+            rc = mox_dkim_sig_parse((char *)t.data, t.len, &chk, ei);
+        mox_dkim_sig_free(chk);
+        mox_buf_free(&t);
+        if (rc)
+            return rc == MOX_ERR_NOMEM ? rc : MOX_ERR_INVAL;
+        if (!(sp->identity = moxi_strdup(p.identity)))
+            return MOX_ERR_NOMEM;
+    }
+    if ((rc = parse_names(sp, p.headers ? p.headers : MOX_DKIM_DEFAULT_HEADERS, ei)))
+        return rc;
+    int hash = moxi_dkim_alg_hash(sp->alg);
+    for (size_t i = 0; i < s->nbodies; i++)
+        if (s->bodies[i].canon == sp->bcanon && s->bodies[i].hash_alg == hash) {
+            sp->body = (int)i;
+            return MOX_OK;
+        }
+    moxi_dkim_body_init(&s->bodies[s->nbodies], sp->bcanon, hash, MOXI_DKIM_NO_LIMIT);
+    sp->body = (int)s->nbodies++;
+    return MOX_OK;
+}
+
+int mox_dkim_signer_new(mox_dkim_signer **out, const mox_dkim_sign_config *cfg,
+                        const mox_dkim_sign_params *params, size_t n, mox_errinfo *ei)
+{
+    if (!out)
+        return MOX_ERR_INVAL;
+    *out = NULL;
+    if (!params || n == 0 || n > MAX_SPECS)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "1 to %d signatures per signer", MAX_SPECS);
+    mox_dkim_signer *s = mox_calloc(1, sizeof *s);
+    if (!s)
+        return MOX_ERR_NOMEM;
+    mox_dkim_sign_config def = MOX_DKIM_SIGN_CONFIG_INIT;
+    s->cfg = def;
+    if (cfg) {
+        memcpy(&s->cfg, cfg, cfg->size < sizeof def ? cfg->size : sizeof def);
+        s->cfg.size = sizeof def;
+    }
+    moxi_dkim_hdrs_init(&s->hdrs, s->cfg.max_header_bytes, s->cfg.max_header_fields);
+    s->specs = mox_calloc(n, sizeof *s->specs);
+    s->bodies = mox_calloc(n, sizeof *s->bodies);
+    int rc = s->specs && s->bodies ? MOX_OK : MOX_ERR_NOMEM;
+    for (size_t i = 0; i < n && rc == MOX_OK; i++) {
+        s->nspecs++;
+        rc = spec_init(s, &s->specs[i], &params[i], ei);
+    }
+    if (rc) {
+        mox_dkim_signer_free(s);
+        return rc;
+    }
+    *out = s;
+    return MOX_OK;
+}
+
+int mox_dkim_signer_feed(mox_dkim_signer *s, const void *data, size_t len)
+{
+    if (!s || (!data && len))
+        return MOX_ERR_INVAL;
+    if (s->phase < 0 || s->phase == 2)
+        return MOX_ERR_STATE;
+    const unsigned char *p = data;
+    if (s->phase == 0) {
+        size_t used;
+        int rc = moxi_dkim_hdrs_feed(&s->hdrs, p, len, &used);
+        if (rc) {
+            s->phase = -1;
+            return rc;
+        }
+        if (s->hdrs.complete)
+            s->phase = 1;
+        p += used;
+        len -= used;
+    }
+    for (size_t i = 0; i < s->nbodies && len; i++)
+        moxi_dkim_body_feed(&s->bodies[i], p, len);
+    return MOX_OK;
+}
+
+/* Builds the field text line by line, folding before a token that would
+ * pass the column limit. */
+struct folder {
+    mox_buf *b;
+    size_t col;
+    int rc;
+};
+
+static void put(struct folder *f, const char *s, size_t n, int breakable)
+{
+    if (f->rc)
+        return;
+    if (breakable && f->col + n > LINE_MAX_COLS && f->col > 1) {
+        f->rc = mox_buf_append(f->b, "\r\n ", 3);
+        f->col = 1;
+        /* The token's leading space is the fold's WSP now. */
+        if (f->rc == MOX_OK && n && s[0] == ' ')
+            s++, n--;
+    }
+    if (f->rc == MOX_OK)
+        f->rc = mox_buf_append(f->b, s, n);
+    f->col += n;
+}
+
+static void putf(struct folder *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct folder *f, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        f->rc = f->rc ? f->rc : MOX_ERR_LIMIT;
+        return;
+    }
+    put(f, tmp, (size_t)n, 1);
+}
+
+static size_t count_fields(const moxi_dkim_hdrs *h, const char *name)
+{
+    size_t n = 0, nl = strlen(name);
+    for (size_t i = 0; i < h->nfields; i++)
+        n += moxi_dkim_field_is(h, &h->fields[i], name, nl);
+    return n;
+}
+
+static int sign_one(mox_dkim_signer *s, const struct spec *sp, int64_t now, mox_buf *out)
+{
+    const moxi_dkim_body *b = &s->bodies[sp->body];
+    /* The h= list: every present instance, plus one more when oversigning
+     * (an instance added later then breaks the signature). */
+    size_t nh = 0;
+    for (size_t i = 0; i < sp->nnames; i++)
+        nh += count_fields(&s->hdrs, sp->names[i]) + (sp->oversign ? 1 : 0);
+    char **hl = mox_calloc(nh ? nh : 1, sizeof *hl);
+    if (!hl)
+        return MOX_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < sp->nnames; i++) {
+        size_t c = count_fields(&s->hdrs, sp->names[i]) + (sp->oversign ? 1 : 0);
+        while (c--)
+            hl[k++] = sp->names[i];
+    }
+    mox_buf field = MOX_BUF_INIT, bb = MOX_BUF_INIT, sig = MOX_BUF_INIT;
+    struct folder f = {&field, 0, MOX_OK};
+    put(&f, "DKIM-Signature: v=1;", 20, 0);
+    putf(&f, " a=%s;", mox_dkim_algorithm_name(sp->alg));
+    putf(&f, " c=%s/%s;", mox_dkim_canon_name(sp->hcanon), mox_dkim_canon_name(sp->bcanon));
+    putf(&f, " d=%s;", sp->domain);
+    putf(&f, " s=%s;", sp->selector);
+    if (sp->identity) {
+        if (strlen(sp->identity) > 400)
+            f.rc = f.rc ? f.rc : MOX_ERR_LIMIT;
+        else
+            putf(&f, " i=%s;", sp->identity);
+    }
+    if (sp->timestamp)
+        putf(&f, " t=%lld;", (long long)now);
+    if (sp->expire > 0)
+        putf(&f, " x=%lld;", (long long)(now + sp->expire));
+    if (sp->body_length)
+        putf(&f, " l=%llu;", (unsigned long long)b->total);
+    for (size_t i = 0; i < nh; i++)
+        putf(&f, "%s%s%s", i ? "" : " h=", hl[i], i + 1 < nh ? ":" : ";");
+    int rc = f.rc;
+    if (rc == MOX_OK)
+        rc = mox_base64_encode(b->digest, b->digest_len, &bb);
+    if (rc == MOX_OK) {
+        put(&f, " bh=", 4, 1);
+        put(&f, (char *)bb.data, bb.len, 0);
+        put(&f, "; b=", 4, 1);
+        rc = f.rc;
+    }
+    if (rc == MOX_OK) {
+        moxi_dkim_hash hh;
+        unsigned char digest[32];
+        moxi_dkim_hash_init(&hh, moxi_dkim_alg_hash(sp->alg));
+        moxi_dkim_hash_headers(&s->hdrs, sp->hcanon, hl, nh, field.data, field.len, &hh);
+        size_t dl = moxi_dkim_hash_final(&hh, digest);
+        moxi_dkim_hash_free(&hh);
+        if (rc == MOX_OK)
+            rc = moxi_dkim_privkey_sign(sp->key, sp->alg, digest, dl, &sig);
+    }
+    if (rc == MOX_OK) {
+        mox_buf_reset(&bb);
+        rc = mox_base64_encode(sig.data, sig.len, &bb);
+    }
+    if (rc == MOX_OK) {
+        /* b= folds anywhere: fill lines to the limit. */
+        size_t i = 0;
+        while (f.rc == MOX_OK && i < bb.len) {
+            size_t room = f.col < LINE_MAX_COLS ? LINE_MAX_COLS - f.col : 0;
+            if (!room) {
+                put(&f, "\r\n ", 3, 0);
+                f.col = 1;
+                continue;
+            }
+            size_t n = bb.len - i < room ? bb.len - i : room;
+            put(&f, (char *)bb.data + i, n, 0);
+            i += n;
+        }
+        put(&f, "\r\n", 2, 0);
+        rc = f.rc;
+    }
+    if (rc == MOX_OK)
+        rc = mox_buf_append(out, field.data, field.len);
+    mox_buf_free(&field);
+    mox_buf_free(&bb);
+    mox_buf_free(&sig);
+    mox_free(hl);
+    return rc;
+}
+
+int mox_dkim_signer_finish(mox_dkim_signer *s, mox_buf *out, mox_errinfo *ei)
+{
+    if (!s || !out)
+        return MOX_ERR_INVAL;
+    if (s->phase < 0 || s->phase == 2)
+        return MOX_ERR_STATE;
+    int rc = MOX_OK;
+    if (s->phase == 0 && (rc = moxi_dkim_hdrs_end(&s->hdrs))) {
+        s->phase = -1;
+        return rc;
+    }
+    s->phase = 2;
+    if (!count_fields(&s->hdrs, "From"))
+        return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_DKIM_ERR_HEADERS, SIZE_MAX,
+                         "the message has no From header field");
+    for (size_t i = 0; i < s->nbodies; i++)
+        moxi_dkim_body_finish(&s->bodies[i]);
+    int64_t now = mox_clock_wall_ns(s->cfg.env ? s->cfg.env->clock : NULL) / 1000000000;
+    size_t start = out->len;
+    for (size_t i = 0; i < s->nspecs && rc == MOX_OK; i++)
+        rc = sign_one(s, &s->specs[i], now, out);
+    if (rc) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = 0;
+        if (rc == MOX_ERR_CRYPTO)
+            moxi_fail(ei, rc, 0, SIZE_MAX, "signing failed");
+    }
+    return rc;
+}
