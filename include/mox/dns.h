@@ -94,8 +94,11 @@ MOX_API int mox_dns_answer_is_nodata(const mox_dns_answer *a);
 /* Appends the concatenation of a TXT record's strings to `out`. */
 MOX_API int mox_dns_txt_join(const mox_dns_rr *rr, mox_buf *out);
 
-/* Name of a type ("TXT"; "TYPE99" for unknown ones, in a static buffer
- * per call site: copy if kept) and of a status ("NXDOMAIN", "TIMEOUT"). */
+/* Name of a type ("TXT"; "TYPE65280" for unknown ones, in a thread-local
+ * buffer valid until the next such call in the thread: copy if kept) and
+ * of a status ("NXDOMAIN", "TIMEOUT"; "RCODE9" for other rcodes, likewise).
+ * mox_dns_type_parse takes a name (any case) or "TYPEnn" (1..65535):
+ * MOX_OK, MOX_ERR_SYNTAX, MOX_ERR_INVAL. */
 MOX_API const char *mox_dns_type_name(uint16_t type);
 MOX_API int mox_dns_type_parse(const char *name, uint16_t *type);
 MOX_API const char *mox_dns_status_name(int status);
@@ -157,16 +160,21 @@ MOX_API int mox_dns_zone_new(mox_dns_zone **out);
 MOX_API void mox_dns_zone_free(mox_dns_zone *z);
 
 /* Loads master-file text (RFC 1035 §5) into the zone: $ORIGIN, $TTL,
- * relative names, @, optional TTL and class, parentheses across lines,
- * comments, several quoted strings per TXT, \DDD and \X escapes. Record
- * types: A AAAA CNAME MX NS PTR TXT SPF TLSA SOA, and TYPEnn \# generic.
- * Extension directives (libmox-specific):
+ * relative names, @, blank owner (= the previous one), optional TTL (also
+ * BIND units: 1h30m) and class (IN only) in either order, parentheses
+ * across lines, comments, several quoted strings or bare words per TXT,
+ * \DDD and \X escapes. Record types: A AAAA CNAME MX NS PTR TXT SPF TLSA
+ * SOA, and any type (or TYPEnn) in RFC 3597 generic form "\# LEN HEX".
+ * A record without TTL gets $TTL, else the last explicit TTL, else 3600.
+ * Extension directives (libmox-specific; `name` relative to the origin):
  *   $SERVFAIL name    every query for name answers SERVFAIL
- *   $TIMEOUT name     every query for name times out
+ *   $TIMEOUT name     every query for name answers MOX_DNS_TIMEOUT
  *   $AUTHENTIC name   answers for name carry the authentic (AD) bit
  * `origin` may be NULL (then "." until $ORIGIN). `filename` is only used
- * in messages. On a syntax error returns MOX_ERR_SYNTAX and ei->msg holds
- * "FILE:LINE: problem"; the zone then keeps the records loaded before. */
+ * in messages. Loading adds to what the zone holds; identical records are
+ * kept once. On a syntax error returns MOX_ERR_SYNTAX and ei->msg holds
+ * "FILE:LINE: problem"; the zone then keeps the records loaded before.
+ * MOX_ERR_NOMEM likewise. See docs/dns.md for the full syntax. */
 MOX_API int mox_dns_zone_load(mox_dns_zone *z, const char *text, size_t len,
                               const char *origin, const char *filename,
                               mox_errinfo *ei);
@@ -186,8 +194,14 @@ MOX_API int mox_dns_zone_set_failure(mox_dns_zone *z, const char *name,
                                      int status);
 MOX_API int mox_dns_zone_set_authentic(mox_dns_zone *z, const char *name);
 
-/* Answers a query from the zone (case-insensitive names; CNAME chasing up
- * to 8 links; empty non-terminals give NODATA, not NXDOMAIN). */
+/* Answers a query from the zone: case-insensitive names (answers keep the
+ * data's case); CNAME chasing up to 8 links (a loop or longer chain gives
+ * SERVFAIL); empty non-terminals give NODATA, not NXDOMAIN; wildcards per
+ * RFC 4592; MOX_DNS_ANY returns every record at the name. Authentic only
+ * when every name of the chain is marked. Returns MOX_OK with *out,
+ * MOX_ERR_SYNTAX for an invalid name, MOX_ERR_INVAL, MOX_ERR_NOMEM. Does
+ * not modify the zone: concurrent queries on a zone nobody modifies are
+ * safe. */
 MOX_API int mox_dns_zone_query(const mox_dns_zone *z, const char *name,
                                uint16_t type, mox_dns_answer **out);
 

@@ -459,6 +459,20 @@ out:
     return rc;
 }
 
+int moxi_dns_zone_foreach(const mox_dns_zone *z,
+                          int (*fn)(void *ctx, const char *name, size_t n), void *ctx)
+{
+    for (size_t i = 0; i < z->cap; i++) {
+        const znode *e = z->tab[i];
+        if (!e)
+            continue;
+        int rc = fn(ctx, e->name, e->keylen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int zone_resolve(void *ctx, const char *name, uint16_t type,
                         mox_dns_done_fn done, void *arg)
 {

@@ -19,4 +19,10 @@ int moxi_dns_zone_mark(mox_dns_zone *z, const char *name, size_t n, int what);
  * absolute name into out[MOXI_DNS_TEXT_MAX]. MOX_ERR_SYNTAX if invalid. */
 int moxi_dns_canon_name(const char *s, size_t n, char *out, size_t *outlen);
 
+/* Calls fn for every name the zone knows (with records, empty
+ * non-terminals, marked names), in no particular order; stops at the
+ * first non-zero return and passes it on. For tests and fuzzing. */
+int moxi_dns_zone_foreach(const mox_dns_zone *z,
+                          int (*fn)(void *ctx, const char *name, size_t n), void *ctx);
+
 #endif

@@ -1,0 +1,1 @@
+mox_fuzzer(NAME zone SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/zone.c MODULES dns)
