@@ -109,8 +109,8 @@ static int comment(const mox_spf *s, const mox_spf_outcome *o, int with_receiver
     const char *rcv = moxi_spf_receiver(s);
     moxi_spf_client_ip(s, ip, sizeof ip);
     int rc = mox_buf_append_byte(c, '(');
-    if (!rc && with_receiver) {
-        rc = put_safe(c, rcv ? rcv : "unknown", "()\\");
+    if (!rc && with_receiver && rcv) {
+        rc = put_safe(c, rcv, "()\\");
         if (!rc)
             rc = mox_buf_append_str(c, ": ");
     }
