@@ -15,5 +15,6 @@
 #include "spf.h"
 #include "sasl.h"
 #include "smtp_client.h"
+#include "tls.h"
 
 #endif

@@ -40,6 +40,7 @@
 #define MOX_SMTP_CLIENT_H
 
 #include "core.h"
+#include "sasl.h"
 
 MOX_BEGIN_DECLS
 
@@ -431,6 +432,29 @@ MOX_API int mox_smtp_client_authenticated(const mox_smtp_client *c);
 
 /* Name of the mechanism used for AUTH, or NULL. */
 MOX_API const char *mox_smtp_client_auth_mech(const mox_smtp_client *c);
+
+/* ---------------------------------------------------------------- SASL */
+
+/* An authentication interface on the SASL module's client engines: picks
+ * the strongest mechanism both sides have (mox_sasl_client_choose: SCRAM
+ * -PLUS variants when the TLS transport supplied channel bindings,
+ * tls-exporter preferred), and requires SCRAM's server signature before
+ * trusting a 235. `cfg` (username, password, allowed mechanisms ...) must
+ * outlive the adapter; its `channel` member is ignored: the channel is
+ * built from what mox_smtp_client_tls_done was given. Errors:
+ * MOX_ERR_INVAL, MOX_ERR_NOMEM. */
+typedef struct mox_smtp_client_sasl mox_smtp_client_sasl;
+
+MOX_API int mox_smtp_client_sasl_new(mox_smtp_client_sasl **out,
+                                     const mox_sasl_client_config *cfg);
+MOX_API void mox_smtp_client_sasl_free(mox_smtp_client_sasl *s);
+
+/* The interface to put in mox_smtp_client_config.auth (owned by `s`). */
+MOX_API const mox_smtp_client_auth *mox_smtp_client_sasl_auth(mox_smtp_client_sasl *s);
+
+/* Why the last exchange failed on the client side (MOX_SASL_FAIL_NONE if
+ * it did not, or the server refused). */
+MOX_API mox_sasl_failure mox_smtp_client_sasl_failure(const mox_smtp_client_sasl *s);
 
 /* ---------------------------------------------------------------- data */
 

@@ -962,6 +962,130 @@ static void t_auth(void **st)
     drv_free(&d);
 }
 
+/* The SASL adapter against the SASL module's server engine: SCRAM with
+ * channel binding is chosen when TLS supplied one. */
+static const unsigned char g_exp[32] = {1, 2, 3};
+static const char *g_user = "mjl";
+static mox_sasl_secrets g_secrets;
+
+static int lookup(void *ctx, const char *user, mox_sasl_secrets *out)
+{
+    (void)ctx;
+    if (strcmp(user, g_user))
+        return MOX_ERR_NOTFOUND;
+    *out = g_secrets;
+    return MOX_OK;
+}
+
+static int srv_binding(void *ctx, mox_sasl_cb_type t, unsigned char *out, size_t *len)
+{
+    (void)ctx;
+    if (t != MOX_SASL_CB_TLS_EXPORTER)
+        return MOX_ERR_UNSUPPORTED;
+    memcpy(out, g_exp, 32);
+    *len = 32;
+    return MOX_OK;
+}
+
+/* Takes the client's AUTH line / response line, runs the server step and
+ * answers as an SMTP server would. Returns the server status. */
+static int server_step(drv *d, mox_sasl_server *srv, int first)
+{
+    drv_collect(d);
+    assert_true(d->sent.len >= 2);
+    const char *line = (const char *)d->sent.data;
+    size_t l = d->sent.len - 2;
+    if (first) {
+        const char *sp = memchr(line + 5, ' ', l - 5);
+        assert_non_null(sp);
+        l -= (size_t)(sp + 1 - line);
+        line = sp + 1;
+    }
+    mox_buf in = MOX_BUF_INIT;
+    assert_int_equal(mox_base64_decode(line, l, 0, &in, NULL), MOX_OK);
+    const unsigned char *out;
+    size_t out_len;
+    int st = mox_sasl_server_step(srv, in.data ? in.data : (const unsigned char *)"", in.len, &out,
+                                  &out_len);
+    mox_buf_free(&in);
+    mox_buf_reset(&d->sent);
+    mox_buf r = MOX_BUF_INIT;
+    if (st == MOX_SASL_CONTINUE || (st == MOX_SASL_SUCCESS && out_len)) {
+        mox_buf_append_str(&r, "334 ");
+        mox_base64_encode(out, out_len, &r);
+        mox_buf_append_str(&r, "\r\n");
+    } else if (st == MOX_SASL_SUCCESS) {
+        mox_buf_append_str(&r, "235 2.7.0 ok\r\n");
+    } else {
+        mox_buf_append_str(&r, "535 5.7.8 bad\r\n");
+    }
+    S(d, (const char *)r.data);
+    mox_buf_free(&r);
+    return st;
+}
+
+static void t_auth_sasl_scram_plus(void **st)
+{
+    (void)st;
+    mox_sasl_secrets sec = MOX_SASL_SECRETS_INIT;
+    assert_int_equal(mox_sasl_secrets_derive("pencil", 6, NULL, &sec, NULL), MOX_OK);
+    g_secrets = sec;
+    for (int wrong = 0; wrong < 2; wrong++) {
+        mox_sasl_client_config scfg = MOX_SASL_CLIENT_CONFIG_INIT;
+        scfg.username = g_user;
+        scfg.password = wrong ? "pen" : "pencil";
+        mox_smtp_client_sasl *sa = NULL;
+        assert_int_equal(mox_smtp_client_sasl_new(&sa, &scfg), MOX_OK);
+        drv d;
+        mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
+        cfg.auth = mox_smtp_client_sasl_auth(sa);
+        drv_init(&d, &cfg);
+        greet(&d, "250-mx\r\n250 STARTTLS\r\n");
+        C(&d, "STARTTLS\r\n");
+        S(&d, "220 go\r\n");
+        mox_smtp_tls_info ti = tls_info();
+        assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_OK);
+        C(&d, "EHLO client.example\r\n");
+        S(&d, "250-mx\r\n250 AUTH PLAIN SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-256-PLUS\r\n");
+        drv_collect(&d);
+        assert_true(d.sent.len > 30);
+        assert_memory_equal(d.sent.data, "AUTH SCRAM-SHA-256-PLUS ", 24);
+
+        mox_sasl_credentials creds = MOX_SASL_CREDENTIALS_INIT;
+        creds.lookup = lookup;
+        mox_sasl_channel ch = MOX_SASL_CHANNEL_INIT;
+        ch.tls = 1;
+        ch.cb_types = MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_EXPORTER);
+        ch.binding = srv_binding;
+        mox_sasl_server_config sc = MOX_SASL_SERVER_CONFIG_INIT;
+        sc.creds = &creds;
+        sc.channel = &ch;
+        mox_sasl_server *srv = NULL;
+        assert_int_equal(mox_sasl_server_new(&srv, MOX_SASL_SCRAM_SHA_256_PLUS, &sc), MOX_OK);
+        int s1 = server_step(&d, srv, 1);
+        assert_int_equal(s1, MOX_SASL_CONTINUE);
+        int s2 = server_step(&d, srv, 0);
+        if (!wrong) {
+            assert_int_equal(s2, MOX_SASL_SUCCESS);
+            /* The client verifies the server signature, answers with an
+             * empty line; then 235. */
+            C(&d, "\r\n");
+            S(&d, "235 2.7.0 ok\r\n");
+            assert_true(mox_smtp_client_authenticated(d.c));
+            assert_string_equal(mox_smtp_client_auth_mech(d.c), "SCRAM-SHA-256-PLUS");
+            quit(&d);
+        } else {
+            assert_int_equal(s2, MOX_SASL_FAILURE);
+            C(&d, "QUIT\r\n");
+            assert_int_equal(mox_smtp_client_failure(d.c)->code, 535);
+        }
+        mox_sasl_server_free(srv);
+        drv_free(&d);
+        mox_smtp_client_sasl_free(sa);
+    }
+    mox_sasl_secrets_wipe(&sec);
+}
+
 /* ------------------------------------------------------------ failures */
 
 static void t_greeting_failures(void **st)
@@ -1203,6 +1327,7 @@ static int setup_whole(void **st)
     cmocka_unit_test_setup(t_starttls_injection, setup),                         \
     cmocka_unit_test_setup(t_tls_required_missing, setup),                       \
     cmocka_unit_test_setup(t_auth, setup),                                       \
+    cmocka_unit_test_setup(t_auth_sasl_scram_plus, setup),                       \
     cmocka_unit_test_setup(t_greeting_failures, setup),                          \
     cmocka_unit_test_setup(t_421_midway, setup),                                 \
     cmocka_unit_test_setup(t_deadlines, setup)
