@@ -15,6 +15,7 @@
 #include "spf.h"
 #include "sasl.h"
 #include "smtp_client.h"
+#include "smtp_server.h"
 #include "tls.h"
 
 #endif

@@ -1,0 +1,587 @@
+/* SMTP server engine tests: transcripts (whole, byte by byte, random
+ * splits with random deferral), smuggling vectors, STARTTLS injection,
+ * backpressure, limits, timing, Received, API misuse, allocation failure. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "moxtest.h"
+
+#define MOX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const transcripts[] = {
+    "basic", "pipelining", "errors",
+};
+
+static void read_transcript(const char *name, mox_buf *b)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "smtp_server/transcripts/%s.txt", name);
+    moxtest_read_data(rel, b);
+}
+
+/* Each transcript, fed whole, byte by byte with every decision deferred,
+ * and in random splits with random deferral, must give the same output. */
+static void test_transcripts(void **state)
+{
+    (void)state;
+    const char *only = getenv("SMTPD_TRANSCRIPT");
+    for (size_t i = 0; i < MOX_ARRAY_LEN(transcripts); i++) {
+        if (only && strcmp(only, transcripts[i]))
+            continue;
+        mox_buf b = MOX_BUF_INIT;
+        read_transcript(transcripts[i], &b);
+        static const struct {
+            int split, defer;
+        } modes[] = {{0, 0}, {1, 0}, {1, 1}, {-1, 2}, {7, 2}, {0, 1}};
+        for (size_t m = 0; m < MOX_ARRAY_LEN(modes); m++) {
+            for (uint64_t seed = 1; seed <= (modes[m].split < 0 ? 8u : 1u); seed++) {
+                char err[8192];
+                int rc = th_run_transcript((const char *)b.data, b.len, modes[m].split,
+                                           modes[m].defer, seed * 0x9e3779b97f4a7c15ull, err,
+                                           sizeof err);
+                if (rc)
+                    fail_msg("transcript %s (split %d, defer %d, seed %llu): %s", transcripts[i],
+                             modes[m].split, modes[m].defer, (unsigned long long)seed, err);
+            }
+        }
+        mox_buf_free(&b);
+    }
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static void start(th *t)
+{
+    th_init(t);
+    assert_int_equal(th_start(t), MOX_OK);
+}
+
+static void send(th *t, const char *s) { assert_int_equal(th_feed(t, s, strlen(s), 0), MOX_OK); }
+
+static void expect_tail(th *t, const char *want)
+{
+    size_t n = strlen(want);
+    if (t->out.len < n || memcmp(t->out.data + t->out.len - n, want, n) != 0)
+        fail_msg("output does not end with\n%s\n--- got\n%.*s", want, (int)t->out.len,
+                 t->out.data ? (char *)t->out.data : "");
+}
+
+static void hello(th *t)
+{
+    send(t, "EHLO client.example\r\n");
+    mox_buf_reset(&t->out);
+}
+
+/* ---------------------------------------------------------------- smuggling */
+
+static void test_smuggling_vectors(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *root = json_load_file(moxtest_data_path("smtp_server/smtp-smuggling-eod-sequences.json"),
+                                  JSON_ALLOW_NUL, &je);
+    assert_non_null(root);
+    json_t *tools = json_object_get(root, "the_login_smtp_smuggling_tools");
+    const char *lists[] = {"inbound_eod_sequences", "outbound_eod_sequences"};
+    int n = 0;
+    for (int li = 0; li < 2; li++) {
+        json_t *arr = json_object_get(tools, lists[li]);
+        assert_true(json_is_array(arr));
+        size_t idx;
+        json_t *v;
+        json_array_foreach(arr, idx, v) {
+            const char *seq = json_string_value(v);
+            size_t sl = json_string_length(v);
+            for (int split = 0; split <= 1; split++) {
+                th t;
+                start(&t);
+                hello(&t);
+                send(&t, "MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
+                mox_buf m = MOX_BUF_INIT;
+                /* a smuggled second transaction after the fake end */
+                mox_buf_append_str(&m, "Subject: x\r\n\r\nbody");
+                mox_buf_append(&m, seq, sl);
+                mox_buf_append_str(&m, "MAIL FROM:<evil@x.example>\r\nRCPT TO:<victim@y.example>\r\n"
+                                       "DATA\r\nsmuggled\r\n.\r\n");
+                assert_int_equal(th_feed(&t, m.data, m.len, split), MOX_OK);
+                mox_buf_free(&m);
+                /* the whole thing is one refused message; sync is kept */
+                assert_int_equal(t.messages, 0);
+                assert_non_null(strstr((char *)t.out.data, "354 "));
+                expect_tail(&t, "may be an SMTP smuggling attempt and is refused\r\n");
+                assert_null(mox_smtp_server_txn(t.s));
+                mox_buf_reset(&t.out);
+                send(&t, "NOOP\r\n");
+                assert_string_equal((char *)t.out.data, "250 2.0.0 ok\r\n");
+                th_free(&t);
+            }
+            n++;
+        }
+    }
+    assert_true(n >= 16);
+
+    /* Receiver cases: fake terminators never end the message. Where the
+     * bytes are clean the body must be exactly the expected (unstuffed)
+     * message; where they hold bare CR/LF the message is refused. */
+    json_t *cases = json_object_get(json_object_get(root, "stalwart_smtp_proto_datareceiver_cases"),
+                                    "cases");
+    size_t ci;
+    json_t *c;
+    int clean = 0, refused = 0;
+    json_array_foreach(cases, ci, c) {
+        th t;
+        start(&t);
+        hello(&t);
+        send(&t, "MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
+        mox_buf_reset(&t.out);
+        size_t k;
+        json_t *chunk;
+        mox_buf all = MOX_BUF_INIT;
+        json_array_foreach(json_object_get(c, "chunks"), k, chunk) {
+            mox_buf_append(&all, json_string_value(chunk), json_string_length(chunk));
+            assert_int_equal(th_feed(&t, json_string_value(chunk), json_string_length(chunk), 0),
+                             MOX_OK);
+        }
+        json_t *exp = json_object_get(c, "expected_message");
+        const char *e = json_string_value(exp);
+        size_t el = json_string_length(exp);
+        int dirty = 0;
+        for (size_t i = 0; i + 1 < all.len; i++)
+            if ((all.data[i] == '\r' && all.data[i + 1] != '\n') ||
+                (all.data[i + 1] == '\n' && all.data[i] != '\r'))
+                dirty = 1;
+        if (all.len && all.data[0] == '\n')
+            dirty = 1;
+        mox_buf_free(&all);
+        if (dirty) {
+            assert_int_equal(t.messages, 0);
+            assert_non_null(strstr((char *)t.out.data, "500 5.5.2 "));
+            refused++;
+        } else {
+            /* smtp-proto's receiver leaves out the CRLF that precedes
+             * ".CRLF"; RFC 5321 §4.1.1.4 makes it part of the last line. */
+            assert_int_equal(t.messages, 1);
+            assert_int_equal(t.last_msg.len, el + 2);
+            assert_memory_equal(t.last_msg.data, e, el);
+            assert_memory_equal(t.last_msg.data + el, "\r\n", 2);
+            clean++;
+        }
+        mox_buf_reset(&t.out);
+        send(&t, "RSET\r\n");
+        assert_string_equal((char *)t.out.data, "250 2.0.0 ok\r\n");
+        th_free(&t);
+    }
+    assert_int_equal(clean, 1);
+    assert_int_equal(refused, 5);
+    json_decref(root);
+}
+
+/* Every position of a bare CR or a fake end in a message, alone. */
+static void test_smuggling_positions(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"a\rb\r\n",      "\r\n.\n",       "\n.\r\n",
+                                      "x\n.\nmore\r\n", "\r.\r\n",       ".\r\r\n",
+                                      "\r\n\0.\r\n",    "\r\n\0\0.\n",   "x\r\r\n"};
+    for (size_t i = 0; i < MOX_ARRAY_LEN(bad); i++) {
+        size_t bl = i == 6 ? 6 : i == 7 ? 6 : strlen(bad[i]);
+        for (int split = 0; split <= 1; split++) {
+            th t;
+            start(&t);
+            hello(&t);
+            send(&t, "MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
+            mox_buf_reset(&t.out);
+            assert_int_equal(th_feed(&t, "hdr: 1\r\n\r\n", 10, split), MOX_OK);
+            assert_int_equal(th_feed(&t, bad[i], bl, split), MOX_OK);
+            assert_int_equal(th_feed(&t, "tail\r\n.\r\n", 9, split), MOX_OK);
+            if (!strstr((char *)t.out.data, "500 5.5.2"))
+                fail_msg("case %zu not refused: %s", i, (char *)t.out.data);
+            assert_int_equal(t.messages, 0);
+            th_free(&t);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- STARTTLS */
+
+static void test_starttls_injection(void **state)
+{
+    (void)state;
+    th t;
+    th_init(&t);
+    t.cfg.tls_available = 1;
+    assert_int_equal(th_start(&t), MOX_OK);
+    hello(&t);
+    /* The attack: commands pipelined in plaintext after STARTTLS. */
+    send(&t, "STARTTLS\r\nMAIL FROM:<evil@x.example>\r\nRCPT TO:<v@y.example>\r\n");
+    assert_string_equal((char *)t.out.data, "220 2.0.0 ready to start TLS (cid1)\r\n");
+    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_WANT_TLS);
+    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_WANT_READ);
+    /* more plaintext before the handshake is discarded too */
+    assert_int_equal(mox_smtp_server_feed(t.s, "DATA\r\n", 6), 6);
+    mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+    ti.version = "TLS1.3";
+    assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_ERR_STATE);
+    mox_buf_reset(&t.out);
+    /* nothing of it was taken; EHLO is required again */
+    send(&t, "MAIL FROM:<a@x.example>\r\n");
+    assert_string_equal((char *)t.out.data, "503 5.5.1 say EHLO or HELO first\r\n");
+    mox_buf_reset(&t.out);
+    send(&t, "EHLO c.example\r\n");
+    assert_non_null(strstr((char *)t.out.data, "250-REQUIRETLS\r\n"));
+    assert_null(strstr((char *)t.out.data, "STARTTLS"));
+    assert_true(mox_smtp_server_session(t.s)->tls);
+    th_free(&t);
+}
+
+/* ---------------------------------------------------------------- backpressure */
+
+static int defer_all_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *x,
+                          const mox_smtp_rcpt *rc, mox_smtp_reply *r)
+{
+    return MOX_SMTP_DEFER;
+}
+
+static void test_backpressure(void **state)
+{
+    (void)state;
+    th t;
+    th_init(&t);
+    t.cb.on_rcpt = defer_all_rcpt;
+    t.cfg.max_pending = 1000;
+    assert_int_equal(th_start(&t), MOX_OK);
+    hello(&t);
+    mox_buf in = MOX_BUF_INIT;
+    mox_buf_append_str(&in, "MAIL FROM:<a@x.example>\r\n");
+    for (int i = 0; i < 200; i++)
+        mox_buf_appendf(&in, "RCPT TO:<r%d@y.example>\r\n", i);
+    int64_t n = mox_smtp_server_feed(t.s, in.data, in.len);
+    /* MAIL and the first RCPT are taken, then at most 1000 bytes */
+    size_t first = strlen("MAIL FROM:<a@x.example>\r\n") + strlen("RCPT TO:<r0@y.example>\r\n");
+    assert_int_equal((size_t)n, first + 1000);
+    assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_DECIDE_RCPT);
+    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_DEFERRED);
+    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_WANT_READ);
+    assert_int_equal(mox_smtp_server_feed(t.s, in.data + n, in.len - (size_t)n), 0);
+    /* a wrong decision kind is refused */
+    assert_int_equal(mox_smtp_server_reply_code(t.s, MOX_SMTP_DECIDE_MAIL, 250, "", "x"),
+                     MOX_ERR_STATE);
+    size_t off = (size_t)n;
+    int answered = 0;
+    while (answered < 200) {
+        assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_DECIDE_RCPT);
+        assert_int_equal(mox_smtp_server_reply_code(t.s, MOX_SMTP_DECIDE_RCPT, 250, "2.1.5", "ok"),
+                         MOX_OK);
+        answered++;
+        if (off < in.len) {
+            n = mox_smtp_server_feed(t.s, in.data + off, in.len - off);
+            assert_true(n >= 0);
+            off += (size_t)n;
+        }
+    }
+    assert_int_equal(off, in.len);
+    assert_int_equal(mox_smtp_server_txn(t.s)->nrcpts, 200);
+    th_drain(&t);
+    /* 200 replies in order */
+    const char *p = (const char *)t.out.data;
+    int replies = 0;
+    while ((p = strstr(p, "250 2.1.5 ok\r\n")) != NULL) {
+        replies++;
+        p++;
+    }
+    assert_int_equal(replies, 200);
+    mox_buf_free(&in);
+    th_free(&t);
+}
+
+/* ---------------------------------------------------------------- limits */
+
+static void test_line_limits(void **state)
+{
+    (void)state;
+    th t;
+    start(&t);
+    hello(&t);
+    mox_buf b = MOX_BUF_INIT;
+    mox_buf_append_str(&b, "NOOP ");
+    for (int i = 0; i < 2041; i++)
+        mox_buf_append_byte(&b, 'a');
+    mox_buf_append_str(&b, "\r\n"); /* 2048 bytes: allowed */
+    assert_int_equal(b.len, 2048);
+    assert_int_equal(th_feed(&t, b.data, b.len, 100), MOX_OK);
+    assert_string_equal((char *)t.out.data, "250 2.0.0 ok\r\n");
+    mox_buf_reset(&t.out);
+    b.len -= 2;
+    mox_buf_append_str(&b, "b\r\nNOOP\r\n"); /* 2049: too long, then in sync */
+    assert_int_equal(th_feed(&t, b.data, b.len, 0), MOX_OK);
+    assert_string_equal((char *)t.out.data,
+                        "500 5.5.2 line too long, at most 2048 bytes\r\n250 2.0.0 ok\r\n");
+    /* a huge line never grows the buffer */
+    mox_buf_reset(&t.out);
+    mox_buf_reset(&b);
+    for (int i = 0; i < 100000; i++)
+        mox_buf_append_byte(&b, 'x');
+    assert_int_equal(th_feed(&t, b.data, b.len, 4096), MOX_OK);
+    assert_int_equal(t.out.len, 0);
+    send(&t, "\r\n");
+    assert_string_equal((char *)t.out.data, "500 5.5.2 line too long, at most 2048 bytes\r\n");
+    mox_buf_free(&b);
+    th_free(&t);
+}
+
+static void test_too_many_errors(void **state)
+{
+    (void)state;
+    th t;
+    th_init(&t);
+    t.cfg.max_errors = 3;
+    assert_int_equal(th_start(&t), MOX_OK);
+    send(&t, "FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n");
+    expect_tail(&t, "500 5.5.2 unrecognized command\r\n421 4.7.0 too many errors, closing connection\r\n");
+    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_CLOSED);
+    /* input after the end is taken and ignored */
+    assert_int_equal(mox_smtp_server_feed(t.s, "NOOP\r\n", 6), 6);
+    th_free(&t);
+}
+
+/* ---------------------------------------------------------------- timing */
+
+static void test_tarpit_slow(void **state)
+{
+    (void)state;
+    th t;
+    start(&t);
+    mox_buf_reset(&t.out);
+    assert_int_equal(mox_smtp_server_feed(t.s, "EHLO slow.example\r\n", 19), 19);
+    /* held back 3 s: nothing due, a timer */
+    const void *o;
+    size_t n;
+    mox_smtp_server_output(t.s, &o, &n);
+    assert_int_equal(n, 0);
+    unsigned st = mox_smtp_server_state(t.s);
+    assert_true(st & MOX_SMTP_TIMER);
+    assert_false(st & MOX_SMTP_WANT_WRITE);
+    int64_t due = mox_smtp_server_due_ns(t.s);
+    assert_int_equal(due - t.env.mono, (int64_t)3000 * 1000000);
+    t.env.mono = due - 1;
+    mox_smtp_server_output(t.s, &o, &n);
+    assert_int_equal(n, 0);
+    t.env.mono = due;
+    mox_smtp_server_output(t.s, &o, &n);
+    assert_true(n > 50);
+    assert_memory_equal(o, "250-mox.example\r\n", 17);
+    mox_smtp_server_output_done(t.s, n);
+    assert_int_equal(mox_smtp_server_due_ns(t.s), -1);
+
+    /* slow 4xx: released a little at a time, complete within the cap */
+    assert_int_equal(mox_smtp_server_feed(t.s, "MAIL FROM:<tarpit@x.example>\r\n", 30), 30);
+    int64_t t0 = t.env.mono;
+    size_t total = 0;
+    int steps = 0;
+    mox_buf got = MOX_BUF_INIT;
+    while (mox_smtp_server_due_ns(t.s) >= 0 || (mox_smtp_server_state(t.s) & MOX_SMTP_WANT_WRITE)) {
+        mox_smtp_server_output(t.s, &o, &n);
+        if (n) {
+            mox_buf_append(&got, o, n);
+            mox_smtp_server_output_done(t.s, n);
+            total += n;
+            continue;
+        }
+        int64_t d = mox_smtp_server_due_ns(t.s);
+        assert_true(d > t.env.mono);
+        t.env.mono = d;
+        steps++;
+        assert_true(steps < 1000);
+    }
+    assert_string_equal((char *)got.data, "451 4.7.1 slowly now\r\n");
+    assert_true(steps >= 10);
+    assert_true(t.env.mono - t0 <= (int64_t)10000 * 1000000);
+    assert_true(t.env.mono - t0 >= (int64_t)9000 * 1000000);
+    mox_buf_free(&got);
+    th_free(&t);
+}
+
+/* ---------------------------------------------------------------- Received */
+
+static void test_received(void **state)
+{
+    (void)state;
+    th t;
+    th_init(&t);
+    t.cfg.tls_available = 1;
+    assert_int_equal(th_start(&t), MOX_OK);
+    send(&t, "EHLO bad(name;x\r\n"); /* accepted leniently, but not trusted */
+    send(&t, "MAIL FROM:<a@x.example>\r\nRCPT TO:<\"we;ird\"@y.example>\r\n");
+    mox_buf r = MOX_BUF_INIT;
+    assert_int_equal(mox_smtp_server_received(t.s, 0, &r), MOX_OK);
+    assert_string_equal((char *)r.data,
+                        "Received: from [192.0.2.1] (helo=bad?name?x) by mox.example ([192.0.2.25])\r\n"
+                        "\twith ESMTP id cid1 for <\"we;ird\"@y.example>;\r\n"
+                        "\tMon, 1 Jan 2024 00:00:00 +0000\r\n");
+    mox_buf_reset(&r);
+    assert_int_equal(mox_smtp_server_received(t.s, SIZE_MAX, &r), MOX_OK);
+    assert_non_null(strstr((char *)r.data, "cid1;"));
+    mox_buf_free(&r);
+    th_free(&t);
+
+    /* TLS, a valid name, SMTPUTF8 */
+    th_init(&t);
+    t.cfg.tls_available = 1;
+    assert_int_equal(th_start(&t), MOX_OK);
+    send(&t, "EHLO c.example\r\nSTARTTLS\r\n");
+    mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+    ti.version = "TLS1.3";
+    ti.cipher = "TLS_AES_128_GCM_SHA256\r\nX-Evil: 1";
+    assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
+    send(&t, "EHLO c.example\r\nMAIL FROM:<a@x.example> SMTPUTF8 REQUIRETLS\r\n"
+             "RCPT TO:<ö@y.example>\r\n");
+    assert_int_equal(mox_smtp_server_received(t.s, 0, &r), MOX_OK);
+    assert_string_equal((char *)r.data,
+                        "Received: from c.example ([192.0.2.1]) by mox.example ([192.0.2.25]) with\r\n"
+                        "\tUTF8SMTPS id cid1 (TLS1.3 TLS_AES_128_GCM_SHA256??X-Evil:?1)\r\n"
+                        "\t(requiretls) for <ö@y.example>; Mon, 1 Jan 2024 00:00:00 +0000\r\n");
+    mox_buf_free(&r);
+    assert_int_equal(mox_smtp_server_received(NULL, 0, &r), MOX_ERR_INVAL);
+    send(&t, "RSET\r\n");
+    assert_int_equal(mox_smtp_server_received(t.s, 0, &r), MOX_ERR_STATE);
+    th_free(&t);
+}
+
+/* ---------------------------------------------------------------- API */
+
+static void test_api(void **state)
+{
+    (void)state;
+    mox_smtp_server *s = NULL;
+    mox_smtp_server_config c = MOX_SMTP_SERVER_CONFIG_INIT;
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_ERR_INVAL); /* no hostname */
+    c.hostname = "bad host";
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_ERR_INVAL);
+    c.hostname = "mox.example";
+    c.size = 8;
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_ERR_INVAL);
+    c.size = sizeof c;
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_server_feed(s, "x", 1), MOX_ERR_STATE); /* before start */
+    assert_int_equal(mox_smtp_server_tls_started(s, NULL), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_start(s), MOX_OK);
+    assert_int_equal(mox_smtp_server_start(s), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_reply_code(s, MOX_SMTP_DECIDE_RCPT, 250, "", ""), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_auth_resume(s), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_set_rcpt_outcome(s, 0, 250), MOX_ERR_STATE);
+    assert_null(mox_smtp_server_txn(s));
+    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_WANT_READ | MOX_SMTP_WANT_WRITE);
+    const void *o;
+    size_t n;
+    assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
+    assert_int_equal(n, strlen("220 mox.example ESMTP\r\n"));
+    assert_memory_equal(o, "220 mox.example ESMTP\r\n", n);
+    mox_smtp_server_output_done(s, 4);
+    assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
+    assert_int_equal(n, strlen("mox.example ESMTP\r\n"));
+    mox_smtp_server_output_done(s, 1000);
+    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_WANT_READ);
+    /* no callbacks: defaults accept */
+    assert_int_equal(mox_smtp_server_feed(s, "HELO x.example\r\nQUIT\r\n", 22), 22);
+    assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
+    assert_memory_equal(o, "250 mox.example\r\n221 2.0.0 bye\r\n", n);
+    assert_true(mox_smtp_server_state(s) & MOX_SMTP_CLOSED);
+    assert_int_equal(mox_smtp_server_close(s, 421, "4.3.2", "x"), MOX_ERR_STATE);
+    mox_smtp_server_free(s);
+    mox_smtp_server_free(NULL);
+    assert_true(mox_smtp_server_sizeof() > 0);
+    mox_smtp_server_eof(NULL);
+
+    /* implicit TLS: tls_started before start */
+    c.tls_active = 1;
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
+    mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+    assert_int_equal(mox_smtp_server_tls_started(s, &ti), MOX_OK);
+    assert_int_equal(mox_smtp_server_start(s), MOX_OK);
+    assert_true(mox_smtp_server_session(s)->tls);
+    /* close with a reply; eof after */
+    assert_int_equal(mox_smtp_server_close(s, 421, "4.3.2", "shutting down"), MOX_OK);
+    mox_smtp_server_output(s, &o, &n);
+    assert_memory_equal(o, "220 mox.example ESMTP\r\n421 4.3.2 shutting down\r\n", n);
+    mox_smtp_server_eof(s);
+    mox_smtp_server_free(s);
+
+    /* tls_failed ends the session and drops output */
+    c.tls_active = 0;
+    c.tls_available = 1;
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_server_start(s), MOX_OK);
+    assert_int_equal(mox_smtp_server_feed(s, "STARTTLS\r\n", 10), 10);
+    mox_smtp_server_output(s, &o, &n);
+    mox_smtp_server_output_done(s, n);
+    assert_true(mox_smtp_server_state(s) & MOX_SMTP_WANT_TLS);
+    mox_smtp_server_tls_failed(s, "handshake");
+    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_CLOSED);
+    mox_smtp_server_free(s);
+}
+
+/* ---------------------------------------------------------------- alloc sweep */
+
+static int full_session(void *arg)
+{
+    const char *script = arg;
+    th t;
+    th_init(&t);
+    t.cfg.tls_available = 1;
+    t.cfg.mode = MOX_SMTP_DELIVERY;
+    int rc = mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t);
+    if (rc == MOX_OK)
+        rc = mox_smtp_server_start(t.s);
+    if (rc == MOX_OK) {
+        th_drain(&t);
+        int64_t n = mox_smtp_server_feed(t.s, script, strlen(script));
+        rc = n < 0 ? (int)n : MOX_OK;
+        th_drain(&t);
+    }
+    mox_buf r = MOX_BUF_INIT;
+    if (rc == MOX_OK && mox_smtp_server_txn(t.s))
+        rc = mox_smtp_server_received(t.s, 0, &r);
+    if (rc == MOX_OK && t.oom)
+        rc = MOX_ERR_NOMEM;
+    if (rc == MOX_OK && (!t.out.data || !strstr((char *)t.out.data, "221 2.0.0 bye")))
+        rc = t.out.data ? MOX_ERR_STATE : MOX_ERR_NOMEM;
+    mox_buf_free(&r);
+    th_free(&t);
+    return rc;
+}
+
+static void test_alloc_sweep(void **state)
+{
+    (void)state;
+    moxtest_alloc_install();
+    const char *script =
+        "EHLO client.example\r\nMAIL FROM:<a@x.example> BODY=8BITMIME SIZE=100 RET=HDRS "
+        "ENVID=x+2By\r\nRCPT TO:<b@y.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b@y.example\r\n"
+        "RCPT TO:<c@y.example>\r\nDATA\r\nSubject: hi\r\n\r\nhello\r\n..dot\r\n.\r\n"
+        "MAIL FROM:<>\r\nRCPT TO:<postmaster>\r\nBDAT 5\r\nhelloBDAT 0 LAST\r\n"
+        "VRFY root\r\nHELP\r\nFOO\r\nRSET\r\nQUIT\r\n";
+    unsigned long n = moxtest_alloc_sweep(full_session, (void *)script, "smtp session");
+    assert_true(n > 10);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transcripts),
+        cmocka_unit_test(test_smuggling_vectors),
+        cmocka_unit_test(test_smuggling_positions),
+        cmocka_unit_test(test_starttls_injection),
+        cmocka_unit_test(test_backpressure),
+        cmocka_unit_test(test_line_limits),
+        cmocka_unit_test(test_too_many_errors),
+        cmocka_unit_test(test_tarpit_slow),
+        cmocka_unit_test(test_received),
+        cmocka_unit_test(test_api),
+        cmocka_unit_test(test_alloc_sweep),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
