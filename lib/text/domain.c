@@ -73,6 +73,25 @@ static int check_alabel(const char *lab, size_t off, mox_buf *u, mox_errinfo *ei
         return moxi_fail(ei, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, off,
                          "A-label %s does not encode an internationalised label", lab);
     }
+    /* RFC 5891 §4.2.3.1 hyphen rules on the U-label, which libidn2 does
+     * not apply to what it decoded: no hyphen first or last, no "--" as
+     * the third and fourth code points. */
+    {
+        size_t i = 0, ncp = 0;
+        int32_t cp3 = 0, cp4 = 0;
+        while (i < ulen) {
+            int32_t cp = moxi_text_utf8_next((const unsigned char *)uni, ulen, &i);
+            if (++ncp == 3)
+                cp3 = cp;
+            else if (ncp == 4)
+                cp4 = cp;
+        }
+        if (uni[0] == '-' || uni[ulen - 1] == '-' || (cp3 == '-' && cp4 == '-')) {
+            idn2_free(uni);
+            return moxi_fail(ei, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, off,
+                             "A-label %s decodes to a U-label breaking the hyphen rules", lab);
+        }
+    }
     /* The U-label itself must be valid IDNA2008, with no mapping: an
      * A-label encoding uppercase or unnormalised text is bogus. */
     char *back = NULL;

@@ -398,6 +398,16 @@ static void test_domain_idna(void **state)
     DBAD("xn--bcher-2pa.example", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
     DBAD("xn--ucher-egd.example", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
     DBAD("x.xn--ab-m1t", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 2);
+    /* Hyphen rules on the decoded U-label (found by fuzzing: libidn2
+     * decodes these without complaint): "-\u00e9abc", "\u00e9abc-",
+     * "ab--\u00e9", "a\u00e9--b"; a leading combining mark "\u0301abc". */
+    DBAD("xn---abc-bpa.example", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
+    DBAD("xn--abc--9oa.example", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
+    DBAD("xn--ab---epa.example", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
+    DBAD("xn--a--b-bpa.example", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
+    DBAD("xn--etlsn--etlsxamlsxaxl--etlsnle", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
+    DBAD("xn--abc-jdc.example", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
+    dom_ok("xn--a--b-ssa.example", 0, "xn--a--b-ssa.example", "a--\xc4\x81" "b.example");
     dom_ok("xn--bcher-jua.example", 0, "xn--bcher-jua.example", "b\xc3\xb6" "cher.example");
     /* Non-ASCII refused by IDNA2008 / UTS #46. */
     DBAD("a\xe2\x98\x83" "b.example", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_IDNA, 0);          /* snowman */
