@@ -1,0 +1,176 @@
+/* Fuzzes the SASL server engine of every mechanism with sequences of
+ * client messages (input format below). */
+#include <stdint.h>
+#include <stdlib.h>
+
+/* Shared with the other sasl harness (kept in each file, one file per
+ * harness). */
+/* Setup of the sasl_server and sasl_client harnesses: a one-account
+ * credential store whose SCRAM secrets use a single PBKDF2 iteration (so
+ * an execution costs microseconds, not milliseconds), channels, and the
+ * input format:
+ *   line 1: mechanism name (unknown: PLAIN)
+ *   next lines: one peer message each; "-" is "no data", "*" aborts (server
+ *   harness), "@" is the message a real engine of the other side produces
+ *   at that point, so the fuzzer can go deep into an exchange and then
+ *   deviate. */
+
+#include <string.h>
+
+#include "mox/sasl.h"
+#include "sasl/sasl_priv.h"
+
+static int fz_bind(void *ctx, mox_sasl_cb_type t, unsigned char *out, size_t *len)
+{
+    (void)ctx;
+    const char *v = t == MOX_SASL_CB_TLS_UNIQUE ? "unique-bytes" : "exporter-bytes-32-exporter-bytes";
+    *len = strlen(v);
+    memcpy(out, v, *len);
+    return MOX_OK;
+}
+
+static mox_sasl_secrets fz_secrets;
+static int fz_ready;
+
+static void fz_scram(moxi_sasl_hash h, mox_sasl_scram_secret *sc)
+{
+    unsigned char salted[32];
+    memcpy(sc->salt, "fuzzsalt", 8);
+    sc->salt_len = 8;
+    sc->iterations = 1;
+    moxi_sasl_pbkdf2(h, "test1234", 8, sc->salt, 8, 1, salted);
+    moxi_sasl_scram_keys(h, salted, NULL, sc->stored_key, sc->server_key);
+    sc->present = 1;
+}
+
+static void fz_init(void)
+{
+    if (fz_ready)
+        return;
+    fz_secrets.size = sizeof fz_secrets;
+    fz_scram(MOXI_SHA1, &fz_secrets.scram_sha1);
+    fz_scram(MOXI_SHA256, &fz_secrets.scram_sha256);
+    moxi_sasl_cram_state("test1234", 8, fz_secrets.cram_md5_inner, fz_secrets.cram_md5_outer);
+    fz_secrets.cram_md5_present = 1;
+    fz_ready = 1;
+}
+
+static int fz_lookup(void *ctx, const char *user, mox_sasl_secrets *out)
+{
+    (void)ctx;
+    if (strcmp(user, "mjl") != 0)
+        return MOX_ERR_NOTFOUND;
+    size_t size = out->size;
+    memcpy(out, &fz_secrets, size < sizeof fz_secrets ? size : sizeof fz_secrets);
+    out->size = size;
+    return MOX_OK;
+}
+
+static void fz_channel(mox_sasl_channel *c)
+{
+    mox_sasl_channel z = MOX_SASL_CHANNEL_INIT;
+    *c = z;
+    c->tls = 1;
+    c->cb_types = MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_UNIQUE) | MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_EXPORTER);
+    c->binding = fz_bind;
+    c->external_identity = "mjl";
+}
+
+/* Next line of the input into p and n, advancing; 0 at the end. */
+static int fz_line(const uint8_t **data, size_t *size, const uint8_t **p, size_t *n)
+{
+    if (*size == 0)
+        return 0;
+    const uint8_t *nl = memchr(*data, '\n', *size);
+    size_t len = nl ? (size_t)(nl - *data) : *size;
+    *p = *data;
+    *n = len;
+    *data += nl ? len + 1 : len;
+    *size -= nl ? len + 1 : len;
+    return 1;
+}
+
+static mox_sasl_mech fz_mech(const uint8_t *p, size_t n)
+{
+    mox_sasl_mech m = mox_sasl_mech_parse((const char *)p, n);
+    return m == MOX_SASL_NONE ? MOX_SASL_PLAIN : m;
+}
+
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fz_init();
+    const uint8_t *p;
+    size_t n;
+    if (!fz_line(&data, &size, &p, &n))
+        return 0;
+    mox_sasl_mech mech = fz_mech(p, n);
+    mox_sasl_channel ch;
+    fz_channel(&ch);
+    mox_sasl_credentials cr = MOX_SASL_CREDENTIALS_INIT;
+    cr.lookup = fz_lookup;
+    mox_sasl_server_config sc = MOX_SASL_SERVER_CONFIG_INIT;
+    sc.creds = &cr;
+    sc.channel = &ch;
+    sc.max_input = 1024;
+    sc.unknown_user_iterations = 1;
+    sc.unknown_user_key = (const unsigned char *)"k";
+    sc.unknown_user_key_len = 1;
+    mox_sasl_client_config cc = MOX_SASL_CLIENT_CONFIG_INIT;
+    cc.username = "mjl";
+    cc.password = "test1234";
+    cc.channel = &ch;
+    cc.min_iterations = 1;
+    mox_sasl_server *s = NULL;
+    mox_sasl_client *c = NULL;
+    if (mox_sasl_server_new(&s, mech, &sc) != MOX_OK)
+        abort();
+    if (mox_sasl_client_new(&c, mech, &cc, NULL) != MOX_OK)
+        abort();
+    const unsigned char *out = NULL, *co;
+    size_t outlen = 0, colen;
+    int first = 1, st = MOX_SASL_CONTINUE;
+    mox_buf chal = MOX_BUF_INIT;
+    while (st == MOX_SASL_CONTINUE && fz_line(&data, &size, &p, &n)) {
+        const void *in = p;
+        size_t inlen = n;
+        if (n == 1 && p[0] == '-') {
+            in = NULL;
+            inlen = 0;
+        } else if (n == 1 && p[0] == '*') {
+            st = mox_sasl_server_abort(s);
+            if (st != MOX_SASL_FAILURE || mox_sasl_server_failure(s) != MOX_SASL_FAIL_ABORTED)
+                abort();
+            break;
+        } else if (n == 1 && p[0] == '@') {
+            int cs = first ? mox_sasl_client_step(c, NULL, 0, &co, &colen)
+                           : mox_sasl_client_step(c, chal.data ? chal.data : (const unsigned char *)"",
+                                                  chal.len, &co, &colen);
+            in = cs > 0 ? co : (const unsigned char *)"";
+            inlen = cs > 0 ? colen : 0;
+            if (first && cs > 0 && !mox_sasl_client_has_initial(c))
+                in = NULL;
+        }
+        first = 0;
+        st = mox_sasl_server_step(s, in, inlen, &out, &outlen);
+        if (st < 0 && st != MOX_ERR_NOMEM)
+            abort();
+        mox_buf_reset(&chal);
+        if (outlen && mox_buf_append(&chal, out, outlen) != MOX_OK)
+            break;
+    }
+    /* Invariants: success names an identity, failure a reason. */
+    if (st == MOX_SASL_SUCCESS && (!mox_sasl_server_authcid(s) || !mox_sasl_server_authzid(s)))
+        abort();
+    if (st == MOX_SASL_FAILURE && mox_sasl_server_failure(s) == MOX_SASL_FAIL_NONE)
+        abort();
+    if (st == MOX_SASL_SUCCESS && mech != MOX_SASL_EXTERNAL &&
+        strcmp(mox_sasl_server_authcid(s), "mjl") != 0)
+        abort();
+    mox_buf_free(&chal);
+    mox_sasl_server_free(s);
+    mox_sasl_client_free(c);
+    return 0;
+}
