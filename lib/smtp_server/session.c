@@ -418,6 +418,7 @@ int mox_smtp_server_start(mox_smtp_server *s)
     if (s->cb.on_connect)
         rc = s->cb.on_connect(s->user, s, &r);
     moxi_smtp_decide(s, MOX_SMTP_DECIDE_CONNECT, rc, &r);
+    moxi_smtp_resume(s);
     return s->broken ? MOX_ERR_NOMEM : MOX_OK;
 }
 

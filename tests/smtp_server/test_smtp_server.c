@@ -12,7 +12,8 @@
 #define MOX_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const transcripts[] = {
-    "basic", "pipelining", "errors",
+    "basic", "pipelining", "errors", "params", "bdat", "starttls", "noservice", "busy",
+    "submission", "auth", "authfail", "certauth", "pedantic", "limits", "misc", "data", "dsn",
 };
 
 static void read_transcript(const char *name, mox_buf *b)
