@@ -16,7 +16,7 @@
  *           handshake; mox_smtp_client_tls_done(c, ok, &info);
  *       }
  *       if (st == MOX_SMTP_CLIENT_READY) {
- *           d = mox_smtp_client_delivery(c);    // results of the last submit
+ *           d = mox_smtp_client_get_delivery(c);    // results of the last submit
  *           submit another message, or mox_smtp_client_quit(c);
  *       }
  *       if (st == MOX_SMTP_CLIENT_CLOSED && n == 0) break;
@@ -48,11 +48,11 @@ MOX_BEGIN_DECLS
 
 /* Detail codes (ei->detail) of the reply parser. */
 enum {
-    MOX_SMTP_REPLY_ERR_CODE = 1,     /* line does not start with a valid 3-digit code */
-    MOX_SMTP_REPLY_ERR_SEPARATOR,    /* 4th byte is not ' ', '-' or end of line */
-    MOX_SMTP_REPLY_ERR_MIXED_CODES,  /* lines of one reply with different codes */
-    MOX_SMTP_REPLY_ERR_LINE_TOO_LONG,/* a line over the limit */
-    MOX_SMTP_REPLY_ERR_TOO_MANY_LINES
+    MOX_SMTP_CLIENT_REPLY_ERR_CODE = 1,     /* line does not start with a valid 3-digit code */
+    MOX_SMTP_CLIENT_REPLY_ERR_SEPARATOR,    /* 4th byte is not ' ', '-' or end of line */
+    MOX_SMTP_CLIENT_REPLY_ERR_MIXED_CODES,  /* lines of one reply with different codes */
+    MOX_SMTP_CLIENT_REPLY_ERR_LINE_TOO_LONG,/* a line over the limit */
+    MOX_SMTP_CLIENT_REPLY_ERR_TOO_MANY_LINES
 };
 
 /* A parsed reply. `text` holds the lines' text (after "ddd-"/"ddd "),
@@ -61,56 +61,56 @@ enum {
  * '?'. `lines` points at each line's text inside `text`'s storage (NUL-
  * terminated). `enhanced` is "c.s.d" when the first line carried one whose
  * class matches the code's first digit, else "". Owned by the struct;
- * release with mox_smtp_reply_clear. */
-typedef struct mox_smtp_reply {
+ * release with mox_smtp_client_reply_clear. */
+typedef struct mox_smtp_client_reply {
     int code;
     char enhanced[16];
     char *text;
     size_t nlines;
     char **lines;
-} mox_smtp_reply;
+} mox_smtp_client_reply;
 
 /* Limits for reply parsing; 0 means the default (line 4096 bytes without
  * CRLF, 256 lines). RFC 5321 §4.5.3.1.5 allows 512-byte reply lines;
  * servers in the field send longer ones, so the default is generous. */
-typedef struct mox_smtp_reply_limits {
+typedef struct mox_smtp_client_reply_limits {
     size_t max_line;
     size_t max_lines;
-} mox_smtp_reply_limits;
+} mox_smtp_client_reply_limits;
 
 /* Parses one complete reply from the start of buf[0..len). Lines end in
  * CRLF; a bare LF is accepted too (a trailing CR is then stripped). On
  * MOX_OK, *consumed is the number of bytes the reply took and `r` is
  * filled (it must be zeroed or cleared beforehand). MOX_ERR_AGAIN: the
  * reply is not complete yet (nothing filled; feed more bytes).
- * MOX_ERR_SYNTAX / MOX_ERR_LIMIT with ei->detail a MOX_SMTP_REPLY_ERR_*
+ * MOX_ERR_SYNTAX / MOX_ERR_LIMIT with ei->detail a MOX_SMTP_CLIENT_REPLY_ERR_*
  * and ei->offset at the fault. MOX_ERR_NOMEM. `limits` may be NULL. */
-MOX_API int mox_smtp_reply_parse(const void *buf, size_t len,
-                                 const mox_smtp_reply_limits *limits,
-                                 mox_smtp_reply *r, size_t *consumed,
+MOX_API int mox_smtp_client_reply_parse(const void *buf, size_t len,
+                                 const mox_smtp_client_reply_limits *limits,
+                                 mox_smtp_client_reply *r, size_t *consumed,
                                  mox_errinfo *ei);
 
-MOX_API void mox_smtp_reply_clear(mox_smtp_reply *r);
+MOX_API void mox_smtp_client_reply_clear(mox_smtp_client_reply *r);
 
 /* ---------------------------------------------------------------- EHLO */
 
-/* Extension bits in mox_smtp_ext.flags. */
-#define MOX_SMTP_EXT_PIPELINING    0x0001u
-#define MOX_SMTP_EXT_STARTTLS      0x0002u
-#define MOX_SMTP_EXT_8BITMIME      0x0004u
-#define MOX_SMTP_EXT_SMTPUTF8      0x0008u
-#define MOX_SMTP_EXT_CHUNKING      0x0010u
-#define MOX_SMTP_EXT_DSN           0x0020u
-#define MOX_SMTP_EXT_REQUIRETLS    0x0040u
-#define MOX_SMTP_EXT_FUTURERELEASE 0x0080u
-#define MOX_SMTP_EXT_LIMITS        0x0100u
-#define MOX_SMTP_EXT_SIZE          0x0200u
-#define MOX_SMTP_EXT_AUTH          0x0400u
-#define MOX_SMTP_EXT_ENHANCEDSTATUSCODES 0x0800u
-#define MOX_SMTP_EXT_BINARYMIME    0x1000u
+/* Extension bits in mox_smtp_client_ext.flags. */
+#define MOX_SMTP_CLIENT_EXT_PIPELINING    0x0001u
+#define MOX_SMTP_CLIENT_EXT_STARTTLS      0x0002u
+#define MOX_SMTP_CLIENT_EXT_8BITMIME      0x0004u
+#define MOX_SMTP_CLIENT_EXT_SMTPUTF8      0x0008u
+#define MOX_SMTP_CLIENT_EXT_CHUNKING      0x0010u
+#define MOX_SMTP_CLIENT_EXT_DSN           0x0020u
+#define MOX_SMTP_CLIENT_EXT_REQUIRETLS    0x0040u
+#define MOX_SMTP_CLIENT_EXT_FUTURERELEASE 0x0080u
+#define MOX_SMTP_CLIENT_EXT_LIMITS        0x0100u
+#define MOX_SMTP_CLIENT_EXT_SIZE          0x0200u
+#define MOX_SMTP_CLIENT_EXT_AUTH          0x0400u
+#define MOX_SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES 0x0800u
+#define MOX_SMTP_CLIENT_EXT_BINARYMIME    0x1000u
 
 /* What a server announced in its EHLO reply. Zero-initialise; release with
- * mox_smtp_ext_clear. Numbers are 0 when absent or invalid.
+ * mox_smtp_client_ext_clear. Numbers are 0 when absent or invalid.
  *  - size_max: SIZE's value (0 with the SIZE flag: no fixed limit).
  *  - auth: mechanism names, upper-cased, from "AUTH m..." and the old
  *    "AUTH=m..." form, without duplicates.
@@ -120,7 +120,7 @@ MOX_API void mox_smtp_reply_clear(mox_smtp_reply *r);
  *    ignored altogether (the server contradicts itself); unknown limits
  *    are ignored.
  *  - hold_max_interval / hold_max_datetime: FUTURERELEASE (RFC 4865). */
-typedef struct mox_smtp_ext {
+typedef struct mox_smtp_client_ext {
     unsigned flags;
     uint64_t size_max;
     char **auth;
@@ -131,30 +131,30 @@ typedef struct mox_smtp_ext {
     uint64_t hold_max_interval;
     char hold_max_datetime[40];
     char *hostname;   /* first word of the first line, or NULL */
-} mox_smtp_ext;
+} mox_smtp_client_ext;
 
 /* Fills `ext` (zeroed or cleared) from an EHLO 250 reply. Unknown
  * keywords and malformed parameters are skipped, never an error.
  * MOX_ERR_INVAL if the reply is not 250, MOX_ERR_NOMEM. */
-MOX_API int mox_smtp_ext_parse(const mox_smtp_reply *r, mox_smtp_ext *ext);
-MOX_API void mox_smtp_ext_clear(mox_smtp_ext *ext);
+MOX_API int mox_smtp_client_ext_parse(const mox_smtp_client_reply *r, mox_smtp_client_ext *ext);
+MOX_API void mox_smtp_client_ext_clear(mox_smtp_client_ext *ext);
 
 /* 1 if the server announced mechanism `name` (case-insensitive). */
-MOX_API int mox_smtp_ext_has_auth(const mox_smtp_ext *ext, const char *name);
+MOX_API int mox_smtp_client_ext_has_auth(const mox_smtp_client_ext *ext, const char *name);
 
 /* ---------------------------------------------------------------- engine */
 
 typedef struct mox_smtp_client mox_smtp_client;
 
 /* TLS policy. */
-typedef enum mox_smtp_tls_mode {
-    MOX_SMTP_TLS_OPPORTUNISTIC = 0, /* STARTTLS when offered, else plain */
-    MOX_SMTP_TLS_NONE = 1,          /* never STARTTLS */
-    MOX_SMTP_TLS_REQUIRED = 2,      /* STARTTLS must succeed (temporary
+typedef enum mox_smtp_client_tls_mode {
+    MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC = 0, /* STARTTLS when offered, else plain */
+    MOX_SMTP_CLIENT_TLS_NONE = 1,          /* never STARTTLS */
+    MOX_SMTP_CLIENT_TLS_REQUIRED = 2,      /* STARTTLS must succeed (temporary
                                        connection failure otherwise) */
-    MOX_SMTP_TLS_IMPLICIT = 3       /* the transport is already TLS (port
+    MOX_SMTP_CLIENT_TLS_IMPLICIT = 3       /* the transport is already TLS (port
                                        465); call tls_done before feeding */
-} mox_smtp_tls_mode;
+} mox_smtp_client_tls_mode;
 
 /* Engine flags (config.flags). */
 #define MOX_SMTP_CLIENT_LENIENT_8BIT  0x1u /* send 8-bit without 8BITMIME */
@@ -165,8 +165,8 @@ typedef enum mox_smtp_tls_mode {
 /* What the transport tells the engine after a TLS handshake. Channel
  * bindings (RFC 5929 tls-unique, RFC 9266 tls-exporter) are copied; a
  * NULL pointer or zero length means "not available". */
-typedef struct mox_smtp_tls_info {
-    size_t size; /* sizeof(mox_smtp_tls_info), set by MOX_SMTP_TLS_INFO_INIT */
+typedef struct mox_smtp_client_tls_info {
+    size_t size; /* sizeof(mox_smtp_client_tls_info), set by MOX_SMTP_CLIENT_TLS_INFO_INIT */
     int version;                 /* 0x0303 for TLS 1.2, 0x0304 for 1.3 */
     const char *cipher;          /* for logs; may be NULL */
     const unsigned char *tls_unique;
@@ -174,9 +174,9 @@ typedef struct mox_smtp_tls_info {
     const unsigned char *tls_exporter;
     size_t tls_exporter_len;
     int client_cert;             /* a client certificate was presented */
-} mox_smtp_tls_info;
+} mox_smtp_client_tls_info;
 
-#define MOX_SMTP_TLS_INFO_INIT { sizeof(mox_smtp_tls_info), 0, NULL, NULL, 0, NULL, 0, 0 }
+#define MOX_SMTP_CLIENT_TLS_INFO_INIT { sizeof(mox_smtp_client_tls_info), 0, NULL, NULL, 0, NULL, 0, 0 }
 
 /* Authentication, supplied by the embedder (mox_smtp_client_auth_sasl
  * builds one on the SASL module). Buffers are raw bytes; the engine does
@@ -197,7 +197,7 @@ typedef struct mox_smtp_client_auth {
     size_t size; /* sizeof(mox_smtp_client_auth) */
     void *ctx;
     int (*start)(void *ctx, const char *const *mechs, size_t nmechs,
-                 const mox_smtp_tls_info *tls, const char **mech,
+                 const mox_smtp_client_tls_info *tls, const char **mech,
                  mox_buf *initial, int *has_initial);
     int (*step)(void *ctx, const unsigned char *challenge, size_t len,
                 mox_buf *response);
@@ -217,10 +217,10 @@ typedef struct mox_smtp_client_config {
     size_t size; /* sizeof(mox_smtp_client_config), MOX_SMTP_CLIENT_CONFIG_INIT */
     const mox_env *env;
     const char *ehlo_name;      /* required: our host name (ASCII) or literal */
-    int tls_mode;               /* mox_smtp_tls_mode */
+    int tls_mode;               /* mox_smtp_client_tls_mode */
     unsigned flags;             /* MOX_SMTP_CLIENT_* */
     const mox_smtp_client_auth *auth; /* NULL: no AUTH */
-    mox_smtp_reply_limits limits;
+    mox_smtp_client_reply_limits limits;
     uint32_t timeout_greeting_ms;
     uint32_t timeout_command_ms;
     uint32_t timeout_data_init_ms;
@@ -229,33 +229,33 @@ typedef struct mox_smtp_client_config {
 } mox_smtp_client_config;
 
 #define MOX_SMTP_CLIENT_CONFIG_INIT { sizeof(mox_smtp_client_config), NULL, NULL, \
-    MOX_SMTP_TLS_OPPORTUNISTIC, 0u, NULL, {0, 0}, 0, 0, 0, 0, 0 }
+    MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC, 0u, NULL, {0, 0}, 0, 0, 0, 0, 0 }
 
 /* DSN NOTIFY bits (RFC 3461); 0 means no NOTIFY parameter. NEVER excludes
  * the others. */
-#define MOX_SMTP_NOTIFY_NEVER   0x1u
-#define MOX_SMTP_NOTIFY_SUCCESS 0x2u
-#define MOX_SMTP_NOTIFY_FAILURE 0x4u
-#define MOX_SMTP_NOTIFY_DELAY   0x8u
+#define MOX_SMTP_CLIENT_NOTIFY_NEVER   0x1u
+#define MOX_SMTP_CLIENT_NOTIFY_SUCCESS 0x2u
+#define MOX_SMTP_CLIENT_NOTIFY_FAILURE 0x4u
+#define MOX_SMTP_CLIENT_NOTIFY_DELAY   0x8u
 
 /* DSN RET values. */
-#define MOX_SMTP_RET_NONE 0
-#define MOX_SMTP_RET_FULL 1
-#define MOX_SMTP_RET_HDRS 2
+#define MOX_SMTP_CLIENT_RET_NONE 0
+#define MOX_SMTP_CLIENT_RET_FULL 1
+#define MOX_SMTP_CLIENT_RET_HDRS 2
 
 /* Message flags. */
-#define MOX_SMTP_MSG_SMTPUTF8   0x1u /* the header has UTF-8 (RFC 6532):
+#define MOX_SMTP_CLIENT_MSG_SMTPUTF8   0x1u /* the header has UTF-8 (RFC 6532):
                                         needs SMTPUTF8 */
-#define MOX_SMTP_MSG_REQUIRETLS 0x2u /* RFC 8689 REQUIRETLS */
+#define MOX_SMTP_CLIENT_MSG_REQUIRETLS 0x2u /* RFC 8689 REQUIRETLS */
 
 /* One recipient. `address` is local@domain without brackets (UTF-8
  * allowed; it then needs SMTPUTF8). `orcpt` (optional) is the original
  * recipient address for the DSN ORCPT parameter, encoded by the engine. */
-typedef struct mox_smtp_rcpt {
+typedef struct mox_smtp_client_rcpt {
     const char *address;
     unsigned notify;
     const char *orcpt;
-} mox_smtp_rcpt;
+} mox_smtp_client_rcpt;
 
 /* A message to deliver. `from` is local@domain, or "" for the null
  * reverse path. `data` is the whole message (header and body) in any line
@@ -265,80 +265,80 @@ typedef struct mox_smtp_rcpt {
  * byte makes the message fail (permanent, 5.6.0): no SMTP body type
  * without BINARYMIME allows it. `hold_for` (seconds, > 0) or `hold_until`
  * (RFC 3339 date-time) ask for FUTURERELEASE. */
-typedef struct mox_smtp_message {
-    size_t size; /* sizeof(mox_smtp_message), set by MOX_SMTP_MESSAGE_INIT */
+typedef struct mox_smtp_client_message {
+    size_t size; /* sizeof(mox_smtp_client_message), set by MOX_SMTP_CLIENT_MESSAGE_INIT */
     const char *from;
-    const mox_smtp_rcpt *rcpts;
+    const mox_smtp_client_rcpt *rcpts;
     size_t nrcpts;
     const void *data;
     size_t len;
-    unsigned flags;     /* MOX_SMTP_MSG_* */
-    int ret;            /* MOX_SMTP_RET_* */
+    unsigned flags;     /* MOX_SMTP_CLIENT_MSG_* */
+    int ret;            /* MOX_SMTP_CLIENT_RET_* */
     const char *envid;  /* DSN ENVID (xtext-encoded by the engine), or NULL */
     uint64_t hold_for;
     const char *hold_until;
-} mox_smtp_message;
+} mox_smtp_client_message;
 
-#define MOX_SMTP_MESSAGE_INIT { sizeof(mox_smtp_message), NULL, NULL, 0, NULL, 0, \
-    0u, MOX_SMTP_RET_NONE, NULL, 0, NULL }
+#define MOX_SMTP_CLIENT_MESSAGE_INIT { sizeof(mox_smtp_client_message), NULL, NULL, 0, NULL, 0, \
+    0u, MOX_SMTP_CLIENT_RET_NONE, NULL, 0, NULL }
 
 /* Where an outcome was decided. */
-typedef enum mox_smtp_stage {
-    MOX_SMTP_STAGE_NONE = 0,
-    MOX_SMTP_STAGE_CONNECT,   /* before any reply: transport failure */
-    MOX_SMTP_STAGE_GREETING,
-    MOX_SMTP_STAGE_EHLO,
-    MOX_SMTP_STAGE_STARTTLS,
-    MOX_SMTP_STAGE_TLS,       /* the handshake itself */
-    MOX_SMTP_STAGE_AUTH,
-    MOX_SMTP_STAGE_PREPARE,   /* local checks before MAIL */
-    MOX_SMTP_STAGE_MAIL,
-    MOX_SMTP_STAGE_RCPT,
-    MOX_SMTP_STAGE_DATA,      /* DATA command */
-    MOX_SMTP_STAGE_DATA_END,  /* reply to the end of data, or to BDAT LAST */
-    MOX_SMTP_STAGE_QUIT
-} mox_smtp_stage;
+typedef enum mox_smtp_client_stage {
+    MOX_SMTP_CLIENT_STAGE_NONE = 0,
+    MOX_SMTP_CLIENT_STAGE_CONNECT,   /* before any reply: transport failure */
+    MOX_SMTP_CLIENT_STAGE_GREETING,
+    MOX_SMTP_CLIENT_STAGE_EHLO,
+    MOX_SMTP_CLIENT_STAGE_STARTTLS,
+    MOX_SMTP_CLIENT_STAGE_TLS,       /* the handshake itself */
+    MOX_SMTP_CLIENT_STAGE_AUTH,
+    MOX_SMTP_CLIENT_STAGE_PREPARE,   /* local checks before MAIL */
+    MOX_SMTP_CLIENT_STAGE_MAIL,
+    MOX_SMTP_CLIENT_STAGE_RCPT,
+    MOX_SMTP_CLIENT_STAGE_DATA,      /* DATA command */
+    MOX_SMTP_CLIENT_STAGE_DATA_END,  /* reply to the end of data, or to BDAT LAST */
+    MOX_SMTP_CLIENT_STAGE_QUIT
+} mox_smtp_client_stage;
 
 /* Scope of a failure, for the queue: a connection failure is retried
  * elsewhere or later for every recipient; a transaction failure concerns
  * this message; a recipient failure only that recipient. */
-typedef enum mox_smtp_scope {
-    MOX_SMTP_SCOPE_NONE = 0,
-    MOX_SMTP_SCOPE_CONNECTION,
-    MOX_SMTP_SCOPE_TRANSACTION,
-    MOX_SMTP_SCOPE_RECIPIENT
-} mox_smtp_scope;
+typedef enum mox_smtp_client_scope {
+    MOX_SMTP_CLIENT_SCOPE_NONE = 0,
+    MOX_SMTP_CLIENT_SCOPE_CONNECTION,
+    MOX_SMTP_CLIENT_SCOPE_TRANSACTION,
+    MOX_SMTP_CLIENT_SCOPE_RECIPIENT
+} mox_smtp_client_scope;
 
 /* One result. `text` is never NULL (the server's text, or the engine's
  * explanation when `local`). For a success `temporary` is 0. */
-typedef struct mox_smtp_outcome {
+typedef struct mox_smtp_client_outcome {
     int code;            /* e.g. 250, 452, 550; the engine's choice when local */
     char enhanced[16];   /* "5.1.1", or "" */
     const char *text;
     int temporary;
     int local;           /* 1: decided by the engine (no such server reply) */
-    int stage;           /* mox_smtp_stage */
-    int scope;           /* mox_smtp_scope */
-} mox_smtp_outcome;
+    int stage;           /* mox_smtp_client_stage */
+    int scope;           /* mox_smtp_client_scope */
+} mox_smtp_client_outcome;
 
-typedef struct mox_smtp_rcpt_result {
+typedef struct mox_smtp_client_rcpt_result {
     const char *address;
     int accepted;
-    mox_smtp_outcome outcome;
-} mox_smtp_rcpt_result;
+    mox_smtp_client_outcome outcome;
+} mox_smtp_client_rcpt_result;
 
 /* Results of one submit, in recipient order. Valid until the next submit
  * or mox_smtp_client_free. */
-typedef struct mox_smtp_delivery {
+typedef struct mox_smtp_client_delivery {
     size_t nrcpts;
-    const mox_smtp_rcpt_result *rcpts;
+    const mox_smtp_client_rcpt_result *rcpts;
     size_t naccepted;
     size_t ntemporary;   /* failed temporarily */
     size_t npermanent;   /* failed permanently */
     unsigned transactions;  /* MAIL commands sent for this message */
     int dsn_dropped;        /* DSN parameters requested, server lacks DSN */
     int done;               /* every recipient has its outcome */
-} mox_smtp_delivery;
+} mox_smtp_client_delivery;
 
 typedef enum mox_smtp_client_status {
     MOX_SMTP_CLIENT_BUSY = 0,  /* in a command exchange: write the output,
@@ -396,10 +396,10 @@ MOX_API void mox_smtp_client_eof(mox_smtp_client *c, int err);
 /* After STARTTLS (or at once, for IMPLICIT): the handshake succeeded
  * (ok = 1, `info` required) or failed (ok = 0: the session fails; for the
  * opportunistic policy the embedder may reconnect with
- * MOX_SMTP_TLS_NONE). The engine then sends EHLO again. MOX_ERR_STATE if
+ * MOX_SMTP_CLIENT_TLS_NONE). The engine then sends EHLO again. MOX_ERR_STATE if
  * no handshake was due, MOX_ERR_NOMEM. */
 MOX_API int mox_smtp_client_tls_done(mox_smtp_client *c, int ok,
-                                     const mox_smtp_tls_info *info);
+                                     const mox_smtp_client_tls_info *info);
 
 /* Starts delivering `msg` (copied, except `data`). Allowed before the
  * greeting arrived and in READY. Errors: MOX_ERR_STATE (a delivery is in
@@ -409,11 +409,11 @@ MOX_API int mox_smtp_client_tls_done(mox_smtp_client *c, int ok,
  * Checks that depend on the server (SIZE, 8BITMIME, SMTPUTF8, REQUIRETLS,
  * FUTURERELEASE) become outcomes, not errors. */
 MOX_API int mox_smtp_client_submit(mox_smtp_client *c,
-                                   const mox_smtp_message *msg,
+                                   const mox_smtp_client_message *msg,
                                    mox_errinfo *ei);
 
 /* Results of the current or last submit (NULL before any). */
-MOX_API const mox_smtp_delivery *mox_smtp_client_delivery(const mox_smtp_client *c);
+MOX_API const mox_smtp_client_delivery *mox_smtp_client_get_delivery(const mox_smtp_client *c);
 
 /* Sends QUIT (in READY; in CLOSED it does nothing). MOX_ERR_STATE while a
  * delivery is in progress. */
@@ -421,10 +421,10 @@ MOX_API int mox_smtp_client_quit(mox_smtp_client *c);
 
 /* The session's failure (NULL while none): why the connection ended
  * abnormally, classified like a recipient outcome (scope CONNECTION). */
-MOX_API const mox_smtp_outcome *mox_smtp_client_failure(const mox_smtp_client *c);
+MOX_API const mox_smtp_client_outcome *mox_smtp_client_failure(const mox_smtp_client *c);
 
 /* What the server announced (valid after EHLO; library-owned). */
-MOX_API const mox_smtp_ext *mox_smtp_client_ext(const mox_smtp_client *c);
+MOX_API const mox_smtp_client_ext *mox_smtp_client_extensions(const mox_smtp_client *c);
 
 /* 1 if the session is protected by TLS; 1 if AUTH succeeded. */
 MOX_API int mox_smtp_client_tls_active(const mox_smtp_client *c);
@@ -459,12 +459,12 @@ MOX_API mox_sasl_failure mox_smtp_client_sasl_failure(const mox_smtp_client_sasl
 /* ---------------------------------------------------------------- data */
 
 /* Body encoding, exposed for embedders that write DATA themselves and for
- * tests. mox_smtp_data_encode appends to `out` the wire form of `data`:
+ * tests. mox_smtp_client_data_encode appends to `out` the wire form of `data`:
  * every CR, LF or CRLF becomes CRLF, a final line without line ending gets
  * one, lines starting with '.' get another '.' when `dot_stuff`, and with
  * `dot_stuff` the terminating ".\r\n" is appended. MOX_ERR_SYNTAX
  * (ei->offset) for a NUL byte, MOX_ERR_NOMEM. */
-MOX_API int mox_smtp_data_encode(const void *data, size_t len, int dot_stuff,
+MOX_API int mox_smtp_client_data_encode(const void *data, size_t len, int dot_stuff,
                                  mox_buf *out, mox_errinfo *ei);
 
 MOX_END_DECLS

@@ -39,7 +39,7 @@ static void end(void *ctx)
     mbedtls_platform_zeroize(s->exporter, sizeof s->exporter);
 }
 
-static int start(void *ctx, const char *const *mechs, size_t nmechs, const mox_smtp_tls_info *tls,
+static int start(void *ctx, const char *const *mechs, size_t nmechs, const mox_smtp_client_tls_info *tls,
                  const char **mech, mox_buf *initial, int *has_initial)
 {
     mox_smtp_client_sasl *s = ctx;

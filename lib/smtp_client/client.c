@@ -33,10 +33,11 @@ struct mox_smtp_client {
     int tls_mode;
     unsigned flags;
     const mox_smtp_client_auth *auth;
-    mox_smtp_reply_limits limits;
+    mox_smtp_client_reply_limits limits;
     int64_t t_greeting, t_command, t_data_init, t_data_block, t_data_end;
 
     int phase;
+    int got_bytes;  /* anything ever arrived from the server */
     mox_buf in;
     mox_buf out;
     size_t out_off;
@@ -45,12 +46,12 @@ struct mox_smtp_client {
     int64_t deadline;
     int progress;
 
-    mox_smtp_ext ext;
+    mox_smtp_client_ext ext;
     int esmtp;
     int starttls_tried;
     int tls_active;
     unsigned char cb_unique[64], cb_exporter[64];
-    mox_smtp_tls_info tls;
+    mox_smtp_client_tls_info tls;
     int authenticated;
     int auth_running;
     int auth_aborted;
@@ -58,7 +59,7 @@ struct mox_smtp_client {
     unsigned mails;  /* MAIL commands on this connection (MAILMAX) */
 
     int has_failure;
-    mox_smtp_outcome failure;
+    mox_smtp_client_outcome failure;
     char failure_text[320];
 
     /* Current delivery. */
@@ -73,9 +74,9 @@ struct mox_smtp_client {
     const unsigned char *data;
     size_t len;
     rcpt_state *rs;
-    mox_smtp_rcpt_result *res;
+    mox_smtp_client_rcpt_result *res;
     size_t nrcpts;
-    mox_smtp_delivery dlv;
+    mox_smtp_client_delivery dlv;
     int have_dlv;
     int body_8bit;       /* BODY=8BITMIME */
     int use_smtputf8;
@@ -102,7 +103,7 @@ static size_t out_pending(const mox_smtp_client *c) { return c->out.len - c->out
 
 static int pipelining(const mox_smtp_client *c)
 {
-    return (c->ext.flags & MOX_SMTP_EXT_PIPELINING) && !(c->flags & MOX_SMTP_CLIENT_NO_PIPELINING);
+    return (c->ext.flags & MOX_SMTP_CLIENT_EXT_PIPELINING) && !(c->flags & MOX_SMTP_CLIENT_NO_PIPELINING);
 }
 
 static size_t nexp(const mox_smtp_client *c) { return c->xtail - c->xhead; }
@@ -183,10 +184,10 @@ static void set_failure(mox_smtp_client *c, int code, const char *enh, const cha
     c->failure.temporary = temporary;
     c->failure.local = local;
     c->failure.stage = stage;
-    c->failure.scope = MOX_SMTP_SCOPE_CONNECTION;
+    c->failure.scope = MOX_SMTP_CLIENT_SCOPE_CONNECTION;
 }
 
-static void clear_rcpt_text(rcpt_state *r, mox_smtp_rcpt_result *res)
+static void clear_rcpt_text(rcpt_state *r, mox_smtp_client_rcpt_result *res)
 {
     mox_free(r->owned);
     r->owned = NULL;
@@ -200,7 +201,7 @@ static int set_outcome(mox_smtp_client *c, size_t i, int accepted, int code, con
                        int scope)
 {
     rcpt_state *r = &c->rs[i];
-    mox_smtp_rcpt_result *res = &c->res[i];
+    mox_smtp_client_rcpt_result *res = &c->res[i];
     char *t = NULL;
     if (copy && !(t = moxi_strdup(text ? text : "")))
         return MOX_ERR_NOMEM;
@@ -217,7 +218,7 @@ static int set_outcome(mox_smtp_client *c, size_t i, int accepted, int code, con
     return MOX_OK;
 }
 
-static int reply_outcome(mox_smtp_client *c, size_t i, int accepted, const mox_smtp_reply *rp,
+static int reply_outcome(mox_smtp_client *c, size_t i, int accepted, const mox_smtp_client_reply *rp,
                          int stage, int scope)
 {
     return set_outcome(c, i, accepted, rp->code, rp->enhanced, rp->text, 1,
@@ -226,7 +227,7 @@ static int reply_outcome(mox_smtp_client *c, size_t i, int accepted, const mox_s
 
 static void finish_delivery(mox_smtp_client *c)
 {
-    mox_smtp_delivery *d = &c->dlv;
+    mox_smtp_client_delivery *d = &c->dlv;
     d->naccepted = d->ntemporary = d->npermanent = 0;
     for (size_t i = 0; i < c->nrcpts; i++) {
         if (c->res[i].accepted)
@@ -270,32 +271,34 @@ static void fail_session(mox_smtp_client *c, int code, const char *enh, const ch
 static void fail_nomem(mox_smtp_client *c)
 {
     c->out.len = c->out_off; /* a half-written command must not go out */
-    fail_session(c, 451, "4.3.0", "client out of memory", 1, 1, MOX_SMTP_STAGE_NONE);
+    fail_session(c, 451, "4.3.0", "client out of memory", 1, 1, MOX_SMTP_CLIENT_STAGE_NONE);
 }
 
 static int stage_of(int kind)
 {
     switch (kind) {
-    case X_GREETING: return MOX_SMTP_STAGE_GREETING;
-    case X_EHLO: case X_HELO: return MOX_SMTP_STAGE_EHLO;
-    case X_STARTTLS: return MOX_SMTP_STAGE_STARTTLS;
-    case X_AUTH: return MOX_SMTP_STAGE_AUTH;
-    case X_MAIL: case X_RSET: return MOX_SMTP_STAGE_MAIL;
-    case X_RCPT: return MOX_SMTP_STAGE_RCPT;
-    case X_DATA: return MOX_SMTP_STAGE_DATA;
-    case X_DATA_END: case X_BDAT: return MOX_SMTP_STAGE_DATA_END;
-    default: return MOX_SMTP_STAGE_QUIT;
+    case X_GREETING: return MOX_SMTP_CLIENT_STAGE_GREETING;
+    case X_EHLO: case X_HELO: return MOX_SMTP_CLIENT_STAGE_EHLO;
+    case X_STARTTLS: return MOX_SMTP_CLIENT_STAGE_STARTTLS;
+    case X_AUTH: return MOX_SMTP_CLIENT_STAGE_AUTH;
+    case X_MAIL: case X_RSET: return MOX_SMTP_CLIENT_STAGE_MAIL;
+    case X_RCPT: return MOX_SMTP_CLIENT_STAGE_RCPT;
+    case X_DATA: return MOX_SMTP_CLIENT_STAGE_DATA;
+    case X_DATA_END: case X_BDAT: return MOX_SMTP_CLIENT_STAGE_DATA_END;
+    default: return MOX_SMTP_CLIENT_STAGE_QUIT;
     }
 }
 
 static int current_stage(const mox_smtp_client *c)
 {
+    if (!c->got_bytes && c->phase == P_GREETING)
+        return MOX_SMTP_CLIENT_STAGE_CONNECT;
     if (nexp(c))
         return stage_of(c->xq[c->xhead].kind);
     switch (c->phase) {
-    case P_TLS: case P_TLS_IMPLICIT: return MOX_SMTP_STAGE_TLS;
-    case P_GREETING: return MOX_SMTP_STAGE_CONNECT;
-    default: return MOX_SMTP_STAGE_NONE;
+    case P_TLS: case P_TLS_IMPLICIT: return MOX_SMTP_CLIENT_STAGE_TLS;
+    case P_GREETING: return MOX_SMTP_CLIENT_STAGE_CONNECT;
+    default: return MOX_SMTP_CLIENT_STAGE_NONE;
     }
 }
 
@@ -323,7 +326,7 @@ static int soft_fail(mox_smtp_client *c, int code, const char *enh, const char *
     return rc;
 }
 
-static int fail_reply(mox_smtp_client *c, const mox_smtp_reply *r, int stage)
+static int fail_reply(mox_smtp_client *c, const mox_smtp_client_reply *r, int stage)
 {
     return soft_fail(c, r->code, r->enhanced, r->text, r->code < 500, 0, stage);
 }
@@ -356,7 +359,7 @@ static int start_auth(mox_smtp_client *c)
         return soft_fail(c, 554, "5.7.4",
                          rc == MOX_ERR_NOTFOUND ? "no authentication mechanism in common with the server"
                                                 : "authentication could not start",
-                         rc != MOX_ERR_NOTFOUND, 1, MOX_SMTP_STAGE_AUTH);
+                         rc != MOX_ERR_NOTFOUND, 1, MOX_SMTP_CLIENT_STAGE_AUTH);
     }
     mox_free(c->auth_mech);
     if (!(c->auth_mech = moxi_strdup(mech)))
@@ -385,24 +388,24 @@ static int start_auth(mox_smtp_client *c)
 static int after_hello(mox_smtp_client *c)
 {
     if (!c->tls_active && !c->starttls_tried &&
-        (c->tls_mode == MOX_SMTP_TLS_OPPORTUNISTIC || c->tls_mode == MOX_SMTP_TLS_REQUIRED)) {
-        if (c->ext.flags & MOX_SMTP_EXT_STARTTLS) {
+        (c->tls_mode == MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC || c->tls_mode == MOX_SMTP_CLIENT_TLS_REQUIRED)) {
+        if (c->ext.flags & MOX_SMTP_CLIENT_EXT_STARTTLS) {
             c->starttls_tried = 1;
             c->phase = P_STARTTLS;
             return emit_cmd(c, X_STARTTLS, 0, "STARTTLS\r\n");
         }
-        if (c->tls_mode == MOX_SMTP_TLS_REQUIRED)
+        if (c->tls_mode == MOX_SMTP_CLIENT_TLS_REQUIRED)
             return soft_fail(c, 454, "4.7.10", "TLS required but the server does not offer STARTTLS",
-                             1, 1, MOX_SMTP_STAGE_STARTTLS);
+                             1, 1, MOX_SMTP_CLIENT_STAGE_STARTTLS);
     }
     if (c->auth && !c->authenticated) {
         if (!c->tls_active && !(c->flags & MOX_SMTP_CLIENT_PLAINTEXT_AUTH))
             return soft_fail(c, 554, "5.7.11",
                              "refusing to authenticate over a connection without TLS", 0, 1,
-                             MOX_SMTP_STAGE_AUTH);
-        if (!(c->ext.flags & MOX_SMTP_EXT_AUTH) || c->ext.nauth == 0)
+                             MOX_SMTP_CLIENT_STAGE_AUTH);
+        if (!(c->ext.flags & MOX_SMTP_CLIENT_EXT_AUTH) || c->ext.nauth == 0)
             return soft_fail(c, 554, "5.7.4", "server does not offer AUTH", 0, 1,
-                             MOX_SMTP_STAGE_AUTH);
+                             MOX_SMTP_CLIENT_STAGE_AUTH);
         return start_auth(c);
     }
     c->phase = P_READY;
@@ -455,44 +458,44 @@ static int start_delivery(mox_smtp_client *c)
     moxi_smtp_client_scan(c->data, c->len, 0, &sb);
     c->wire_data = sd.wire_len;
     c->wire_bdat = sb.wire_len;
-    c->chunking = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_CHUNKING) &&
+    c->chunking = c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_CHUNKING) &&
                   !(c->flags & MOX_SMTP_CLIENT_NO_CHUNKING);
     /* RFC 1870 §4: SIZE counts CRLFs but neither dot-stuffing nor the
      * terminator, which is the BDAT length. */
     uint64_t size = c->wire_bdat;
-    int st = MOX_SMTP_STAGE_PREPARE, sc = MOX_SMTP_SCOPE_TRANSACTION;
+    int st = MOX_SMTP_CLIENT_STAGE_PREPARE, sc = MOX_SMTP_CLIENT_SCOPE_TRANSACTION;
     int rc = MOX_OK;
-    int msg_utf8 = (c->mflags & MOX_SMTP_MSG_SMTPUTF8) || !is_ascii(c->from);
-    int have_utf8 = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_SMTPUTF8);
+    int msg_utf8 = (c->mflags & MOX_SMTP_CLIENT_MSG_SMTPUTF8) || !is_ascii(c->from);
+    int have_utf8 = c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_SMTPUTF8);
     c->body_8bit = 0;
     c->use_smtputf8 = 0;
     if (sd.nul_offset != SIZE_MAX)
         rc = fail_all(c, 554, "5.6.0", "message contains a NUL byte", 0, st, sc);
-    else if ((c->mflags & MOX_SMTP_MSG_REQUIRETLS) &&
-             (!c->tls_active || !(c->ext.flags & MOX_SMTP_EXT_REQUIRETLS)))
+    else if ((c->mflags & MOX_SMTP_CLIENT_MSG_REQUIRETLS) &&
+             (!c->tls_active || !(c->ext.flags & MOX_SMTP_CLIENT_EXT_REQUIRETLS)))
         rc = fail_all(c, 554, "5.7.30",
                       c->tls_active ? "REQUIRETLS needed but not offered by the server"
                                     : "REQUIRETLS needed but the connection is not protected by TLS",
                       0, st, sc);
-    else if ((c->ext.flags & MOX_SMTP_EXT_SIZE) && c->ext.size_max && size > c->ext.size_max)
+    else if ((c->ext.flags & MOX_SMTP_CLIENT_EXT_SIZE) && c->ext.size_max && size > c->ext.size_max)
         rc = fail_all(c, 552, "5.3.4", "message larger than the server's SIZE limit", 0, st, sc);
     else if (msg_utf8 && !have_utf8)
         rc = fail_all(c, 553, "5.6.7", "message needs SMTPUTF8 but the server does not offer it", 0,
                       st, sc);
     else if ((c->hold_for || c->hold_until) &&
-             !(c->esmtp && (c->ext.flags & MOX_SMTP_EXT_FUTURERELEASE)))
+             !(c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_FUTURERELEASE)))
         rc = fail_all(c, 554, "5.3.3", "future release requested but not offered by the server", 0,
                       st, sc);
     else if (c->hold_for && c->ext.hold_max_interval && c->hold_for > c->ext.hold_max_interval)
         rc = fail_all(c, 554, "5.5.4", "HOLDFOR beyond the server's maximum interval", 0, st, sc);
-    else if (sd.has_8bit && !(c->esmtp && (c->ext.flags & MOX_SMTP_EXT_8BITMIME)) &&
+    else if (sd.has_8bit && !(c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_8BITMIME)) &&
              !(c->flags & MOX_SMTP_CLIENT_LENIENT_8BIT))
         rc = fail_all(c, 554, "5.6.3", "8-bit message but the server does not offer 8BITMIME", 0,
                       st, sc);
     if (rc != MOX_OK)
         return rc;
-    c->body_8bit = sd.has_8bit && c->esmtp && (c->ext.flags & MOX_SMTP_EXT_8BITMIME);
-    int any_dsn = c->ret != MOX_SMTP_RET_NONE || c->envid;
+    c->body_8bit = sd.has_8bit && c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_8BITMIME);
+    int any_dsn = c->ret != MOX_SMTP_CLIENT_RET_NONE || c->envid;
     for (size_t i = 0; i < c->nrcpts && rc == MOX_OK; i++) {
         rcpt_state *r = &c->rs[i];
         if (r->status == R_DONE)
@@ -503,7 +506,7 @@ static int start_delivery(mox_smtp_client *c)
             if (!have_utf8) {
                 rc = set_outcome(c, i, 0, 553, "5.6.7",
                                  "recipient address needs SMTPUTF8 but the server does not offer it",
-                                 0, 0, 1, st, MOX_SMTP_SCOPE_RECIPIENT);
+                                 0, 0, 1, st, MOX_SMTP_CLIENT_SCOPE_RECIPIENT);
                 r->status = R_DONE;
             } else {
                 c->use_smtputf8 = 1;
@@ -514,7 +517,7 @@ static int start_delivery(mox_smtp_client *c)
         return rc;
     if (msg_utf8)
         c->use_smtputf8 = 1;
-    c->use_dsn = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_DSN);
+    c->use_dsn = c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_DSN);
     c->dlv.dsn_dropped = any_dsn && !c->use_dsn;
     if (check_done(c))
         return MOX_OK;
@@ -525,7 +528,7 @@ static int start_tx(mox_smtp_client *c)
 {
     if (c->ext.mailmax && c->mails >= c->ext.mailmax) {
         int rc = fail_all(c, 451, "4.5.3", "server's MAILMAX reached on this connection", 1,
-                          MOX_SMTP_STAGE_MAIL, MOX_SMTP_SCOPE_CONNECTION);
+                          MOX_SMTP_CLIENT_STAGE_MAIL, MOX_SMTP_CLIENT_SCOPE_CONNECTION);
         if (rc == MOX_OK)
             check_done(c);
         return rc;
@@ -571,16 +574,16 @@ static int emit_mail(mox_smtp_client *c)
 {
     mox_buf b = MOX_BUF_INIT;
     int rc = mox_buf_appendf(&b, "MAIL FROM:<%s>", c->from);
-    if (rc == MOX_OK && (c->ext.flags & MOX_SMTP_EXT_SIZE))
+    if (rc == MOX_OK && (c->ext.flags & MOX_SMTP_CLIENT_EXT_SIZE))
         rc = mox_buf_appendf(&b, " SIZE=%llu", (unsigned long long)c->wire_bdat);
     if (rc == MOX_OK && c->body_8bit)
         rc = mox_buf_append_str(&b, " BODY=8BITMIME");
     if (rc == MOX_OK && c->use_smtputf8)
         rc = mox_buf_append_str(&b, " SMTPUTF8");
-    if (rc == MOX_OK && (c->mflags & MOX_SMTP_MSG_REQUIRETLS))
+    if (rc == MOX_OK && (c->mflags & MOX_SMTP_CLIENT_MSG_REQUIRETLS))
         rc = mox_buf_append_str(&b, " REQUIRETLS");
-    if (rc == MOX_OK && c->use_dsn && c->ret != MOX_SMTP_RET_NONE)
-        rc = mox_buf_append_str(&b, c->ret == MOX_SMTP_RET_FULL ? " RET=FULL" : " RET=HDRS");
+    if (rc == MOX_OK && c->use_dsn && c->ret != MOX_SMTP_CLIENT_RET_NONE)
+        rc = mox_buf_append_str(&b, c->ret == MOX_SMTP_CLIENT_RET_FULL ? " RET=FULL" : " RET=HDRS");
     if (rc == MOX_OK && c->use_dsn && c->envid) {
         rc = mox_buf_append_str(&b, " ENVID=");
         if (rc == MOX_OK)
@@ -637,15 +640,15 @@ static int emit_rcpt(mox_smtp_client *c, size_t i)
     int rc = mox_buf_appendf(&b, "RCPT TO:<%s>", r->address);
     if (rc == MOX_OK && c->use_dsn && r->notify) {
         rc = mox_buf_append_str(&b, " NOTIFY=");
-        if (r->notify & MOX_SMTP_NOTIFY_NEVER) {
+        if (r->notify & MOX_SMTP_CLIENT_NOTIFY_NEVER) {
             if (rc == MOX_OK)
                 rc = mox_buf_append_str(&b, "NEVER");
         } else {
             const char *sep = "";
             static const struct { unsigned bit; const char *name; } nt[] = {
-                {MOX_SMTP_NOTIFY_SUCCESS, "SUCCESS"},
-                {MOX_SMTP_NOTIFY_FAILURE, "FAILURE"},
-                {MOX_SMTP_NOTIFY_DELAY, "DELAY"}};
+                {MOX_SMTP_CLIENT_NOTIFY_SUCCESS, "SUCCESS"},
+                {MOX_SMTP_CLIENT_NOTIFY_FAILURE, "FAILURE"},
+                {MOX_SMTP_CLIENT_NOTIFY_DELAY, "DELAY"}};
             for (size_t k = 0; k < 3 && rc == MOX_OK; k++)
                 if (r->notify & nt[k].bit) {
                     rc = mox_buf_appendf(&b, "%s%s", sep, nt[k].name);
@@ -766,7 +769,7 @@ static int pump_tx(mox_smtp_client *c)
     return MOX_OK;
 }
 
-static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply *r)
+static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_client_reply *r)
 {
     int ok = r->code >= 200 && r->code < 300;
     int rc = MOX_OK;
@@ -776,7 +779,7 @@ static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply 
             c->mail_failed = 1;
             for (size_t k = 0; k < c->nbatch && rc == MOX_OK; k++) {
                 size_t i = c->batch[k];
-                rc = reply_outcome(c, i, 0, r, MOX_SMTP_STAGE_MAIL, MOX_SMTP_SCOPE_TRANSACTION);
+                rc = reply_outcome(c, i, 0, r, MOX_SMTP_CLIENT_STAGE_MAIL, MOX_SMTP_CLIENT_SCOPE_TRANSACTION);
                 c->rs[i].status = R_DONE;
             }
         }
@@ -788,17 +791,17 @@ static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply 
         if (ok) {
             rs->status = R_ACCEPTED;
             c->accepted++;
-            rc = reply_outcome(c, x->rcpt, 0, r, MOX_SMTP_STAGE_RCPT, MOX_SMTP_SCOPE_RECIPIENT);
+            rc = reply_outcome(c, x->rcpt, 0, r, MOX_SMTP_CLIENT_STAGE_RCPT, MOX_SMTP_CLIENT_SCOPE_RECIPIENT);
         } else if ((r->code == 452 || r->code == 552) && c->accepted > 0) {
             /* "Too many recipients" (552 by RFC 821 tradition): the
              * server took what it could; the rest go in a new
              * transaction. Until then the reply stands, as temporary. */
             rc = set_outcome(c, x->rcpt, 0, r->code, r->enhanced, r->text, 1, 1, 0,
-                             MOX_SMTP_STAGE_RCPT, MOX_SMTP_SCOPE_RECIPIENT);
+                             MOX_SMTP_CLIENT_STAGE_RCPT, MOX_SMTP_CLIENT_SCOPE_RECIPIENT);
             rs->status = R_PENDING;
             rs->retry = 1;
         } else {
-            rc = reply_outcome(c, x->rcpt, 0, r, MOX_SMTP_STAGE_RCPT, MOX_SMTP_SCOPE_RECIPIENT);
+            rc = reply_outcome(c, x->rcpt, 0, r, MOX_SMTP_CLIENT_STAGE_RCPT, MOX_SMTP_CLIENT_SCOPE_RECIPIENT);
             rs->status = R_DONE;
         }
         break;
@@ -823,7 +826,7 @@ static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply 
             size_t i = c->batch[k];
             if (c->rs[i].status != R_ACCEPTED)
                 continue;
-            rc = reply_outcome(c, i, 0, r, MOX_SMTP_STAGE_DATA, MOX_SMTP_SCOPE_TRANSACTION);
+            rc = reply_outcome(c, i, 0, r, MOX_SMTP_CLIENT_STAGE_DATA, MOX_SMTP_CLIENT_SCOPE_TRANSACTION);
             c->rs[i].status = R_DONE;
         }
         break;
@@ -835,8 +838,8 @@ static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply 
             size_t i = c->batch[k];
             if (c->rs[i].status != R_ACCEPTED)
                 continue;
-            rc = reply_outcome(c, i, ok, r, MOX_SMTP_STAGE_DATA_END,
-                               ok ? MOX_SMTP_SCOPE_NONE : MOX_SMTP_SCOPE_TRANSACTION);
+            rc = reply_outcome(c, i, ok, r, MOX_SMTP_CLIENT_STAGE_DATA_END,
+                               ok ? MOX_SMTP_CLIENT_SCOPE_NONE : MOX_SMTP_CLIENT_SCOPE_TRANSACTION);
             c->rs[i].status = R_DONE;
         }
         if (rc != MOX_OK)
@@ -845,7 +848,7 @@ static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply 
          * recovered: the server will read the rest as commands. */
         if (c->in_body) {
             fail_session(c, r->code, r->enhanced, r->text, r->code < 500, 0,
-                         MOX_SMTP_STAGE_DATA_END);
+                         MOX_SMTP_CLIENT_STAGE_DATA_END);
             return MOX_OK;
         }
         return end_tx(c, 1);
@@ -857,7 +860,7 @@ static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply 
 
 /* ------------------------------------------------------------ replies */
 
-static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
+static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
 {
     if (c->env && c->env->logger && c->env->logger->min_level <= MOX_LOG_TRACE) {
         char code[8];
@@ -884,12 +887,12 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
     switch (x.kind) {
     case X_GREETING:
         if (r->code != 220)
-            return fail_reply(c, r, MOX_SMTP_STAGE_GREETING);
+            return fail_reply(c, r, MOX_SMTP_CLIENT_STAGE_GREETING);
         return send_ehlo(c);
     case X_EHLO:
         if (r->code == 250) {
-            mox_smtp_ext_clear(&c->ext);
-            int rc = mox_smtp_ext_parse(r, &c->ext);
+            mox_smtp_client_ext_clear(&c->ext);
+            int rc = mox_smtp_client_ext_parse(r, &c->ext);
             if (rc != MOX_OK)
                 return rc;
             c->esmtp = 1;
@@ -899,11 +902,11 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
             c->phase = P_HELLO;
             return emit_cmd(c, X_HELO, 0, "HELO %s\r\n", c->ehlo_name);
         }
-        return fail_reply(c, r, MOX_SMTP_STAGE_EHLO);
+        return fail_reply(c, r, MOX_SMTP_CLIENT_STAGE_EHLO);
     case X_HELO:
         if (!ok)
-            return fail_reply(c, r, MOX_SMTP_STAGE_EHLO);
-        mox_smtp_ext_clear(&c->ext);
+            return fail_reply(c, r, MOX_SMTP_CLIENT_STAGE_EHLO);
+        mox_smtp_client_ext_clear(&c->ext);
         c->esmtp = 0;
         return after_hello(c);
     case X_STARTTLS:
@@ -911,8 +914,8 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
             c->phase = P_TLS;
             return MOX_OK;
         }
-        if (c->tls_mode == MOX_SMTP_TLS_REQUIRED)
-            return fail_reply(c, r, MOX_SMTP_STAGE_STARTTLS);
+        if (c->tls_mode == MOX_SMTP_CLIENT_TLS_REQUIRED)
+            return fail_reply(c, r, MOX_SMTP_CLIENT_STAGE_STARTTLS);
         return after_hello(c);
     case X_AUTH:
         if (c->auth_aborted) {
@@ -920,7 +923,7 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
             if (c->auth->end)
                 c->auth->end(c->auth->ctx);
             return soft_fail(c, 535, "5.7.0", "authentication aborted: invalid server challenge",
-                             0, 1, MOX_SMTP_STAGE_AUTH);
+                             0, 1, MOX_SMTP_CLIENT_STAGE_AUTH);
         }
         if (r->code == 334) {
             mox_buf ch = MOX_BUF_INIT, resp = MOX_BUF_INIT;
@@ -958,13 +961,13 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
             if (rc != MOX_OK)
                 return soft_fail(c, 535, "5.7.0",
                                  "server reported success before proving it knows the credentials",
-                                 0, 1, MOX_SMTP_STAGE_AUTH);
+                                 0, 1, MOX_SMTP_CLIENT_STAGE_AUTH);
             c->authenticated = 1;
             return after_hello(c);
         }
         if (c->auth->end)
             c->auth->end(c->auth->ctx);
-        return fail_reply(c, r, MOX_SMTP_STAGE_AUTH);
+        return fail_reply(c, r, MOX_SMTP_CLIENT_STAGE_AUTH);
     case X_MAIL:
     case X_RCPT:
     case X_DATA:
@@ -973,7 +976,7 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
         return on_tx_reply(c, &x, r);
     case X_RSET:
         if (!ok) {
-            fail_session(c, r->code, r->enhanced, r->text, 1, 0, MOX_SMTP_STAGE_MAIL);
+            fail_session(c, r->code, r->enhanced, r->text, 1, 0, MOX_SMTP_CLIENT_STAGE_MAIL);
             return MOX_OK;
         }
         if (c->phase == P_TX)
@@ -1038,7 +1041,7 @@ int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg
     memcpy(&k, cfg, cfg->size < sizeof k ? cfg->size : sizeof k);
     if (!safe_name(k.ehlo_name))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "missing or invalid EHLO name");
-    if (k.tls_mode < MOX_SMTP_TLS_OPPORTUNISTIC || k.tls_mode > MOX_SMTP_TLS_IMPLICIT)
+    if (k.tls_mode < MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC || k.tls_mode > MOX_SMTP_CLIENT_TLS_IMPLICIT)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid TLS mode");
     if (k.auth && (k.auth->size < sizeof(mox_smtp_client_auth) || !k.auth->start || !k.auth->step))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "incomplete auth interface");
@@ -1062,7 +1065,7 @@ int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg
         mox_smtp_client_free(c);
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
     }
-    c->phase = k.tls_mode == MOX_SMTP_TLS_IMPLICIT ? P_TLS_IMPLICIT : P_GREETING;
+    c->phase = k.tls_mode == MOX_SMTP_CLIENT_TLS_IMPLICIT ? P_TLS_IMPLICIT : P_GREETING;
     c->progress = 1;
     update_deadline(c);
     *out = c;
@@ -1098,7 +1101,7 @@ void mox_smtp_client_free(mox_smtp_client *c)
     if (c->auth_running && c->auth->end)
         c->auth->end(c->auth->ctx);
     clear_delivery(c);
-    mox_smtp_ext_clear(&c->ext);
+    mox_smtp_client_ext_clear(&c->ext);
     mox_buf_free(&c->in);
     if (c->out.data)
         memset(c->out.data, 0, c->out.len); /* may hold AUTH responses */
@@ -1142,7 +1145,7 @@ long mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
         if (len) {
             fail_session(c, 451, "4.7.0",
                          "server sent data after STARTTLS before the TLS handshake (response injection)",
-                         1, 1, MOX_SMTP_STAGE_STARTTLS);
+                         1, 1, MOX_SMTP_CLIENT_STAGE_STARTTLS);
             c->out.len = c->out_off = 0;
             update_deadline(c);
         }
@@ -1150,15 +1153,17 @@ long mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
     }
     if (len > LONG_MAX)
         len = LONG_MAX;
+    if (len)
+        c->got_bytes = 1;
     int rc = mox_buf_append(&c->in, in, len);
     if (rc != MOX_OK)
         return finish_call(c, rc, 0);
     size_t off = 0;
     while (c->phase != P_CLOSED && c->phase != P_TLS) {
-        mox_smtp_reply r = {0};
+        mox_smtp_client_reply r = {0};
         size_t used = 0;
         mox_errinfo ei;
-        rc = mox_smtp_reply_parse(c->in.data + off, c->in.len - off, &c->limits, &r, &used, &ei);
+        rc = mox_smtp_client_reply_parse(c->in.data + off, c->in.len - off, &c->limits, &r, &used, &ei);
         if (rc == MOX_ERR_AGAIN) {
             rc = MOX_OK;
             break;
@@ -1174,7 +1179,7 @@ long mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
         }
         off += used;
         rc = on_reply(c, &r);
-        mox_smtp_reply_clear(&r);
+        mox_smtp_client_reply_clear(&r);
         if (rc != MOX_OK)
             break;
     }
@@ -1184,7 +1189,7 @@ long mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
          * into the protected session (CVE-2011-0411 family). */
         fail_session(c, 451, "4.7.0",
                      "server sent data after STARTTLS before the TLS handshake (response injection)",
-                     1, 1, MOX_SMTP_STAGE_STARTTLS);
+                     1, 1, MOX_SMTP_CLIENT_STAGE_STARTTLS);
         c->out.len = c->out_off = 0;
     }
     mox_buf_consume(&c->in, off);
@@ -1274,19 +1279,19 @@ void mox_smtp_client_eof(mox_smtp_client *c, int err)
     update_deadline(c);
 }
 
-int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_smtp_tls_info *info)
+int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_smtp_client_tls_info *info)
 {
     if (!c)
         return MOX_ERR_INVAL;
     if (c->phase != P_TLS && c->phase != P_TLS_IMPLICIT)
         return MOX_ERR_STATE;
     if (!ok || !info || info->size < sizeof(size_t)) {
-        fail_session(c, 451, "4.7.5", "TLS handshake failed", 1, 1, MOX_SMTP_STAGE_TLS);
+        fail_session(c, 451, "4.7.5", "TLS handshake failed", 1, 1, MOX_SMTP_CLIENT_STAGE_TLS);
         c->out.len = c->out_off = 0;
         update_deadline(c);
         return MOX_OK;
     }
-    mox_smtp_tls_info k = MOX_SMTP_TLS_INFO_INIT;
+    mox_smtp_client_tls_info k = MOX_SMTP_CLIENT_TLS_INFO_INIT;
     memcpy(&k, info, info->size < sizeof k ? info->size : sizeof k);
     c->tls.size = sizeof c->tls;
     c->tls.version = k.version;
@@ -1313,7 +1318,7 @@ int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_smtp_tls_info
         c->phase = P_GREETING;
     } else {
         /* RFC 3207 §4.2: forget everything learned before TLS. */
-        mox_smtp_ext_clear(&c->ext);
+        mox_smtp_client_ext_clear(&c->ext);
         c->esmtp = 0;
         rc = send_ehlo(c);
     }
@@ -1358,11 +1363,11 @@ static int safe_param(const char *s)
     return *s != 0;
 }
 
-int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_message *msg, mox_errinfo *ei)
+int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *msg, mox_errinfo *ei)
 {
     if (!c || !msg || msg->size < sizeof(size_t))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
-    mox_smtp_message m = MOX_SMTP_MESSAGE_INIT;
+    mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     memcpy(&m, msg, msg->size < sizeof m ? msg->size : sizeof m);
     if (c->phase == P_CLOSED || c->phase == P_QUIT || c->delivering)
         return moxi_fail(ei, MOX_ERR_STATE, 0, SIZE_MAX, "cannot submit now");
@@ -1372,17 +1377,17 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_message *msg, mox_
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "no message data");
     if (!safe_address(m.from, 1))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "unsafe or missing sender address");
-    if (m.ret < MOX_SMTP_RET_NONE || m.ret > MOX_SMTP_RET_HDRS || !safe_param(m.hold_until))
+    if (m.ret < MOX_SMTP_CLIENT_RET_NONE || m.ret > MOX_SMTP_CLIENT_RET_HDRS || !safe_param(m.hold_until))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid message parameter");
     if (m.envid && (!*m.envid || strlen(m.envid) > 100))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid ENVID");
     if (m.hold_for && m.hold_until)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "HOLDFOR and HOLDUNTIL are exclusive");
     for (size_t i = 0; i < m.nrcpts; i++) {
-        const mox_smtp_rcpt *r = &m.rcpts[i];
+        const mox_smtp_client_rcpt *r = &m.rcpts[i];
         if (!safe_address(r->address, 0))
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "unsafe or missing recipient address");
-        if ((r->notify & MOX_SMTP_NOTIFY_NEVER) && (r->notify & ~MOX_SMTP_NOTIFY_NEVER))
+        if ((r->notify & MOX_SMTP_CLIENT_NOTIFY_NEVER) && (r->notify & ~MOX_SMTP_CLIENT_NOTIFY_NEVER))
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "NOTIFY=NEVER with other values");
         if (r->notify & ~0xfu)
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "unknown NOTIFY bits");
@@ -1432,7 +1437,7 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_message *msg, mox_
     return MOX_OK;
 }
 
-const mox_smtp_delivery *mox_smtp_client_delivery(const mox_smtp_client *c)
+const mox_smtp_client_delivery *mox_smtp_client_get_delivery(const mox_smtp_client *c)
 {
     return c && c->have_dlv ? &c->dlv : NULL;
 }
@@ -1450,12 +1455,12 @@ int mox_smtp_client_quit(mox_smtp_client *c)
     return (int)finish_call(c, rc, MOX_OK);
 }
 
-const mox_smtp_outcome *mox_smtp_client_failure(const mox_smtp_client *c)
+const mox_smtp_client_outcome *mox_smtp_client_failure(const mox_smtp_client *c)
 {
     return c && c->has_failure ? &c->failure : NULL;
 }
 
-const mox_smtp_ext *mox_smtp_client_ext(const mox_smtp_client *c) { return c ? &c->ext : NULL; }
+const mox_smtp_client_ext *mox_smtp_client_extensions(const mox_smtp_client *c) { return c ? &c->ext : NULL; }
 int mox_smtp_client_tls_active(const mox_smtp_client *c) { return c && c->tls_active; }
 int mox_smtp_client_authenticated(const mox_smtp_client *c) { return c && c->authenticated; }
 const char *mox_smtp_client_auth_mech(const mox_smtp_client *c)

@@ -103,7 +103,7 @@ int moxi_smtp_enc_fill(moxi_smtp_enc *e, mox_buf *out, size_t max)
     return 1;
 }
 
-int mox_smtp_data_encode(const void *data, size_t len, int dot_stuff, mox_buf *out,
+int mox_smtp_client_data_encode(const void *data, size_t len, int dot_stuff, mox_buf *out,
                          mox_errinfo *ei)
 {
     if (!out || (!data && len))

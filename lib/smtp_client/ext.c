@@ -5,7 +5,7 @@
 #include "core/core_priv.h"
 #include "mox/smtp_client.h"
 
-void mox_smtp_ext_clear(mox_smtp_ext *ext)
+void mox_smtp_client_ext_clear(mox_smtp_client_ext *ext)
 {
     if (!ext)
         return;
@@ -16,7 +16,7 @@ void mox_smtp_ext_clear(mox_smtp_ext *ext)
     memset(ext, 0, sizeof *ext);
 }
 
-int mox_smtp_ext_has_auth(const mox_smtp_ext *ext, const char *name)
+int mox_smtp_client_ext_has_auth(const mox_smtp_client_ext *ext, const char *name)
 {
     if (!ext || !name)
         return 0;
@@ -45,7 +45,7 @@ static uint64_t parse_num(const char *p, size_t n, size_t maxdigits)
     return v;
 }
 
-static int add_auth(mox_smtp_ext *ext, const char *w, size_t n)
+static int add_auth(mox_smtp_client_ext *ext, const char *w, size_t n)
 {
     /* Mechanism names are 1-20 of [A-Z0-9-_] (RFC 4422 §3.1). */
     if (n == 0 || n > 20)
@@ -101,7 +101,7 @@ static size_t split(const char *line, word *w, size_t cap)
 
 /* RFC 9422 §3: limits the client cannot interpret are treated as absent; a
  * limit given twice contradicts itself, so neither value is trusted. */
-static void parse_limits(mox_smtp_ext *ext, const word *w, size_t nw)
+static void parse_limits(mox_smtp_client_ext *ext, const word *w, size_t nw)
 {
     static const char *const names[3] = {"RCPTMAX", "MAILMAX", "RCPTDOMAINMAX"};
     uint32_t val[3] = {0, 0, 0};
@@ -123,7 +123,7 @@ static void parse_limits(mox_smtp_ext *ext, const word *w, size_t nw)
         *dst[k] = seen[k] == 1 ? val[k] : 0;
 }
 
-int mox_smtp_ext_parse(const mox_smtp_reply *r, mox_smtp_ext *ext)
+int mox_smtp_client_ext_parse(const mox_smtp_client_reply *r, mox_smtp_client_ext *ext)
 {
     if (!r || !ext || r->code != 250)
         return MOX_ERR_INVAL;
@@ -142,31 +142,31 @@ int mox_smtp_ext_parse(const mox_smtp_reply *r, mox_smtp_ext *ext)
         const char *k = w[0].p;
         size_t kl = w[0].n;
         if (word_eq(k, kl, "PIPELINING"))
-            ext->flags |= MOX_SMTP_EXT_PIPELINING;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_PIPELINING;
         else if (word_eq(k, kl, "STARTTLS"))
-            ext->flags |= MOX_SMTP_EXT_STARTTLS;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_STARTTLS;
         else if (word_eq(k, kl, "8BITMIME"))
-            ext->flags |= MOX_SMTP_EXT_8BITMIME;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_8BITMIME;
         else if (word_eq(k, kl, "SMTPUTF8"))
-            ext->flags |= MOX_SMTP_EXT_SMTPUTF8;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_SMTPUTF8;
         else if (word_eq(k, kl, "CHUNKING"))
-            ext->flags |= MOX_SMTP_EXT_CHUNKING;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_CHUNKING;
         else if (word_eq(k, kl, "BINARYMIME"))
-            ext->flags |= MOX_SMTP_EXT_BINARYMIME;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_BINARYMIME;
         else if (word_eq(k, kl, "DSN"))
-            ext->flags |= MOX_SMTP_EXT_DSN;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_DSN;
         else if (word_eq(k, kl, "REQUIRETLS"))
-            ext->flags |= MOX_SMTP_EXT_REQUIRETLS;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_REQUIRETLS;
         else if (word_eq(k, kl, "ENHANCEDSTATUSCODES"))
-            ext->flags |= MOX_SMTP_EXT_ENHANCEDSTATUSCODES;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES;
         else if (word_eq(k, kl, "SIZE")) {
-            ext->flags |= MOX_SMTP_EXT_SIZE;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_SIZE;
             ext->size_max = nw > 1 ? parse_num(w[1].p, w[1].n, 19) : 0;
         } else if (word_eq(k, kl, "LIMITS")) {
-            ext->flags |= MOX_SMTP_EXT_LIMITS;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_LIMITS;
             parse_limits(ext, w, nw);
         } else if (word_eq(k, kl, "FUTURERELEASE")) {
-            ext->flags |= MOX_SMTP_EXT_FUTURERELEASE;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_FUTURERELEASE;
             if (nw > 1)
                 ext->hold_max_interval = parse_num(w[1].p, w[1].n, 19);
             if (nw > 2 && w[2].n < sizeof ext->hold_max_datetime) {
@@ -174,7 +174,7 @@ int mox_smtp_ext_parse(const mox_smtp_reply *r, mox_smtp_ext *ext)
                 ext->hold_max_datetime[w[2].n] = 0;
             }
         } else if (word_eq(k, kl, "AUTH") || (kl > 5 && moxi_memcaseeq(k, "AUTH=", 5))) {
-            ext->flags |= MOX_SMTP_EXT_AUTH;
+            ext->flags |= MOX_SMTP_CLIENT_EXT_AUTH;
             size_t first = 1;
             if (kl > 5 && k[4] == '=') {
                 rc = add_auth(ext, k + 5, kl - 5);
@@ -184,6 +184,6 @@ int mox_smtp_ext_parse(const mox_smtp_reply *r, mox_smtp_ext *ext)
         }
     }
     if (rc != MOX_OK)
-        mox_smtp_ext_clear(ext);
+        mox_smtp_client_ext_clear(ext);
     return rc;
 }

@@ -7,7 +7,7 @@
 #define DEFAULT_MAX_LINE 4096
 #define DEFAULT_MAX_LINES 256
 
-void mox_smtp_reply_clear(mox_smtp_reply *r)
+void mox_smtp_client_reply_clear(mox_smtp_client_reply *r)
 {
     if (!r)
         return;
@@ -38,8 +38,8 @@ static size_t enhanced_len(const char *p, size_t n, char cls)
     return i;
 }
 
-int mox_smtp_reply_parse(const void *buf, size_t len, const mox_smtp_reply_limits *limits,
-                         mox_smtp_reply *r, size_t *consumed, mox_errinfo *ei)
+int mox_smtp_client_reply_parse(const void *buf, size_t len, const mox_smtp_client_reply_limits *limits,
+                         mox_smtp_client_reply *r, size_t *consumed, mox_errinfo *ei)
 {
     const char *s = buf;
     size_t max_line = limits && limits->max_line ? limits->max_line : DEFAULT_MAX_LINE;
@@ -54,7 +54,7 @@ int mox_smtp_reply_parse(const void *buf, size_t len, const mox_smtp_reply_limit
         const char *nl = memchr(s + pos, '\n', len - pos);
         if (!nl) {
             if (len - pos > max_line + 1)
-                return moxi_fail(ei, MOX_ERR_LIMIT, MOX_SMTP_REPLY_ERR_LINE_TOO_LONG, pos,
+                return moxi_fail(ei, MOX_ERR_LIMIT, MOX_SMTP_CLIENT_REPLY_ERR_LINE_TOO_LONG, pos,
                                  "reply line longer than %zu bytes", max_line);
             return MOX_ERR_AGAIN;
         }
@@ -62,20 +62,20 @@ int mox_smtp_reply_parse(const void *buf, size_t len, const mox_smtp_reply_limit
         if (ll && s[end - 1] == '\r')
             ll--;
         if (ll > max_line)
-            return moxi_fail(ei, MOX_ERR_LIMIT, MOX_SMTP_REPLY_ERR_LINE_TOO_LONG, pos,
+            return moxi_fail(ei, MOX_ERR_LIMIT, MOX_SMTP_CLIENT_REPLY_ERR_LINE_TOO_LONG, pos,
                              "reply line longer than %zu bytes", max_line);
         const char *l = s + pos;
         if (ll < 3 || l[0] < '2' || l[0] > '5' || l[1] < '0' || l[1] > '5' ||
             !moxi_is_digit(l[2]))
-            return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_CODE, pos,
+            return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_CODE, pos,
                              "reply line without a valid code");
         int lc = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
         if (code >= 0 && lc != code)
-            return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_MIXED_CODES, pos,
+            return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_MIXED_CODES, pos,
                              "reply lines with codes %d and %d", code, lc);
         code = lc;
         if (++nlines > max_lines)
-            return moxi_fail(ei, MOX_ERR_LIMIT, MOX_SMTP_REPLY_ERR_TOO_MANY_LINES, pos,
+            return moxi_fail(ei, MOX_ERR_LIMIT, MOX_SMTP_CLIENT_REPLY_ERR_TOO_MANY_LINES, pos,
                              "reply with more than %zu lines", max_lines);
         int last;
         if (ll == 3 || l[3] == ' ')
@@ -83,7 +83,7 @@ int mox_smtp_reply_parse(const void *buf, size_t len, const mox_smtp_reply_limit
         else if (l[3] == '-')
             last = 0;
         else
-            return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_SEPARATOR, pos + 3,
+            return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_SEPARATOR, pos + 3,
                              "reply line with bad separator after the code");
         textlen += (ll > 4 ? ll - 4 : 0) + 1;
         pos = end + 1;

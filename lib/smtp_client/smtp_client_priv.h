@@ -5,7 +5,7 @@
 #include "core/core_priv.h"
 #include "mox/smtp_client.h"
 
-/* Streaming body encoder (see mox_smtp_data_encode). */
+/* Streaming body encoder (see mox_smtp_client_data_encode). */
 typedef struct moxi_smtp_enc {
     const unsigned char *in;
     size_t len, pos;

@@ -12,10 +12,10 @@
 static void t_reply_parse(void **st)
 {
     (void)st;
-    mox_smtp_reply r = {0};
+    mox_smtp_client_reply r = {0};
     size_t used = 0;
     const char *s = "250-mx.example greets you\r\n250-2.1.0 second\r\n250 2.1.0 Ok\r\nNEXT";
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_int_equal(r.code, 250);
     assert_int_equal(used, strlen(s) - 4);
     assert_int_equal(r.nlines, 3);
@@ -24,84 +24,84 @@ static void t_reply_parse(void **st)
     assert_string_equal(r.lines[2], "Ok");
     assert_string_equal(r.enhanced, ""); /* only the first line's counts */
     assert_string_equal(r.text, "mx.example greets you\nsecond\nOk");
-    mox_smtp_reply_clear(&r);
+    mox_smtp_client_reply_clear(&r);
 
     s = "550 5.1.1 <x@y>: no such user\n";
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_int_equal(r.code, 550);
     assert_string_equal(r.enhanced, "5.1.1");
     assert_string_equal(r.text, "<x@y>: no such user");
-    mox_smtp_reply_clear(&r);
+    mox_smtp_client_reply_clear(&r);
 
     /* Class mismatch: not an enhanced code. Bare code. Control chars. */
     s = "450 5.1.1 hmm\r\n";
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_string_equal(r.enhanced, "");
     assert_string_equal(r.text, "5.1.1 hmm");
-    mox_smtp_reply_clear(&r);
+    mox_smtp_client_reply_clear(&r);
     s = "354\r\n";
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_int_equal(r.code, 354);
     assert_string_equal(r.text, "");
-    mox_smtp_reply_clear(&r);
+    mox_smtp_client_reply_clear(&r);
     s = "250 a\001b\x7f\r\n";
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_string_equal(r.text, "a?b?");
-    mox_smtp_reply_clear(&r);
+    mox_smtp_client_reply_clear(&r);
 
     /* Incomplete. */
     s = "250-a\r\n250 b";
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_ERR_AGAIN);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_ERR_AGAIN);
 
     mox_errinfo ei;
     struct { const char *in; int rc, detail; } bad[] = {
-        {"25\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_CODE},
-        {"abc def\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_CODE},
-        {"150 x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_CODE},
-        {"260 x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_CODE},
-        {"250x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_SEPARATOR},
-        {"250-a\r\n251 b\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_MIXED_CODES},
+        {"25\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_CODE},
+        {"abc def\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_CODE},
+        {"150 x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_CODE},
+        {"260 x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_CODE},
+        {"250x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_SEPARATOR},
+        {"250-a\r\n251 b\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_MIXED_CODES},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int rc = mox_smtp_reply_parse(bad[i].in, strlen(bad[i].in), NULL, &r, &used, &ei);
+        int rc = mox_smtp_client_reply_parse(bad[i].in, strlen(bad[i].in), NULL, &r, &used, &ei);
         assert_int_equal(rc, bad[i].rc);
         assert_int_equal(ei.detail, bad[i].detail);
     }
-    mox_smtp_reply_limits lim = {10, 2};
+    mox_smtp_client_reply_limits lim = {10, 2};
     s = "250 0123456789a\r\n";
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
-    assert_int_equal(ei.detail, MOX_SMTP_REPLY_ERR_LINE_TOO_LONG);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
+    assert_int_equal(ei.detail, MOX_SMTP_CLIENT_REPLY_ERR_LINE_TOO_LONG);
     s = "250 0123456789abcdef"; /* no line end yet, already too long */
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
     s = "250-a\r\n250-b\r\n250 c\r\n";
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
-    assert_int_equal(ei.detail, MOX_SMTP_REPLY_ERR_TOO_MANY_LINES);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
+    assert_int_equal(ei.detail, MOX_SMTP_CLIENT_REPLY_ERR_TOO_MANY_LINES);
 }
 
-static void parse_ext(const char *s, mox_smtp_ext *ext)
+static void parse_ext(const char *s, mox_smtp_client_ext *ext)
 {
-    mox_smtp_reply r = {0};
+    mox_smtp_client_reply r = {0};
     size_t used;
-    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
-    assert_int_equal(mox_smtp_ext_parse(&r, ext), MOX_OK);
-    mox_smtp_reply_clear(&r);
+    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_client_ext_parse(&r, ext), MOX_OK);
+    mox_smtp_client_reply_clear(&r);
 }
 
 static void t_ext_parse(void **st)
 {
     (void)st;
-    mox_smtp_ext e = {0};
+    mox_smtp_client_ext e = {0};
     parse_ext("250-mx.example Hello\r\n250-PIPELINING\r\n250-size 1000\r\n250-8BITMIME\r\n"
               "250-SMTPUTF8\r\n250-CHUNKING\r\n250-DSN\r\n250-REQUIRETLS\r\n250-STARTTLS\r\n"
               "250-ENHANCEDSTATUSCODES\r\n250-AUTH=LOGIN\r\n250-AUTH plain LOGIN SCRAM-SHA-256\r\n"
               "250-FUTURERELEASE 604800 2030-01-01T00:00:00Z\r\n"
               "250 LIMITS RCPTMAX=20 mailmax=3 RCPTDOMAINMAX=2 FOO=1\r\n",
               &e);
-    unsigned all = MOX_SMTP_EXT_PIPELINING | MOX_SMTP_EXT_SIZE | MOX_SMTP_EXT_8BITMIME |
-                   MOX_SMTP_EXT_SMTPUTF8 | MOX_SMTP_EXT_CHUNKING | MOX_SMTP_EXT_DSN |
-                   MOX_SMTP_EXT_REQUIRETLS | MOX_SMTP_EXT_STARTTLS | MOX_SMTP_EXT_AUTH |
-                   MOX_SMTP_EXT_ENHANCEDSTATUSCODES | MOX_SMTP_EXT_FUTURERELEASE |
-                   MOX_SMTP_EXT_LIMITS;
+    unsigned all = MOX_SMTP_CLIENT_EXT_PIPELINING | MOX_SMTP_CLIENT_EXT_SIZE | MOX_SMTP_CLIENT_EXT_8BITMIME |
+                   MOX_SMTP_CLIENT_EXT_SMTPUTF8 | MOX_SMTP_CLIENT_EXT_CHUNKING | MOX_SMTP_CLIENT_EXT_DSN |
+                   MOX_SMTP_CLIENT_EXT_REQUIRETLS | MOX_SMTP_CLIENT_EXT_STARTTLS | MOX_SMTP_CLIENT_EXT_AUTH |
+                   MOX_SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES | MOX_SMTP_CLIENT_EXT_FUTURERELEASE |
+                   MOX_SMTP_CLIENT_EXT_LIMITS;
     assert_int_equal(e.flags, all);
     assert_string_equal(e.hostname, "mx.example");
     assert_int_equal(e.size_max, 1000);
@@ -109,14 +109,14 @@ static void t_ext_parse(void **st)
     assert_string_equal(e.auth[0], "LOGIN");
     assert_string_equal(e.auth[1], "PLAIN");
     assert_string_equal(e.auth[2], "SCRAM-SHA-256");
-    assert_true(mox_smtp_ext_has_auth(&e, "scram-sha-256"));
-    assert_false(mox_smtp_ext_has_auth(&e, "CRAM-MD5"));
+    assert_true(mox_smtp_client_ext_has_auth(&e, "scram-sha-256"));
+    assert_false(mox_smtp_client_ext_has_auth(&e, "CRAM-MD5"));
     assert_int_equal(e.rcptmax, 20);
     assert_int_equal(e.mailmax, 3);
     assert_int_equal(e.rcptdomainmax, 2);
     assert_int_equal(e.hold_max_interval, 604800);
     assert_string_equal(e.hold_max_datetime, "2030-01-01T00:00:00Z");
-    mox_smtp_ext_clear(&e);
+    mox_smtp_client_ext_clear(&e);
 
     /* RFC 9422: invalid values and repeated names are ignored. */
     parse_ext("250-x\r\n250 LIMITS RCPTMAX=0 MAILMAX=1234567890 RCPTDOMAINMAX=5 "
@@ -124,19 +124,19 @@ static void t_ext_parse(void **st)
     assert_int_equal(e.rcptmax, 0);
     assert_int_equal(e.mailmax, 0);
     assert_int_equal(e.rcptdomainmax, 0);
-    mox_smtp_ext_clear(&e);
+    mox_smtp_client_ext_clear(&e);
     parse_ext("250-x\r\n250 LIMITS RCPTMAX=12a MAILMAX= RCPTDOMAINMAX=-1\r\n", &e);
     assert_int_equal(e.rcptmax + e.mailmax + e.rcptdomainmax, 0);
-    mox_smtp_ext_clear(&e);
+    mox_smtp_client_ext_clear(&e);
     parse_ext("250 only.hostname\r\n", &e);
     assert_int_equal(e.flags, 0);
-    mox_smtp_ext_clear(&e);
+    mox_smtp_client_ext_clear(&e);
 
-    mox_smtp_reply r = {0};
+    mox_smtp_client_reply r = {0};
     size_t used;
-    assert_int_equal(mox_smtp_reply_parse("251 x\r\n", 7, NULL, &r, &used, NULL), MOX_OK);
-    assert_int_equal(mox_smtp_ext_parse(&r, &e), MOX_ERR_INVAL);
-    mox_smtp_reply_clear(&r);
+    assert_int_equal(mox_smtp_client_reply_parse("251 x\r\n", 7, NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_client_ext_parse(&r, &e), MOX_ERR_INVAL);
+    mox_smtp_client_reply_clear(&r);
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -144,7 +144,7 @@ static void t_ext_parse(void **st)
 static void encode(const char *in, size_t len, int dot, const char *want)
 {
     mox_buf b = MOX_BUF_INIT;
-    assert_int_equal(mox_smtp_data_encode(in, len, dot, &b, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_client_data_encode(in, len, dot, &b, NULL), MOX_OK);
     assert_int_equal(b.len, strlen(want));
     assert_memory_equal(b.data, want, b.len);
     mox_buf_free(&b);
@@ -162,7 +162,7 @@ static void t_data_encode(void **st)
     encode("a\r\r\nb", 5, 1, "a\r\n\r\nb\r\n.\r\n");
     mox_errinfo ei;
     mox_buf b = MOX_BUF_INIT;
-    assert_int_equal(mox_smtp_data_encode("ab\0c", 4, 1, &b, &ei), MOX_ERR_SYNTAX);
+    assert_int_equal(mox_smtp_client_data_encode("ab\0c", 4, 1, &b, &ei), MOX_ERR_SYNTAX);
     assert_int_equal(ei.offset, 2);
     assert_int_equal(b.len, 0);
     mox_buf_free(&b);
@@ -238,7 +238,7 @@ static void t_smuggling(void **st)
         memcpy(msg + ml, seqs[i], lens[i]), ml += lens[i];
         memcpy(msg + ml, "MAIL FROM:<evil@x>\r\n", 20), ml += 20;
         mox_buf b = MOX_BUF_INIT;
-        int rc = mox_smtp_data_encode(msg, ml, 1, &b, NULL);
+        int rc = mox_smtp_client_data_encode(msg, ml, 1, &b, NULL);
         if (has_nul) {
             assert_int_equal(rc, MOX_ERR_SYNTAX); /* refused, never sent */
         } else {
@@ -263,9 +263,9 @@ static void t_smuggling(void **st)
         for (size_t i = 0; i < l; i++)
             in[i] = alpha[rand() % sizeof alpha];
         mox_buf b = MOX_BUF_INIT, plain = MOX_BUF_INIT;
-        assert_int_equal(mox_smtp_data_encode(in, l, 1, &b, NULL), MOX_OK);
+        assert_int_equal(mox_smtp_client_data_encode(in, l, 1, &b, NULL), MOX_OK);
         check_wire(b.data, b.len);
-        assert_int_equal(mox_smtp_data_encode(in, l, 0, &plain, NULL), MOX_OK);
+        assert_int_equal(mox_smtp_client_data_encode(in, l, 0, &plain, NULL), MOX_OK);
         /* Un-stuff b and compare with plain. */
         mox_buf u = MOX_BUF_INIT;
         int ls = 1;
@@ -376,9 +376,9 @@ static void greet(drv *d, const char *ehlo)
     S(d, ehlo);
 }
 
-static const mox_smtp_delivery *dlv(drv *d)
+static const mox_smtp_client_delivery *dlv(drv *d)
 {
-    const mox_smtp_delivery *x = mox_smtp_client_delivery(d->c);
+    const mox_smtp_client_delivery *x = mox_smtp_client_get_delivery(d->c);
     assert_non_null(x);
     return x;
 }
@@ -393,9 +393,9 @@ static void quit(drv *d)
     assert_null(mox_smtp_client_failure(d->c));
 }
 
-static void submit(drv *d, const char *from, const mox_smtp_rcpt *r, size_t n, const char *data)
+static void submit(drv *d, const char *from, const mox_smtp_client_rcpt *r, size_t n, const char *data)
 {
-    mox_smtp_message m = MOX_SMTP_MESSAGE_INIT;
+    mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = from;
     m.rcpts = r;
     m.nrcpts = n;
@@ -410,7 +410,7 @@ static void t_pipelined(void **st)
     drv d;
     mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
     drv_init(&d, &cfg);
-    mox_smtp_rcpt r[3] = {{"a@x.example", 0, NULL}, {"b@y.example", 0, NULL}, {"c@x.example", 0, NULL}};
+    mox_smtp_client_rcpt r[3] = {{"a@x.example", 0, NULL}, {"b@y.example", 0, NULL}, {"c@x.example", 0, NULL}};
     submit(&d, "me@client.example", r, 3, "Subject: hi\n\n.dot\nbody");
     assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_BUSY);
     greet(&d, EHLO_FULL);
@@ -419,7 +419,7 @@ static void t_pipelined(void **st)
     S(&d, "250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n250 2.1.5 ok\r\n354 go\r\n");
     C(&d, "Subject: hi\r\n\r\n..dot\r\nbody\r\n.\r\n");
     S(&d, "250 2.0.0 queued as X\r\n");
-    const mox_smtp_delivery *x = dlv(&d);
+    const mox_smtp_client_delivery *x = dlv(&d);
     assert_true(x->done);
     assert_int_equal(x->naccepted, 2);
     assert_int_equal(x->npermanent, 1);
@@ -431,10 +431,10 @@ static void t_pipelined(void **st)
     assert_int_equal(x->rcpts[1].outcome.code, 550);
     assert_string_equal(x->rcpts[1].outcome.enhanced, "5.1.1");
     assert_false(x->rcpts[1].outcome.temporary);
-    assert_int_equal(x->rcpts[1].outcome.scope, MOX_SMTP_SCOPE_RECIPIENT);
-    assert_int_equal(x->rcpts[1].outcome.stage, MOX_SMTP_STAGE_RCPT);
+    assert_int_equal(x->rcpts[1].outcome.scope, MOX_SMTP_CLIENT_SCOPE_RECIPIENT);
+    assert_int_equal(x->rcpts[1].outcome.stage, MOX_SMTP_CLIENT_STAGE_RCPT);
     /* The connection is reused for a second message. */
-    mox_smtp_rcpt r2 = {"z@x.example", 0, NULL};
+    mox_smtp_client_rcpt r2 = {"z@x.example", 0, NULL};
     submit(&d, "", &r2, 1, "x");
     C(&d, "MAIL FROM:<> SIZE=3\r\nRCPT TO:<z@x.example>\r\nDATA\r\n");
     S(&d, "250 ok\r\n451 4.3.0 try later\r\n554 5.5.1 no valid recipients\r\n");
@@ -459,7 +459,7 @@ static void t_not_pipelined_helo(void **st)
     C(&d, "HELO client.example\r\n");
     S(&d, "250 hello\r\n");
     assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_READY);
-    mox_smtp_rcpt r[2] = {{"a@x", 0, NULL}, {"b@x", MOX_SMTP_NOTIFY_FAILURE, "b@x"}};
+    mox_smtp_client_rcpt r[2] = {{"a@x", 0, NULL}, {"b@x", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "b@x"}};
     submit(&d, "me@c", r, 2, "hi\r\n");
     C(&d, "MAIL FROM:<me@c>\r\n");
     S(&d, "250 ok\r\n");
@@ -474,7 +474,7 @@ static void t_not_pipelined_helo(void **st)
     assert_int_equal(dlv(&d)->naccepted, 2);
     assert_true(dlv(&d)->dsn_dropped);
     /* 8-bit without 8BITMIME: permanent 5.6.3 before sending anything. */
-    mox_smtp_rcpt r1 = {"a@x", 0, NULL};
+    mox_smtp_client_rcpt r1 = {"a@x", 0, NULL};
     submit(&d, "me@c", &r1, 1, "caf\xc3\xa9\r\n");
     C(&d, "");
     assert_int_equal(dlv(&d)->npermanent, 1);
@@ -512,7 +512,7 @@ static void t_rcptmax_and_retry(void **st)
     mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
     drv_init(&d, &cfg);
     greet(&d, "250-mx\r\n250-PIPELINING\r\n250 LIMITS RCPTMAX=2\r\n");
-    mox_smtp_rcpt r[5] = {{"1@a", 0, NULL}, {"2@a", 0, NULL}, {"3@a", 0, NULL},
+    mox_smtp_client_rcpt r[5] = {{"1@a", 0, NULL}, {"2@a", 0, NULL}, {"3@a", 0, NULL},
                           {"4@a", 0, NULL}, {"5@a", 0, NULL}};
     submit(&d, "f@a", r, 5, "m");
     C(&d, "MAIL FROM:<f@a>\r\nRCPT TO:<1@a>\r\nRCPT TO:<2@a>\r\nDATA\r\n");
@@ -534,7 +534,7 @@ static void t_rcptmax_and_retry(void **st)
     S(&d, "250 ok\r\n250 ok\r\n354 go\r\n");
     C(&d, "m\r\n.\r\n");
     S(&d, "250 ok\r\n");
-    const mox_smtp_delivery *x = dlv(&d);
+    const mox_smtp_client_delivery *x = dlv(&d);
     assert_true(x->done);
     assert_int_equal(x->transactions, 4);
     assert_int_equal(x->naccepted, 4);
@@ -553,7 +553,7 @@ static void t_domainmax_mailmax(void **st)
     cfg.flags = MOX_SMTP_CLIENT_NO_PIPELINING;
     drv_init(&d, &cfg);
     greet(&d, "250-mx\r\n250-PIPELINING\r\n250 LIMITS RCPTDOMAINMAX=1 MAILMAX=2\r\n");
-    mox_smtp_rcpt r[4] = {{"1@a", 0, NULL}, {"2@b", 0, NULL}, {"3@A", 0, NULL}, {"4@c", 0, NULL}};
+    mox_smtp_client_rcpt r[4] = {{"1@a", 0, NULL}, {"2@b", 0, NULL}, {"3@A", 0, NULL}, {"4@c", 0, NULL}};
     submit(&d, "f@a", r, 4, "m");
     C(&d, "MAIL FROM:<f@a>\r\n");
     S(&d, "250 ok\r\n");
@@ -572,13 +572,13 @@ static void t_domainmax_mailmax(void **st)
     C(&d, "RSET\r\n");
     S(&d, "250 ok\r\n");
     /* MAILMAX reached: 4@c fails temporarily without a third MAIL. */
-    const mox_smtp_delivery *x = dlv(&d);
+    const mox_smtp_client_delivery *x = dlv(&d);
     assert_true(x->done);
     assert_int_equal(x->naccepted, 2);
     assert_int_equal(x->npermanent, 1);
     assert_int_equal(x->ntemporary, 1);
     assert_string_equal(x->rcpts[3].outcome.enhanced, "4.5.3");
-    assert_int_equal(x->rcpts[3].outcome.scope, MOX_SMTP_SCOPE_CONNECTION);
+    assert_int_equal(x->rcpts[3].outcome.scope, MOX_SMTP_CLIENT_SCOPE_CONNECTION);
     quit(&d);
     drv_free(&d);
 }
@@ -590,15 +590,15 @@ static void t_bdat_dsn(void **st)
     mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
     drv_init(&d, &cfg);
     greet(&d, "250-mx\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-DSN\r\n250-8BITMIME\r\n250 SIZE\r\n");
-    mox_smtp_rcpt r[2] = {{"a@x", MOX_SMTP_NOTIFY_SUCCESS | MOX_SMTP_NOTIFY_DELAY, "a+b=c@x"},
-                          {"b@x", MOX_SMTP_NOTIFY_NEVER, NULL}};
-    mox_smtp_message m = MOX_SMTP_MESSAGE_INIT;
+    mox_smtp_client_rcpt r[2] = {{"a@x", MOX_SMTP_CLIENT_NOTIFY_SUCCESS | MOX_SMTP_CLIENT_NOTIFY_DELAY, "a+b=c@x"},
+                          {"b@x", MOX_SMTP_CLIENT_NOTIFY_NEVER, NULL}};
+    mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = "f@x";
     m.rcpts = r;
     m.nrcpts = 2;
     m.data = ".a\n\xc3\xa9";
     m.len = strlen(m.data);
-    m.ret = MOX_SMTP_RET_HDRS;
+    m.ret = MOX_SMTP_CLIENT_RET_HDRS;
     m.envid = "id 1";
     assert_int_equal(mox_smtp_client_submit(d.c, &m, NULL), MOX_OK);
     C(&d, "MAIL FROM:<f@x> SIZE=8 BODY=8BITMIME RET=HDRS ENVID=id+201\r\n"
@@ -628,28 +628,28 @@ static void t_smtputf8_requiretls_size(void **st)
     drv_init(&d, &cfg);
     greet(&d, EHLO_FULL);
     /* A UTF-8 recipient without SMTPUTF8 fails alone (5.6.7). */
-    mox_smtp_rcpt r[2] = {{"d\xc3\xa9@x", 0, NULL}, {"b@x", 0, NULL}};
+    mox_smtp_client_rcpt r[2] = {{"d\xc3\xa9@x", 0, NULL}, {"b@x", 0, NULL}};
     submit(&d, "f@x", r, 2, "m");
     C(&d, "MAIL FROM:<f@x> SIZE=3\r\nRCPT TO:<b@x>\r\nDATA\r\n");
     S(&d, "250 ok\r\n250 ok\r\n354 go\r\n");
     C(&d, "m\r\n.\r\n");
     S(&d, "250 ok\r\n");
     assert_string_equal(dlv(&d)->rcpts[0].outcome.enhanced, "5.6.7");
-    assert_int_equal(dlv(&d)->rcpts[0].outcome.scope, MOX_SMTP_SCOPE_RECIPIENT);
+    assert_int_equal(dlv(&d)->rcpts[0].outcome.scope, MOX_SMTP_CLIENT_SCOPE_RECIPIENT);
     assert_true(dlv(&d)->rcpts[1].accepted);
     /* Message needing SMTPUTF8: everything fails. */
-    mox_smtp_message m = MOX_SMTP_MESSAGE_INIT;
+    mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = "f@x";
     m.rcpts = r + 1;
     m.nrcpts = 1;
     m.data = "x";
     m.len = 1;
-    m.flags = MOX_SMTP_MSG_SMTPUTF8;
+    m.flags = MOX_SMTP_CLIENT_MSG_SMTPUTF8;
     assert_int_equal(mox_smtp_client_submit(d.c, &m, NULL), MOX_OK);
     C(&d, "");
     assert_string_equal(dlv(&d)->rcpts[0].outcome.enhanced, "5.6.7");
     /* REQUIRETLS without TLS: 5.7.30. */
-    m.flags = MOX_SMTP_MSG_REQUIRETLS;
+    m.flags = MOX_SMTP_CLIENT_MSG_REQUIRETLS;
     assert_int_equal(mox_smtp_client_submit(d.c, &m, NULL), MOX_OK);
     assert_string_equal(dlv(&d)->rcpts[0].outcome.enhanced, "5.7.30");
     assert_false(dlv(&d)->rcpts[0].outcome.temporary);
@@ -682,7 +682,7 @@ static void t_smtputf8_requiretls_size(void **st)
     mox_smtp_client_config cfg2 = MOX_SMTP_CLIENT_CONFIG_INIT;
     drv_init(&d, &cfg2);
     greet(&d, "250-mx\r\n250-SMTPUTF8\r\n250-DSN\r\n250 PIPELINING\r\n");
-    mox_smtp_rcpt ru = {"d\xc3\xa9@x", MOX_SMTP_NOTIFY_FAILURE, "d\xc3\xa9+@x"};
+    mox_smtp_client_rcpt ru = {"d\xc3\xa9@x", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "d\xc3\xa9+@x"};
     submit(&d, "f@x", &ru, 1, "m");
     C(&d, "MAIL FROM:<f@x> SMTPUTF8\r\nRCPT TO:<d\xc3\xa9@x> NOTIFY=FAILURE "
           "ORCPT=utf-8;d\xc3\xa9\\x{2B}@x\r\nDATA\r\n");
@@ -696,10 +696,10 @@ static void t_smtputf8_requiretls_size(void **st)
 
 /* ------------------------------------------------------------ TLS, AUTH */
 
-static mox_smtp_tls_info tls_info(void)
+static mox_smtp_client_tls_info tls_info(void)
 {
     static const unsigned char exp[32] = {1, 2, 3};
-    mox_smtp_tls_info i = MOX_SMTP_TLS_INFO_INIT;
+    mox_smtp_client_tls_info i = MOX_SMTP_CLIENT_TLS_INFO_INIT;
     i.version = 0x0303;
     i.tls_exporter = exp;
     i.tls_exporter_len = 32;
@@ -711,29 +711,29 @@ static void t_starttls(void **st)
     (void)st;
     drv d;
     mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
-    cfg.tls_mode = MOX_SMTP_TLS_REQUIRED;
+    cfg.tls_mode = MOX_SMTP_CLIENT_TLS_REQUIRED;
     drv_init(&d, &cfg);
     greet(&d, "250-mx\r\n250-STARTTLS\r\n250 PIPELINING\r\n");
     C(&d, "STARTTLS\r\n");
     S(&d, "220 2.0.0 go ahead\r\n");
     assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_STARTTLS);
     assert_false(mox_smtp_client_want_read(d.c));
-    mox_smtp_tls_info ti = tls_info();
+    mox_smtp_client_tls_info ti = tls_info();
     assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_OK);
     assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_ERR_STATE);
     C(&d, "EHLO client.example\r\n");
     /* The pre-TLS extensions are forgotten. */
-    assert_int_equal(mox_smtp_client_ext(d.c)->flags, 0);
+    assert_int_equal(mox_smtp_client_extensions(d.c)->flags, 0);
     S(&d, "250-mx\r\n250-REQUIRETLS\r\n250 PIPELINING\r\n");
     assert_true(mox_smtp_client_tls_active(d.c));
-    mox_smtp_rcpt r = {"a@x", 0, NULL};
-    mox_smtp_message m = MOX_SMTP_MESSAGE_INIT;
+    mox_smtp_client_rcpt r = {"a@x", 0, NULL};
+    mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = "f@x";
     m.rcpts = &r;
     m.nrcpts = 1;
     m.data = "x";
     m.len = 1;
-    m.flags = MOX_SMTP_MSG_REQUIRETLS;
+    m.flags = MOX_SMTP_CLIENT_MSG_REQUIRETLS;
     assert_int_equal(mox_smtp_client_submit(d.c, &m, NULL), MOX_OK);
     C(&d, "MAIL FROM:<f@x> REQUIRETLS\r\nRCPT TO:<a@x>\r\nDATA\r\n");
     S(&d, "250 ok\r\n250 ok\r\n354 go\r\n");
@@ -760,7 +760,7 @@ static void t_starttls_injection(void **st)
             assert_int_equal(mox_smtp_client_feed(d.c, "2", 1), 1);
         }
         assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_CLOSED);
-        const mox_smtp_outcome *f = mox_smtp_client_failure(d.c);
+        const mox_smtp_client_outcome *f = mox_smtp_client_failure(d.c);
         assert_non_null(f);
         assert_true(f->temporary);
         assert_non_null(strstr(f->text, "injection"));
@@ -775,19 +775,19 @@ static void t_tls_required_missing(void **st)
     (void)st;
     drv d;
     mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
-    cfg.tls_mode = MOX_SMTP_TLS_REQUIRED;
+    cfg.tls_mode = MOX_SMTP_CLIENT_TLS_REQUIRED;
     drv_init(&d, &cfg);
-    mox_smtp_rcpt r = {"a@x", 0, NULL};
+    mox_smtp_client_rcpt r = {"a@x", 0, NULL};
     submit(&d, "f@x", &r, 1, "x");
     greet(&d, "250-mx\r\n250 PIPELINING\r\n");
     C(&d, "QUIT\r\n");
-    const mox_smtp_outcome *f = mox_smtp_client_failure(d.c);
+    const mox_smtp_client_outcome *f = mox_smtp_client_failure(d.c);
     assert_non_null(f);
     assert_true(f->temporary);
-    assert_int_equal(f->stage, MOX_SMTP_STAGE_STARTTLS);
+    assert_int_equal(f->stage, MOX_SMTP_CLIENT_STAGE_STARTTLS);
     assert_true(dlv(&d)->done);
     assert_int_equal(dlv(&d)->ntemporary, 1);
-    assert_int_equal(dlv(&d)->rcpts[0].outcome.scope, MOX_SMTP_SCOPE_CONNECTION);
+    assert_int_equal(dlv(&d)->rcpts[0].outcome.scope, MOX_SMTP_CLIENT_SCOPE_CONNECTION);
     S(&d, "221 bye\r\n");
     assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_CLOSED);
     drv_free(&d);
@@ -808,7 +808,7 @@ static void t_tls_required_missing(void **st)
     S(&d, "220 go\r\n");
     assert_int_equal(mox_smtp_client_tls_done(d.c, 0, NULL), MOX_OK);
     assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_CLOSED);
-    assert_int_equal(mox_smtp_client_failure(d.c)->stage, MOX_SMTP_STAGE_TLS);
+    assert_int_equal(mox_smtp_client_failure(d.c)->stage, MOX_SMTP_CLIENT_STAGE_TLS);
     drv_free(&d);
 }
 
@@ -820,7 +820,7 @@ typedef struct fake_auth {
     int saw_exporter;
 } fake_auth;
 
-static int fa_start(void *ctx, const char *const *mechs, size_t n, const mox_smtp_tls_info *tls,
+static int fa_start(void *ctx, const char *const *mechs, size_t n, const mox_smtp_client_tls_info *tls,
                     const char **mech, mox_buf *initial, int *has_initial)
 {
     fake_auth *a = ctx;
@@ -878,7 +878,7 @@ static void t_auth(void **st)
     greet(&d, "250-mx\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n");
     C(&d, "STARTTLS\r\n");
     S(&d, "220 go\r\n");
-    mox_smtp_tls_info ti = tls_info();
+    mox_smtp_client_tls_info ti = tls_info();
     assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_OK);
     C(&d, "EHLO client.example\r\n");
     S(&d, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n");
@@ -896,7 +896,7 @@ static void t_auth(void **st)
     auth_cfg(&au, &fl);
     mox_smtp_client_config cfg2 = MOX_SMTP_CLIENT_CONFIG_INIT;
     cfg2.auth = &au;
-    cfg2.tls_mode = MOX_SMTP_TLS_NONE;
+    cfg2.tls_mode = MOX_SMTP_CLIENT_TLS_NONE;
     cfg2.flags = MOX_SMTP_CLIENT_PLAINTEXT_AUTH;
     drv_init(&d, &cfg2);
     greet(&d, "250-mx\r\n250 AUTH LOGIN\r\n");
@@ -907,10 +907,10 @@ static void t_auth(void **st)
     C(&d, "cGFzcw==\r\n");
     S(&d, "535 5.7.8 bad credentials\r\n");
     C(&d, "QUIT\r\n");
-    const mox_smtp_outcome *f = mox_smtp_client_failure(d.c);
+    const mox_smtp_client_outcome *f = mox_smtp_client_failure(d.c);
     assert_int_equal(f->code, 535);
     assert_false(f->temporary);
-    assert_int_equal(f->stage, MOX_SMTP_STAGE_AUTH);
+    assert_int_equal(f->stage, MOX_SMTP_CLIENT_STAGE_AUTH);
     assert_int_equal(fl.ended, 1);
     drv_free(&d);
 
@@ -1043,7 +1043,7 @@ static void t_auth_sasl_scram_plus(void **st)
         greet(&d, "250-mx\r\n250 STARTTLS\r\n");
         C(&d, "STARTTLS\r\n");
         S(&d, "220 go\r\n");
-        mox_smtp_tls_info ti = tls_info();
+        mox_smtp_client_tls_info ti = tls_info();
         assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_OK);
         C(&d, "EHLO client.example\r\n");
         S(&d, "250-mx\r\n250 AUTH PLAIN SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-256-PLUS\r\n");
@@ -1094,16 +1094,16 @@ static void t_greeting_failures(void **st)
     drv d;
     mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
     drv_init(&d, &cfg);
-    mox_smtp_rcpt r = {"a@x", 0, NULL};
+    mox_smtp_client_rcpt r = {"a@x", 0, NULL};
     submit(&d, "f@x", &r, 1, "x");
     S(&d, "554 5.7.1 go away\r\n");
     C(&d, "QUIT\r\n");
     assert_int_equal(dlv(&d)->npermanent, 1);
     assert_int_equal(dlv(&d)->rcpts[0].outcome.code, 554);
-    assert_int_equal(dlv(&d)->rcpts[0].outcome.stage, MOX_SMTP_STAGE_GREETING);
+    assert_int_equal(dlv(&d)->rcpts[0].outcome.stage, MOX_SMTP_CLIENT_STAGE_GREETING);
     mox_smtp_client_eof(d.c, 0);
     assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_CLOSED);
-    assert_int_equal(mox_smtp_client_submit(d.c, &(mox_smtp_message)MOX_SMTP_MESSAGE_INIT, NULL),
+    assert_int_equal(mox_smtp_client_submit(d.c, &(mox_smtp_client_message)MOX_SMTP_CLIENT_MESSAGE_INIT, NULL),
                      MOX_ERR_STATE);
     drv_free(&d);
 
@@ -1124,17 +1124,17 @@ static void t_421_midway(void **st)
     mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
     drv_init(&d, &cfg);
     greet(&d, EHLO_FULL);
-    mox_smtp_rcpt r[2] = {{"a@x", 0, NULL}, {"b@x", 0, NULL}};
+    mox_smtp_client_rcpt r[2] = {{"a@x", 0, NULL}, {"b@x", 0, NULL}};
     submit(&d, "f@x", r, 2, "x");
     C(&d, "MAIL FROM:<f@x> SIZE=3\r\nRCPT TO:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n");
     S(&d, "250 ok\r\n550 no\r\n421 4.3.2 shutting down\r\n");
     assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_CLOSED);
-    const mox_smtp_delivery *x = dlv(&d);
+    const mox_smtp_client_delivery *x = dlv(&d);
     assert_true(x->done);
     assert_int_equal(x->npermanent, 1);
     assert_int_equal(x->ntemporary, 1);
     assert_int_equal(x->rcpts[1].outcome.code, 421);
-    assert_int_equal(x->rcpts[1].outcome.scope, MOX_SMTP_SCOPE_CONNECTION);
+    assert_int_equal(x->rcpts[1].outcome.scope, MOX_SMTP_CLIENT_SCOPE_CONNECTION);
     drv_free(&d);
 
     /* EOF while waiting for the end-of-data reply. */
@@ -1147,7 +1147,7 @@ static void t_421_midway(void **st)
     mox_smtp_client_eof(d.c, MOX_ERR_IO);
     x = dlv(&d);
     assert_int_equal(x->ntemporary, 1);
-    assert_int_equal(x->rcpts[0].outcome.stage, MOX_SMTP_STAGE_DATA_END);
+    assert_int_equal(x->rcpts[0].outcome.stage, MOX_SMTP_CLIENT_STAGE_DATA_END);
     drv_free(&d);
 }
 
@@ -1164,7 +1164,7 @@ static void t_deadlines(void **st)
     fake_now = 2000;
     greet(&d, "250-mx\r\n250 PIPELINING\r\n");
     assert_int_equal(mox_smtp_client_deadline(d.c), INT64_MAX);
-    mox_smtp_rcpt r = {"a@x", 0, NULL};
+    mox_smtp_client_rcpt r = {"a@x", 0, NULL};
     submit(&d, "f@x", &r, 1, "x");
     assert_int_equal(mox_smtp_client_deadline(d.c), 2000 + 5 * MIN);
     C(&d, "MAIL FROM:<f@x>\r\nRCPT TO:<a@x>\r\nDATA\r\n");
@@ -1199,15 +1199,15 @@ static void t_invalid(void **st)
     assert_int_equal(mox_smtp_client_new(&c, &cfg, NULL), MOX_OK);
     const char *bad_addr[] = {"a@x>\r\nRSET", "a b@x", "a<@x", "", "\"unterminated@x"};
     for (size_t i = 0; i < 5; i++) {
-        mox_smtp_rcpt r = {bad_addr[i], 0, NULL};
-        mox_smtp_message m = MOX_SMTP_MESSAGE_INIT;
+        mox_smtp_client_rcpt r = {bad_addr[i], 0, NULL};
+        mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
         m.from = "f@x";
         m.rcpts = &r;
         m.nrcpts = 1;
         assert_int_equal(mox_smtp_client_submit(c, &m, NULL), MOX_ERR_INVAL);
     }
-    mox_smtp_rcpt ok = {"\"a b\"@x", MOX_SMTP_NOTIFY_NEVER | MOX_SMTP_NOTIFY_DELAY, NULL};
-    mox_smtp_message m = MOX_SMTP_MESSAGE_INIT;
+    mox_smtp_client_rcpt ok = {"\"a b\"@x", MOX_SMTP_CLIENT_NOTIFY_NEVER | MOX_SMTP_CLIENT_NOTIFY_DELAY, NULL};
+    mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = "f@x";
     m.rcpts = &ok;
     m.nrcpts = 1;
@@ -1235,8 +1235,8 @@ static int sweep_session(void *arg)
     int rc = mox_smtp_client_new(&c, &cfg, NULL);
     if (rc != MOX_OK)
         return rc;
-    mox_smtp_rcpt r[3] = {{"a@x", MOX_SMTP_NOTIFY_FAILURE, "a@x"}, {"b@x", 0, NULL}, {"c@x", 0, NULL}};
-    mox_smtp_message m = MOX_SMTP_MESSAGE_INIT;
+    mox_smtp_client_rcpt r[3] = {{"a@x", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "a@x"}, {"b@x", 0, NULL}, {"c@x", 0, NULL}};
+    mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = "f@x";
     m.rcpts = r;
     m.nrcpts = 3;
@@ -1264,7 +1264,7 @@ static int sweep_session(void *arg)
         if (fr < 0)
             result = (int)fr;
         if (result == MOX_OK && mox_smtp_client_state(c) == MOX_SMTP_CLIENT_READY) {
-            const mox_smtp_delivery *d = mox_smtp_client_delivery(c);
+            const mox_smtp_client_delivery *d = mox_smtp_client_get_delivery(c);
             if (!d || d->naccepted != 3)
                 result = MOX_ERR_STATE;
             else
@@ -1283,14 +1283,14 @@ static int sweep_parse(void *arg)
 {
     (void)arg;
     const char *s = "250-mx\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10\r\n";
-    mox_smtp_reply r = {0};
-    mox_smtp_ext e = {0};
+    mox_smtp_client_reply r = {0};
+    mox_smtp_client_ext e = {0};
     size_t used;
-    int rc = mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL);
+    int rc = mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL);
     if (rc == MOX_OK)
-        rc = mox_smtp_ext_parse(&r, &e);
-    mox_smtp_ext_clear(&e);
-    mox_smtp_reply_clear(&r);
+        rc = mox_smtp_client_ext_parse(&r, &e);
+    mox_smtp_client_ext_clear(&e);
+    mox_smtp_client_reply_clear(&r);
     return rc;
 }
 
