@@ -88,5 +88,6 @@ extern const struct tool_cmd tool_cmd_dns;
 extern const struct tool_cmd tool_cmd_spf;
 extern const struct tool_cmd tool_cmd_smtp;
 extern const struct tool_cmd tool_cmd_dkim;
+extern const struct tool_cmd tool_cmd_password;
 
 #endif
