@@ -48,7 +48,8 @@ int moxi_dns_answer_build(const char *qname, size_t qnamelen, uint16_t qtype,
     size_t *strl = (size_t *)(void *)(base + arr_off + nstr * sizeof(unsigned char *));
     unsigned char *b = base + bytes_off;
 
-    memcpy(b, qname, qnamelen);
+    if (qnamelen)
+        memcpy(b, qname, qnamelen);
     b[qnamelen] = 0;
     a->qname = (char *)b;
     b += qnamelen + 1;
@@ -64,7 +65,8 @@ int moxi_dns_answer_build(const char *qname, size_t qnamelen, uint16_t qtype,
         mox_dns_rr *o = &rr[i];
         memset(o, 0, sizeof *o);
         if (i == 0 || r->name != recs[i - 1].name || r->namelen != recs[i - 1].namelen) {
-            memcpy(b, r->name, r->namelen);
+            if (r->namelen)
+                memcpy(b, r->name, r->namelen);
             b[r->namelen] = 0;
             lastname = (const char *)b;
             b += r->namelen + 1;
@@ -74,7 +76,8 @@ int moxi_dns_answer_build(const char *qname, size_t qnamelen, uint16_t qtype,
         o->rclass = r->rclass;
         o->ttl = r->ttl;
         unsigned char *rd = b;
-        memcpy(rd, r->rd, r->rdlen);
+        if (r->rdlen)
+            memcpy(rd, r->rd, r->rdlen);
         rd[r->rdlen] = 0;
         b += r->rdlen + 1;
         switch (r->type) {

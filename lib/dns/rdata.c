@@ -37,6 +37,17 @@ int moxi_dns_rdata_compact(uint16_t type, const unsigned char *msg,
     int rc;
     if (end > msglen || end < off)
         return MOX_ERR_SYNTAX;
+    if (len == 0) {
+        /* empty RDATA (msg may even be NULL): only for unstructured types */
+        switch (type) {
+        case MOX_DNS_A: case MOX_DNS_AAAA: case MOX_DNS_NS: case MOX_DNS_CNAME:
+        case MOX_DNS_PTR: case MOX_DNS_MX: case MOX_DNS_TXT: case MOX_DNS_SPF:
+        case MOX_DNS_TLSA: case MOX_DNS_SOA:
+            return MOX_ERR_SYNTAX;
+        default:
+            return MOX_OK;
+        }
+    }
     switch (type) {
     case MOX_DNS_A:
         if (len != 4)

@@ -133,10 +133,16 @@ int mox_dns_reply_parse(const unsigned char *msg, size_t len, const char *name,
     int rc = MOX_OK;
     if (an > MAX_ANSWER_RRS)
         an = MAX_ANSWER_RRS;
+    /* storage from the start: offsets are applied to scratch.data below
+     * even when every name and RDATA is empty */
+    if (mox_buf_reserve(&scratch, 64) < 0)
+        return MOX_ERR_NOMEM;
     if (an) {
         recs = mox_malloc(an * sizeof *recs);
-        if (!recs)
+        if (!recs) {
+            mox_buf_free(&scratch);
             return MOX_ERR_NOMEM;
+        }
     }
     for (unsigned i = 0; i < an; i++) {
         unsigned char w[MOXI_DNS_NAME_MAX];

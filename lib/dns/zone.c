@@ -188,7 +188,7 @@ int moxi_dns_zone_add_compact(mox_dns_zone *z, const char *name, size_t n,
     }
     for (size_t i = 0; i < e->nrec; i++)
         if (e->recs[i].type == type && e->recs[i].rdlen == rdlen &&
-            !memcmp(e->recs[i].rd, rd, rdlen)) {
+            (rdlen == 0 || !memcmp(e->recs[i].rd, rd, rdlen))) {
             e->flags |= ZN_EXISTS;
             return MOX_OK; /* an RRset is a set */
         }
@@ -203,7 +203,8 @@ int moxi_dns_zone_add_compact(mox_dns_zone *z, const char *name, size_t n,
     unsigned char *copy = mox_malloc(rdlen ? rdlen : 1);
     if (!copy)
         return MOX_ERR_NOMEM;
-    memcpy(copy, rd, rdlen);
+    if (rdlen)
+        memcpy(copy, rd, rdlen);
     e->recs[e->nrec++] = (zrec){type, ttl, rdlen, copy};
     e->flags |= ZN_EXISTS;
     return MOX_OK;
@@ -381,9 +382,12 @@ int mox_dns_zone_query(const mox_dns_zone *z, const char *name, uint16_t type,
     const znode *visited[MOXI_DNS_CHAIN_MAX + 1];
     int status = MOX_DNS_NOERROR;
     int auth = 1;
-    /* the owner of synthesized (wildcard) records: the name being resolved */
-    const char *owner = name;
-    size_t ownerlen = asked;
+    /* the owner of synthesized (wildcard) records: the name being resolved,
+     * in canonical form (cur is overwritten along a chain) */
+    char qcanon[MOXI_DNS_TEXT_MAX];
+    memcpy(qcanon, cur, curlen + 1);
+    const char *owner = qcanon;
+    size_t ownerlen = curlen;
     for (size_t step = 0;; step++) {
         const znode *e = lookup(z, cur, curlen);
         if (e && (e->flags & (ZN_SERVFAIL | ZN_TIMEOUT))) {

@@ -324,6 +324,8 @@ static void test_wildcard(void **state)
         "x.sub  TXT \"x\"\n");
     expect(z, "anything.example.org", MOX_DNS_TXT, "NOERROR auth=0\nanything.example.org. 3600 IN TXT \"wild\"");
     expect(z, "a.b.example.org", MOX_DNS_TXT, "NOERROR auth=0\na.b.example.org. 3600 IN TXT \"wild\"");
+    /* the synthesized owner is the canonical form of the question */
+    expect(z, "x\\065y.example.org.", MOX_DNS_TXT, "NOERROR auth=0\nxAy.example.org. 3600 IN TXT \"wild\"");
     /* existing names are not covered by the wildcard */
     expect(z, "host.example.org", MOX_DNS_TXT, "NOERROR auth=0");
     expect(z, "q.sub.example.org", MOX_DNS_A, "NOERROR auth=0\n"
@@ -399,6 +401,13 @@ static void test_ttl_and_defaults(void **state)
     expect(z, "sixth", MOX_DNS_A, "NOERROR auth=0\nsixth. 2147483647 IN A 192.0.2.6");
     expect(z, "seventh", MOX_DNS_A, "NOERROR auth=0\nseventh. 0 IN A 192.0.2.7");
     expect(z, "dup", MOX_DNS_A, "NOERROR auth=0\ndup. 93600 IN A 192.0.2.8");
+    mox_dns_zone_free(z);
+
+    /* empty generic RDATA as the very first record (fuzzer regression:
+     * no scratch storage existed yet) */
+    z = zone_of("e TYPE65281 \\# 0\n");
+    expect(z, "e", 65281, "NOERROR auth=0\ne. 3600 IN TYPE65281 \\# 0");
+    expect_error("e TYPE16 \\# 0\n", "f.zone:1: malformed TXT RDATA");
     mox_dns_zone_free(z);
 
     /* a load origin argument; CRLF line ends; no final newline */
