@@ -10,7 +10,13 @@ static const char check_usage[] =
     "\n"
     "Evaluates SPF (RFC 7208) for a client IP and MAIL FROM SENDER (\"\" for a\n"
     "HELO check), printing the result, the matching mechanism, the explanation,\n"
-    "the lookup counts, and the Received-SPF and Authentication-Results text.\n";
+    "the lookup counts, and the Received-SPF and Authentication-Results text.\n"
+    "\n"
+    "options:\n"
+    "  --helo NAME             HELO/EHLO name (the identity when SENDER is \"\")\n"
+    "  --identity helo         check the HELO identity even with a SENDER\n"
+    "  --receiver NAME         receiving host, for %{r} and Received-SPF\n"
+    "  --json                  print a JSON object\n";
 
 static const char parse_usage[] =
     "usage: mox spf parse [--json] RECORD\n"
@@ -36,25 +42,28 @@ static const char *kind_word(int k)
 
 static int run_check(int argc, char **argv)
 {
-    const char *helo = NULL, *receiver = NULL, *zone_file = NULL, *server = NULL;
+    const char *helo = NULL, *receiver = NULL;
     int json = 0, identity = MOX_SPF_ID_MAILFROM;
     const char *pos[2];
     int npos = 0;
+    struct tool_dns dns;
+    memset(&dns, 0, sizeof dns);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int d;
         if (tool_is_help(a)) {
             fputs(check_usage, stdout);
+            fputs(tool_dns_usage, stdout);
             return TOOL_OK;
+        } else if ((d = tool_dns_option(&dns, argc, argv, &i)) != 0) {
+            if (d < 0)
+                return TOOL_USAGE;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if (i + 1 < argc && !strcmp(a, "--helo")) {
             helo = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--receiver")) {
             receiver = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--dns-zone")) {
-            zone_file = argv[++i];
-        } else if (i + 1 < argc && !strcmp(a, "--dns-server")) {
-            server = argv[++i];
         } else if (i + 1 < argc && !strcmp(a, "--identity")) {
             const char *v = argv[++i];
             if (!strcmp(v, "helo"))
@@ -71,35 +80,22 @@ static int run_check(int argc, char **argv)
             return TOOL_USAGE;
         }
     }
-    if (npos != 2 || (zone_file && server)) {
+    if (npos != 2) {
         fputs(check_usage, stderr);
         return TOOL_USAGE;
     }
-
-    mox_resolver r = MOX_RESOLVER_INIT;
-    mox_dns_zone *zone = NULL;
+    int rc = tool_dns_open(&dns);
+    if (rc)
+        return rc;
     mox_errinfo ei;
     mox_errinfo_clear(&ei);
-    int rc;
-    if (zone_file) {
-        if ((rc = mox_dns_zone_new(&zone)))
-            return tool_err(TOOL_RUNTIME, "%s", mox_strerror(rc));
-        if ((rc = mox_dns_zone_load_file(zone, zone_file, &ei))) {
-            mox_dns_zone_free(zone);
-            return tool_err(TOOL_RUNTIME, "%s", ei.msg[0] ? ei.msg : mox_strerror(rc));
-        }
-        mox_dns_zone_resolver(zone, &r);
-    } else {
-        return tool_err(TOOL_USAGE, "spf check: --dns-zone FILE is required (%s)",
-                        server ? "--dns-server is not available yet" : "no system resolver yet");
-    }
 
     mox_spf_config cfg = MOX_SPF_CONFIG_INIT;
     cfg.receiver = receiver;
     mox_spf *s = NULL;
-    rc = mox_spf_check(&s, &cfg, &r, pos[0], pos[1], helo, identity, &ei);
+    rc = mox_spf_check(&s, &cfg, &dns.resolver, pos[0], pos[1], helo, identity, &ei);
     if (rc) {
-        mox_dns_zone_free(zone);
+        tool_dns_close(&dns);
         if (rc == MOX_ERR_INVAL || rc == MOX_ERR_LIMIT)
             return tool_err(TOOL_USAGE, "spf check: %s", ei.msg[0] ? ei.msg : mox_strerror(rc));
         return tool_err(TOOL_RUNTIME, "spf check: %s", mox_strerror(rc));
@@ -163,7 +159,7 @@ static int run_check(int argc, char **argv)
     mox_buf_free(&rs);
     mox_buf_free(&ar);
     mox_spf_free(s);
-    mox_dns_zone_free(zone);
+    tool_dns_close(&dns);
     return ret;
 }
 
