@@ -11,6 +11,7 @@ static const struct tool_cmd *const commands[] = {
     &tool_cmd_spf,
     &tool_cmd_smtp,
     &tool_cmd_dkim,
+    &tool_cmd_message,
     &tool_cmd_password,
     NULL,
 };

@@ -88,6 +88,7 @@ extern const struct tool_cmd tool_cmd_dns;
 extern const struct tool_cmd tool_cmd_spf;
 extern const struct tool_cmd tool_cmd_smtp;
 extern const struct tool_cmd tool_cmd_dkim;
+extern const struct tool_cmd tool_cmd_message;
 extern const struct tool_cmd tool_cmd_password;
 
 #endif
