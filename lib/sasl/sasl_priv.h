@@ -73,6 +73,8 @@ int moxi_sasl_is_scram(mox_sasl_mech m);
 int moxi_sasl_is_plus(mox_sasl_mech m);
 moxi_sasl_hash moxi_sasl_scram_hash(mox_sasl_mech m);
 const char *moxi_sasl_cb_name(mox_sasl_cb_type t);
+/* A stored SCRAM secret with sane salt and iteration count. */
+int moxi_sasl_scram_usable(const mox_sasl_scram_secret *sc);
 int moxi_sasl_client_allowed(const mox_sasl_client_config *cfg, mox_sasl_mech m);
 
 /* ---------------------------------------------------------------- server */

@@ -285,11 +285,18 @@ static int verify_scram(moxi_sasl_hash h, const mox_sasl_scram_secret *s, const 
     return rc;
 }
 
+int moxi_sasl_scram_usable(const mox_sasl_scram_secret *sc)
+{
+    return sc->present && sc->iterations > 0 && sc->iterations <= MOX_SASL_MAX_ITERATIONS &&
+           sc->salt_len > 0 && sc->salt_len <= MOX_SASL_SALT_MAX;
+}
+
 int mox_sasl_verify_password(const mox_sasl_secrets *s, const char *password, size_t len)
 {
     if (!s || (!password && len))
         return MOX_ERR_INVAL;
-    if (!s->scram_sha256.present && !s->scram_sha1.present && !s->cram_md5_present)
+    int s256 = moxi_sasl_scram_usable(&s->scram_sha256), s1 = moxi_sasl_scram_usable(&s->scram_sha1);
+    if (!s256 && !s1 && !s->cram_md5_present)
         return MOX_ERR_NOTFOUND;
     char *prep = NULL;
     size_t plen = 0;
@@ -298,9 +305,9 @@ int mox_sasl_verify_password(const mox_sasl_secrets *s, const char *password, si
         return rc;
     if (rc != MOX_OK)
         return MOX_ERR_PERM;
-    if (s->scram_sha256.present) {
+    if (s256) {
         rc = verify_scram(MOXI_SHA256, &s->scram_sha256, prep, plen);
-    } else if (s->scram_sha1.present) {
+    } else if (s1) {
         rc = verify_scram(MOXI_SHA1, &s->scram_sha1, prep, plen);
     } else {
         unsigned char in[16], outer[16];

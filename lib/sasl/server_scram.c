@@ -45,12 +45,6 @@ static int fake_secret(mox_sasl_server *s, const char *user, mox_sasl_scram_secr
     return MOX_OK;
 }
 
-static int usable(const mox_sasl_scram_secret *sc)
-{
-    return sc->present && sc->iterations > 0 && sc->salt_len > 0 &&
-           sc->salt_len <= MOX_SASL_SALT_MAX;
-}
-
 static mox_sasl_scram_secret *secret_for(mox_sasl_server *s)
 {
     return moxi_sasl_scram_hash(s->mech) == MOXI_SHA1 ? &s->secrets.scram_sha1
@@ -175,7 +169,7 @@ static int client_first(mox_sasl_server *s, const char *in, size_t len)
         goto out;
     }
     mox_sasl_scram_secret *sc = secret_for(s);
-    if (rc == MOX_ERR_NOTFOUND || (rc == MOX_OK && !usable(sc))) {
+    if (rc == MOX_ERR_NOTFOUND || (rc == MOX_OK && !moxi_sasl_scram_usable(sc))) {
         /* Carry on with a stable fake salt and fail at client-final, exactly
          * as a wrong password would. */
         s->scram_deferred = rc == MOX_OK ? MOX_SASL_FAIL_NO_SECRET : MOX_SASL_FAIL_UNKNOWN_USER;

@@ -1006,6 +1006,18 @@ static void test_secrets_format(void **state)
     }
     mox_sasl_secrets empty = MOX_SASL_SECRETS_INIT;
     assert_int_equal(mox_sasl_verify_password(&empty, "x", 1), MOX_ERR_NOTFOUND);
+    /* Stored secrets with absurd parameters count as absent, so a broken
+     * store cannot make a login spend unbounded CPU. */
+    mox_sasl_secrets odd = s;
+    odd.scram_sha1.present = 0;
+    odd.cram_md5_present = 0;
+    odd.scram_sha256.iterations = MOX_SASL_MAX_ITERATIONS + 1;
+    assert_int_equal(mox_sasl_verify_password(&odd, "test1234", 8), MOX_ERR_NOTFOUND);
+    odd.scram_sha256.iterations = 4096;
+    odd.scram_sha256.salt_len = 0;
+    assert_int_equal(mox_sasl_verify_password(&odd, "test1234", 8), MOX_ERR_NOTFOUND);
+    odd.scram_sha256.salt_len = MOX_SASL_SALT_MAX + 1;
+    assert_int_equal(mox_sasl_verify_password(&odd, "test1234", 8), MOX_ERR_NOTFOUND);
 
     static const struct {
         const char *s;
