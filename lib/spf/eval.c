@@ -690,6 +690,8 @@ static int on_exp(mox_spf *s, const mox_dns_answer *a)
     return MOX_OK;
 }
 
+static void publish(mox_spf *s);
+
 /* ------------------------------------------------------------ answers */
 
 static int on_a_answer(mox_spf *s, frame *f, const mox_dns_answer *a)
@@ -777,7 +779,17 @@ int mox_spf_feed(mox_spf *s, const mox_dns_answer *a)
     default: rc = on_exp(s, a); break;
     }
     s->wait = W_NONE;
-    return rc;
+    if (rc < 0) {
+        /* A handler may have stopped half-way: the evaluation is unusable
+         * and says so on every later step. */
+        s->done = 1;
+        s->started = -1;
+        s->out.result = MOX_SPF_TEMPERROR;
+        return rc;
+    }
+    if (s->done)
+        publish(s);
+    return MOX_OK;
 }
 
 /* ------------------------------------------------------------ driving */
