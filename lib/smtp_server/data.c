@@ -54,10 +54,17 @@ static int has_8bit(const unsigned char *p, size_t n)
     return 0;
 }
 
-static void dfail(mox_smtp_server *s, int code, const char *enh, const char *text)
+/* Records why the transaction fails. Content is handed on lazily, so a
+ * size or storage failure (found when content is emitted) and a framing
+ * failure (found while scanning) can be noticed in either order depending
+ * on how the input was split; ranking makes the reply independent of
+ * that: smuggling 4 > bare LF (pedantic) 3 > size 2 > local error and
+ * content checks 1. */
+static void dfail(mox_smtp_server *s, int rank, int code, const char *enh, const char *text)
 {
-    if (s->dfail)
+    if (s->dfail && rank <= s->dfail_rank)
         return;
+    s->dfail_rank = rank;
     s->dfail = 1;
     s->dfail_code = code;
     s->dfail_enh = enh;
@@ -69,7 +76,7 @@ static void smuggling(mox_smtp_server *s, const char *what)
 {
     if (!s->dfail)
         moxi_smtp_count(s, "mox_smtpserver_smuggling_total", "kind", what);
-    dfail(s, 500, "5.5.2",
+    dfail(s, 4, 500, "5.5.2",
           "bare CR or LF in a line ending or around a lone dot; the message may be an SMTP "
           "smuggling attempt and is refused");
 }
@@ -138,7 +145,7 @@ static void emit(mox_smtp_server *s, const unsigned char *p, size_t n)
         return;
     uint64_t ns = s->txn.data_size + n;
     if (s->cfg.max_message_size && ns > s->cfg.max_message_size) {
-        dfail(s, 552, "5.3.4", "message too large");
+        dfail(s, 2, 552, "5.3.4", "message too large");
         return;
     }
     s->txn.data_size = ns;
@@ -150,7 +157,7 @@ static void emit(mox_smtp_server *s, const unsigned char *p, size_t n)
     if (s->cb.on_data_chunk) {
         int rc = s->cb.on_data_chunk(s->user, s, p, n);
         if (rc < 0)
-            dfail(s, 451, "4.3.0", "local error storing the message, try again later");
+            dfail(s, 1, 451, "4.3.0", "local error storing the message, try again later");
     }
 }
 
@@ -218,11 +225,11 @@ void moxi_smtp_data_finish(mox_smtp_server *s)
     if (!s->dfail && s->cfg.pedantic) {
         int eight = t->header_8bit || t->body_8bit;
         if (eight && t->body != MOX_SMTP_BODY_8BITMIME && t->body != MOX_SMTP_BODY_BINARYMIME)
-            dfail(s, 554, "5.6.0", "8-bit data requires BODY=8BITMIME");
+            dfail(s, 1, 554, "5.6.0", "8-bit data requires BODY=8BITMIME");
         else if (t->header_8bit && !t->smtputf8)
-            dfail(s, 554, "5.6.7", "non-ASCII header requires SMTPUTF8");
+            dfail(s, 1, 554, "5.6.7", "non-ASCII header requires SMTPUTF8");
         else if (t->has_return_path && s->cfg.mode == MOX_SMTP_SUBMISSION)
-            dfail(s, 554, "5.6.0", "a submitted message must not have a Return-Path header");
+            dfail(s, 1, 554, "5.6.0", "a submitted message must not have a Return-Path header");
     }
     if (s->dfail) {
         for (size_t i = 0; i < t->nrcpts; i++)
@@ -244,7 +251,7 @@ void moxi_smtp_data_finish(mox_smtp_server *s)
 static void bare_lf(mox_smtp_server *s, const unsigned char *p, size_t *run, size_t i)
 {
     if (s->cfg.pedantic)
-        dfail(s, 500, "5.5.2", "bare LF in message, lines must end with CRLF");
+        dfail(s, 3, 500, "5.5.2", "bare LF in message, lines must end with CRLF");
     emit(s, p + *run, i - *run);
     emit(s, (const unsigned char *)"\r\n", 2);
     *run = i + 1;

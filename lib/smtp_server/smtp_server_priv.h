@@ -89,6 +89,7 @@ struct mox_smtp_server {
     unsigned nuls;     /* NULs held back at D_NUL */
     int dfail;         /* transaction failed while receiving */
     int dfail_code;
+    int dfail_rank;
     const char *dfail_enh, *dfail_text;
     int hstate;
     char hname[16];

@@ -10,6 +10,17 @@
 static int64_t th_wall(void *ctx) { return ((th_env *)ctx)->wall; }
 static int64_t th_mono(void *ctx) { return ((th_env *)ctx)->mono; }
 
+static int th_fill(void *ctx, void *buf, size_t n)
+{
+    th_env *e = ctx;
+    unsigned char *b = buf;
+    for (size_t i = 0; i < n; i++) {
+        e->rstate = e->rstate * 6364136223846793005ull + 1442695040888963407ull;
+        b[i] = (unsigned char)(e->rstate >> 56);
+    }
+    return MOX_OK;
+}
+
 void th_env_init(th_env *e)
 {
     memset(e, 0, sizeof *e);
@@ -18,8 +29,14 @@ void th_env_init(th_env *e)
     c.wall_ns = th_wall;
     c.mono_ns = th_mono;
     e->clock = c;
+    mox_random r = MOX_RANDOM_INIT;
+    r.ctx = e;
+    r.fill = th_fill;
+    e->random = r;
+    e->rstate = 42;
     mox_env v = MOX_ENV_INIT;
     v.clock = &e->clock;
+    v.random = &e->random;
     e->env = v;
     e->wall = (int64_t)1704067200 * 1000000000; /* 2024-01-01T00:00:00Z */
     e->mono = (int64_t)1000 * 1000000000;
@@ -430,6 +447,18 @@ int th_feed(th *t, const void *p, size_t len, int split)
         off += (size_t)n;
         th_resolve(t);
         th_drain(t);
+        if (t->auto_tls && (mox_smtp_server_state(t->s) & MOX_SMTP_WANT_TLS)) {
+            mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+            ti.version = "TLS1.3";
+            ti.cipher = "TLS_AES_256_GCM_SHA384";
+            if (t->auto_tls == 2)
+                ti.cert_user = "mjl";
+            if (mox_smtp_server_tls_started(t->s, &ti) != MOX_OK)
+                return MOX_ERR_STATE;
+            /* what the client sent in plaintext after STARTTLS is gone */
+            off = len;
+            break;
+        }
         if (n == 0) {
             if (++stuck > 3)
                 return MOX_ERR_STATE;

@@ -11,6 +11,8 @@
 
 typedef struct th_env {
     mox_clock clock;
+    mox_random random;  /* deterministic: same bytes for every session */
+    uint64_t rstate;
     mox_env env;
     int64_t mono, wall;
 } th_env;
@@ -38,6 +40,7 @@ typedef struct th {
     unsigned resets, chunks, messages;
     int oom;              /* a harness allocation failed (alloc sweep) */
     int defer_lookup;     /* make the credentials lookup answer AGAIN once */
+    int auto_tls;         /* th_feed completes STARTTLS handshakes itself */
 } th;
 
 /* Parses "key=value" words of a transcript's config line into t->cfg. */
