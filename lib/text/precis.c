@@ -163,7 +163,28 @@ static enum joining joining_type(int32_t cp)
 #define VIRAMA 9 /* Canonical_Combining_Class of viramas */
 
 /* RFC 5892 Appendix A, with the whole string as the context. */
-static int context_ok(const int32_t *cps, size_t n, size_t i)
+/* Facts about the whole string that the "for all characters" rules need,
+ * computed once so that many contextual code points stay linear. */
+struct whole {
+    int hira_kata_han; /* a Hiragana, Katakana or Han code point */
+    int arabic_indic;  /* U+0660..U+0669 */
+    int ext_arabic;    /* U+06F0..U+06F9 */
+};
+
+static void whole_scan(const int32_t *cps, size_t n, struct whole *w)
+{
+    memset(w, 0, sizeof *w);
+    for (size_t k = 0; k < n; k++) {
+        if (cps[k] >= 0x0660 && cps[k] <= 0x0669)
+            w->arabic_indic = 1;
+        else if (cps[k] >= 0x06F0 && cps[k] <= 0x06F9)
+            w->ext_arabic = 1;
+        else if (IN(moxi_script_hira_kata_han, cps[k]))
+            w->hira_kata_han = 1;
+    }
+}
+
+static int context_ok(const int32_t *cps, size_t n, size_t i, const struct whole *w)
 {
     int32_t cp = cps[i];
     int32_t before = i > 0 ? cps[i - 1] : -1;
@@ -195,23 +216,12 @@ static int context_ok(const int32_t *cps, size_t n, size_t i)
     case 0x05F4: /* GERSHAYIM, A.6 */
         return before >= 0 && IN(moxi_script_hebrew, before);
     case 0x30FB: /* KATAKANA MIDDLE DOT, A.7 */
-        for (size_t k = 0; k < n; k++)
-            if (IN(moxi_script_hira_kata_han, cps[k]))
-                return 1;
-        return 0;
+        return w->hira_kata_han;
     default:
-        if (cp >= 0x0660 && cp <= 0x0669) { /* A.8 */
-            for (size_t k = 0; k < n; k++)
-                if (cps[k] >= 0x06F0 && cps[k] <= 0x06F9)
-                    return 0;
-            return 1;
-        }
-        if (cp >= 0x06F0 && cp <= 0x06F9) { /* A.9 */
-            for (size_t k = 0; k < n; k++)
-                if (cps[k] >= 0x0660 && cps[k] <= 0x0669)
-                    return 0;
-            return 1;
-        }
+        if (cp >= 0x0660 && cp <= 0x0669) /* A.8 */
+            return !w->ext_arabic;
+        if (cp >= 0x06F0 && cp <= 0x06F9) /* A.9 */
+            return !w->arabic_indic;
         return 0; /* a contextual code point without a rule is refused */
     }
 }
@@ -282,12 +292,14 @@ int mox_precis_opaque(const char *s, size_t len, char **out, size_t *out_len, mo
     size_t n = 0;
     for (size_t i = 0; i < nlen;)
         cps[n++] = moxi_text_utf8_next((const unsigned char *)nfc, nlen, &i);
+    struct whole w;
+    whole_scan(cps, n, &w);
     for (size_t k = 0; k < n; k++) {
         const char *why = "";
         enum precis_prop prop = freeform_property(cps[k], &why);
         if (prop == PROP_PVALID)
             continue;
-        if ((prop == PROP_CONTEXTJ || prop == PROP_CONTEXTO) && context_ok(cps, n, k))
+        if ((prop == PROP_CONTEXTJ || prop == PROP_CONTEXTO) && context_ok(cps, n, k, &w))
             continue;
         int32_t cp = cps[k];
         mox_free(cps);
