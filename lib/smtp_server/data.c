@@ -86,6 +86,19 @@ static void smuggling(mox_smtp_server *s, const char *what)
 static size_t hdr_scan(mox_smtp_server *s, const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (s->hstate == H_LINE) {
+            /* the rest of a field line: skip to its end in one go (a
+             * message without a blank line is all header) */
+            const unsigned char *nl = memchr(p + i, '\n', n - i);
+            size_t e = nl ? (size_t)(nl - p) : n;
+            if (!s->txn.header_8bit && has_8bit(p + i, e - i))
+                s->txn.header_8bit = 1;
+            if (!nl)
+                return n;
+            s->hstate = H_BOL;
+            i = e;
+            continue;
+        }
         unsigned char c = p[i];
         if (c & 0x80)
             s->txn.header_8bit = 1;
