@@ -28,7 +28,9 @@ static const char *usage_text =
     "Without --starttls/--tls, STARTTLS is used when offered, without verification;\n"
     "with them TLS is required and the certificate verified (system CA bundle or\n"
     "--cafile) unless --insecure. AUTH is never sent without TLS unless\n"
-    "--allow-plaintext-auth. --from '' sends the null reverse path.\n"
+    "--allow-plaintext-auth. --from '' sends the null reverse path. --timeout\n"
+    "bounds connecting and the TLS handshake (default 30 s) and, when given, every\n"
+    "reply wait (default: the RFC 5321 timeouts).\n"
     "Exit: 0 all accepted; 75 some failed temporarily, none permanently; 1 a\n"
     "permanent failure or the session could not be established; 2 usage.\n";
 
@@ -278,6 +280,7 @@ static int run_send(int argc, char **argv)
     int requiretls = 0;
     unsigned flags = 0;
     double timeout = 30;
+    int timeout_set = 0;
     const char **to = calloc((size_t)argc, sizeof *to);
     size_t nto = 0;
     if (!to)
@@ -313,6 +316,7 @@ static int run_send(int argc, char **argv)
         if (!strcmp(a, "--timeout") && has) {
             char *e;
             timeout = strtod(argv[++i], &e);
+            timeout_set = 1;
             if (*e || timeout <= 0) {
                 free(to);
                 return tool_err(TOOL_USAGE, "invalid --timeout");
@@ -454,6 +458,13 @@ static int run_send(int argc, char **argv)
                    : starttls ? MOX_SMTP_CLIENT_TLS_REQUIRED
                    : MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC;
     cfg.flags = flags;
+    if (timeout_set) {
+        /* An explicit --timeout also bounds every reply wait (the RFC 5321
+         * values, up to 10 minutes, suit a queue more than a terminal). */
+        uint32_t ms = timeout * 1000 > 600000 ? 600000 : (uint32_t)(timeout * 1000);
+        cfg.timeout_greeting_ms = cfg.timeout_command_ms = cfg.timeout_data_init_ms = ms;
+        cfg.timeout_data_block_ms = cfg.timeout_data_end_ms = ms;
+    }
     cfg.auth = sasl ? mox_smtp_client_sasl_auth(sasl) : NULL;
     mox_errinfo cei;
     if (mox_smtp_client_new(&c, &cfg, &cei) != MOX_OK) {
