@@ -94,9 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const unsigned char *p;
         size_t n;
         mox_smtp_client_output(c, &p, &n);
-        check_out(p, n, &prev_cr);
-        if (n)
-            mox_smtp_client_output_done(c, (f3 & 1) && n > 1 ? n / 2 : n);
+        size_t w = (f3 & 1) && n > 1 ? n / 2 : n;
+        check_out(p, w, &prev_cr);
+        if (w)
+            mox_smtp_client_output_done(c, w);
         int st = mox_smtp_client_state(c);
         if (st == MOX_SMTP_CLIENT_CLOSED && n == 0)
             break;

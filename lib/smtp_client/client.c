@@ -265,6 +265,9 @@ static void fail_session(mox_smtp_client *c, int code, const char *enh, const ch
     c->phase = P_CLOSED;
     c->xhead = c->xtail = 0;
     c->in_body = 0;
+    /* Nothing more is worth sending: unsent commands or message data would
+     * only reach a server whose state no longer matches ours. */
+    c->out.len = c->out_off;
     c->progress = 1;
 }
 
