@@ -530,8 +530,10 @@ static int key_parse(mox_dkim_key *key, const char *txt, size_t len, unsigned ma
         return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_DKIM_ERR_TAG_MISSING, SIZE_MAX,
                          "missing required tag p=");
     mox_buf buf = MOX_BUF_INIT;
-    if ((rc = b64(t, &buf, ei)))
+    if ((rc = b64(t, &buf, ei))) {
+        mox_buf_free(&buf);
         return rc;
+    }
     if (buf.len == 0) {
         mox_buf_free(&buf);
         key->revoked = 1;

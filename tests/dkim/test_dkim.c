@@ -1116,7 +1116,7 @@ static void test_keys(void **state)
                                 MOX_ERR_UNSUPPORTED, MOX_ERR_SYNTAX, MOX_ERR_SYNTAX, MOX_ERR_SYNTAX};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mox_errinfo ei;
-        int rc = mox_dkim_privkey_load(bad[i], strlen(bad[i]) + (i == 7 ? 5 : 0), NULL, &k, &ei);
+        int rc = mox_dkim_privkey_load(bad[i], i == 7 ? 5 : strlen(bad[i]), NULL, &k, &ei);
         if (rc != badrc[i])
             fail_msg("bad key %zu: %d (%s)", i, rc, ei.msg);
     }
