@@ -1533,6 +1533,55 @@ static void test_scram_client_negative(void **state)
     mox_sasl_client_free(c);
 }
 
+/* ------------------------------------------------------------ metrics */
+
+struct seen_metric {
+    int n;
+    char name[64], mech[32], result[32];
+};
+
+static void count_metric(void *ctx, const char *name, const mox_metric_label *l, size_t nl,
+                         double d)
+{
+    struct seen_metric *m = ctx;
+    m->n += (int)d;
+    snprintf(m->name, sizeof m->name, "%s", name);
+    for (size_t i = 0; i < nl; i++) {
+        if (!strcmp(l[i].name, "mech"))
+            snprintf(m->mech, sizeof m->mech, "%s", l[i].value);
+        if (!strcmp(l[i].name, "result"))
+            snprintf(m->result, sizeof m->result, "%s", l[i].value);
+    }
+}
+
+static void test_metrics(void **state)
+{
+    (void)state;
+    reset_store();
+    struct seen_metric seen = {0};
+    mox_metrics met = MOX_METRICS_INIT;
+    met.ctx = &seen;
+    met.counter_add = count_metric;
+    mox_env env = g_env;
+    env.metrics = &met;
+    mox_sasl_server_config sc;
+    server_cfg(&sc);
+    sc.env = &env;
+    mox_sasl_client_config cc;
+    client_cfg(&cc, "mjl", "test1234");
+    struct rt r;
+    assert_int_equal(exchange(MOX_SASL_SCRAM_SHA_1, &sc, &cc, &r), MOX_OK);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.name, "mox_sasl_server_auth_total");
+    assert_string_equal(seen.mech, "SCRAM-SHA-1");
+    assert_string_equal(seen.result, "ok");
+    client_cfg(&cc, "nosecret", "test1234");
+    assert_int_equal(exchange(MOX_SASL_PLAIN, &sc, &cc, &r), MOX_OK);
+    assert_int_equal(seen.n, 2);
+    assert_string_equal(seen.mech, "PLAIN");
+    assert_string_equal(seen.result, "nosecret");
+}
+
 /* ------------------------------------------------------------ alloc sweep */
 
 struct sweep_arg {
@@ -1630,6 +1679,7 @@ int main(void)
         cmocka_unit_test(test_scram_negative),
         cmocka_unit_test(test_scram_no_enumeration),
         cmocka_unit_test(test_scram_client_negative),
+        cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_alloc_sweep),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
