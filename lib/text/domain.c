@@ -41,6 +41,7 @@ static int idn2_fail(mox_errinfo *ei, int r, size_t off, const char *what)
     case IDN2_MALLOC:
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, off, "out of memory in libidn2");
     case IDN2_TOO_BIG_LABEL:
+    case IDN2_PUNYCODE_BIG_OUTPUT:
         return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_DOMAIN_ERR_LABEL_TOO_LONG, off,
                          "%s: label longer than %d octets", what, MAX_LABEL);
     case IDN2_TOO_BIG_DOMAIN:

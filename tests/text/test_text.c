@@ -83,6 +83,10 @@ static void test_utf8_valid(void **state)
         if (mox_utf8_valid(b, n, NULL) != want)
             fail_msg("U+%04lX: wrong validity", cp);
     }
+    size_t bad = 9;
+    assert_int_equal(mox_utf8_valid(NULL, 1, &bad), 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(mox_utf8_valid(NULL, 0, NULL), 1);
     assert_true(mox_is_ascii("abc\x7f", 4));
     assert_true(mox_is_ascii("", 0));
     assert_false(mox_is_ascii("ab\x80", 3));
@@ -185,6 +189,7 @@ static void test_precis(void **state)
     precis_ok("\xef\xac\x81", "\xef\xac\x81");                            /* U+FB01 fi */
     precis_ok("\xe2\x85\xa3", "\xe2\x85\xa3");                            /* U+2163 ROMAN IV */
     precis_ok("\xc2\xbd", "\xc2\xbd");                                    /* U+00BD ½ */
+    precis_ok("\xf0\x9d\x90\x80", "\xf0\x9d\x90\x80");                    /* U+1D400 math bold A */
     /* LetterDigits, OtherLetterDigits, Symbols, Punctuation. */
     precis_ok("\xd0\x96\xd9\xa1\xe0\xa4\x95\xe0\xa4\xbf", "\xd0\x96\xd9\xa1\xe0\xa4\x95\xe0\xa4\xbf");
     precis_ok("\xc7\x85", "\xc7\x85");                                    /* U+01C5 Lt (compat) */
@@ -393,6 +398,19 @@ static void test_domain_idna(void **state)
            "\xce\xb5\xce\xbb\xce\xbb\xce\xb7\xce\xbd\xce\xb9\xce\xba\xce\xac.gr");
     dom_ok("xn--fsq.com", 0, "xn--fsq.com", "\xe4\xbe\x8b.com");
     dom_ok("FASS.de", 0, "fass.de", "fass.de");
+    /* A U-label whose A-label is longer than 63 octets. */
+    {
+        char l[100];
+        memset(l, 'a', 60);
+        strcpy(l + 60, "\xc3\xbc.com");
+        DBAD(l, 0, MOX_ERR_SYNTAX, MOX_DOMAIN_ERR_LABEL_TOO_LONG, 0);
+    }
+    /* Punycode that overflows while decoding. */
+    DBAD("xn--99999999999a.com", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
+    /* Arabic-Indic digits (AN) in an RTL label; mixed with EN: rule 4. */
+    dom_ok("\xd9\x85\xd8\xab\xd8\xa7\xd9\x84\xd9\xa1.example", 0, "xn--mgbh0fb7l.example",
+           "\xd9\x85\xd8\xab\xd8\xa7\xd9\x84\xd9\xa1.example");
+    DBAD("\xd9\x85\xd8\xab\xd8\xa7\xd9\x84\xd9\xa1" "1.example", 0, MOX_ERR_IDNA, MOX_DOMAIN_ERR_BIDI, ANY);
     /* Right-to-left names (RFC 5893). */
     dom_ok("\xd9\x85\xd8\xab\xd8\xa7\xd9\x84.example", 0, "xn--mgbh0fb.example",
            "\xd9\x85\xd8\xab\xd8\xa7\xd9\x84.example");
