@@ -37,6 +37,7 @@ typedef struct conn {
     char cid[32];
     FILE *msg;          /* message being received */
     char tmp[512];
+    unsigned long msgno; /* number of the message being received */
     time_t last;
     unsigned char in[16384];
     size_t in_len;      /* bytes read but not yet taken by the engine */
@@ -52,7 +53,8 @@ static int64_t now_ns(void) { return mox_clock_mono_ns(NULL); }
 static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_reply *r)
 {
     conn *c = u;
-    snprintf(c->tmp, sizeof c->tmp, "%s/.tmp-%ld-%lu", dir, (long)getpid(), ++seq);
+    c->msgno = ++seq;
+    snprintf(c->tmp, sizeof c->tmp, "%s/.tmp-%ld-%lu", dir, (long)getpid(), c->msgno);
     c->msg = fopen(c->tmp, "wb");
     if (!c->msg) {
         mox_smtp_reply_set(r, 451, "4.3.0", "cannot store message");
@@ -98,7 +100,7 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_s
     }
     c->msg = NULL;
     char base[600], path[700];
-    snprintf(base, sizeof base, "%s/msg-%ld-%lu", dir, (long)getpid(), seq);
+    snprintf(base, sizeof base, "%s/msg-%ld-%lu", dir, (long)getpid(), c->msgno);
     snprintf(path, sizeof path, "%s.env", base);
     FILE *e = fopen(path, "w");
     if (e) {
@@ -121,7 +123,7 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_s
     }
     c->tmp[0] = 0;
     char text[100];
-    snprintf(text, sizeof text, "queued as msg-%ld-%lu", (long)getpid(), seq);
+    snprintf(text, sizeof text, "queued as msg-%ld-%lu", (long)getpid(), c->msgno);
     mox_smtp_reply_set(r, 250, "2.0.0", text);
     return MOX_SMTP_REPLY;
 }

@@ -207,6 +207,7 @@ def main():
                        "DATA\r\n" % (i, i)).encode())
         for s in socks:
             s.sendall(b"Subject: parallel\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        bufs = []
         for s in socks:
             buf = b""
             deadline = time.time() + TIMEOUT
@@ -216,7 +217,13 @@ def main():
                     break
                 buf += d
             s.close()
-        check(len(wait_new(store, before, 10)) == 10, "10 parallel sessions delivered")
+            bufs.append(buf)
+        got = wait_new(store, before, 10)
+        check(len(got) == 10, "10 parallel sessions delivered")
+        if len(got) != 10:
+            print("delivered %d; replies:" % len(got))
+            for b in bufs:
+                print(repr(b[-160:]))
     finally:
         proc.terminate()
         try:
