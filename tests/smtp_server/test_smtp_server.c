@@ -376,6 +376,102 @@ static void test_auth_line_limit(void **state)
     th_free(&t);
 }
 
+/* A full SCRAM-SHA-256 exchange through the SMTP framing, with the SASL
+ * module's client on the other side: 334 challenges, the server-final as
+ * a last 334, the empty answer, then 235. */
+static mox_sasl_secrets scram_secrets;
+
+static int scram_lookup(void *ctx, const char *user, mox_sasl_secrets *out)
+{
+    if (strcmp(user, "mjl"))
+        return MOX_ERR_NOTFOUND;
+    size_t keep = out->size;
+    memcpy(out, &scram_secrets, keep < sizeof scram_secrets ? keep : sizeof scram_secrets);
+    out->size = keep;
+    return MOX_OK;
+}
+
+static const char *last_line(th *t)
+{
+    /* the last reply line, NUL-terminated in place */
+    static char line[20000];
+    size_t n = t->out.len;
+    assert_true(n >= 2);
+    size_t st = n - 2;
+    while (st > 0 && t->out.data[st - 1] != '\n')
+        st--;
+    memcpy(line, t->out.data + st, n - 2 - st);
+    line[n - 2 - st] = 0;
+    return line;
+}
+
+static void test_auth_scram(void **state)
+{
+    (void)state;
+    mox_sasl_secrets sec = MOX_SASL_SECRETS_INIT;
+    mox_sasl_derive_params dp = MOX_SASL_DERIVE_PARAMS_INIT;
+    dp.salt = (const unsigned char *)"0123456789abcdef";
+    dp.salt_len = 16;
+    assert_int_equal(mox_sasl_secrets_derive("test1234", 8, &dp, &sec, NULL), MOX_OK);
+    scram_secrets = sec;
+    for (int wrong = 0; wrong <= 1; wrong++) {
+        th t;
+        th_init(&t);
+        t.cfg.mode = MOX_SMTP_SUBMISSION;
+        t.cfg.auth_mechs = MOX_SASL_BIT(MOX_SASL_SCRAM_SHA_256);
+        t.creds.lookup = scram_lookup;
+        t.creds.verify_password = NULL;
+        t.cfg.auth_creds = &t.creds;
+        assert_int_equal(th_start(&t), MOX_OK);
+        send(&t, "EHLO c.example\r\n");
+        assert_non_null(strstr((char *)t.out.data, "250-AUTH SCRAM-SHA-256\r\n"));
+        mox_sasl_client_config cc = MOX_SASL_CLIENT_CONFIG_INIT;
+        cc.username = "mjl";
+        cc.password = wrong ? "wrong" : "test1234";
+        mox_sasl_client *c;
+        assert_int_equal(mox_sasl_client_new(&c, MOX_SASL_SCRAM_SHA_256, &cc, NULL), MOX_OK);
+        const unsigned char *o;
+        size_t ol;
+        assert_int_equal(mox_sasl_client_step(c, NULL, 0, &o, &ol), MOX_SASL_CONTINUE);
+        mox_buf cmd = MOX_BUF_INIT, dec = MOX_BUF_INIT;
+        mox_buf_append_str(&cmd, "AUTH SCRAM-SHA-256 ");
+        mox_base64_encode(o, ol, &cmd);
+        mox_buf_append_str(&cmd, "\r\n");
+        mox_buf_reset(&t.out);
+        assert_int_equal(th_feed(&t, cmd.data, cmd.len, 1), MOX_OK);
+        const char *l = last_line(&t);
+        assert_memory_equal(l, "334 ", 4);
+        assert_int_equal(mox_base64_decode(l + 4, strlen(l + 4), 0, &dec, NULL), MOX_OK);
+        int st = mox_sasl_client_step(c, dec.data, dec.len, &o, &ol);
+        assert_int_equal(st, MOX_SASL_CONTINUE);
+        mox_buf_reset(&cmd);
+        mox_base64_encode(o, ol, &cmd);
+        mox_buf_append_str(&cmd, "\r\n");
+        mox_buf_reset(&t.out);
+        assert_int_equal(th_feed(&t, cmd.data, cmd.len, 3), MOX_OK);
+        l = last_line(&t);
+        if (wrong) {
+            assert_string_equal(l, "535 5.7.8 authentication credentials invalid");
+            assert_int_equal(mox_smtp_server_session(t.s)->auth_failures, 1);
+        } else {
+            assert_memory_equal(l, "334 ", 4);
+            mox_buf_reset(&dec);
+            assert_int_equal(mox_base64_decode(l + 4, strlen(l + 4), 0, &dec, NULL), MOX_OK);
+            assert_int_equal(mox_sasl_client_step(c, dec.data, dec.len, &o, &ol), MOX_SASL_SUCCESS);
+            mox_buf_reset(&t.out);
+            send(&t, "\r\n");
+            assert_string_equal((char *)t.out.data, "235 2.7.0 authentication successful\r\n");
+            assert_string_equal(mox_smtp_server_session(t.s)->auth_user, "mjl");
+            assert_string_equal(mox_smtp_server_session(t.s)->auth_mech, "SCRAM-SHA-256");
+        }
+        mox_buf_free(&cmd);
+        mox_buf_free(&dec);
+        mox_sasl_client_free(c);
+        th_free(&t);
+    }
+    mox_sasl_secrets_wipe(&scram_secrets);
+}
+
 static void test_too_many_errors(void **state)
 {
     (void)state;
@@ -621,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_line_limits),
         cmocka_unit_test(test_auth_line_limit),
+        cmocka_unit_test(test_auth_scram),
         cmocka_unit_test(test_too_many_errors),
         cmocka_unit_test(test_tarpit_slow),
         cmocka_unit_test(test_received),
