@@ -472,6 +472,63 @@ static void test_auth_scram(void **state)
     mox_sasl_secrets_wipe(&scram_secrets);
 }
 
+/* Metrics and logs: commands, reply classes, STARTTLS failures by
+ * reason, injection attempts, each recipient with its outcome. */
+static mox_buf obs;
+
+static void m_count(void *ctx, const char *name, const mox_metric_label *l, size_t nl, double d)
+{
+    mox_buf_appendf(&obs, "%s{%s=%s} ", name, nl ? l[0].name : "", nl ? l[0].value : "");
+}
+
+static void m_log(void *ctx, int level, const char *msg, const mox_log_attr *a, size_t n)
+{
+    mox_buf_appendf(&obs, "log[%s", msg);
+    for (size_t i = 0; i < n; i++)
+        mox_buf_appendf(&obs, " %s=%.*s", a[i].key, (int)a[i].value_len, a[i].value);
+    mox_buf_append_str(&obs, "] ");
+}
+
+static void test_observability(void **state)
+{
+    (void)state;
+    th t;
+    th_init(&t);
+    mox_metrics m = MOX_METRICS_INIT;
+    m.counter_add = m_count;
+    mox_logger lg = MOX_LOGGER_INIT;
+    lg.log = m_log;
+    t.env.env.metrics = &m;
+    t.env.env.logger = &lg;
+    t.cfg.tls_available = 1;
+    assert_int_equal(th_start(&t), MOX_OK);
+    send(&t, "EHLO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\n"
+             "RCPT TO:<c@y.example>\r\nDATA\r\nx\r\n.\r\nXYZ\r\n"
+             "MAIL FROM:<reject-data@x.example>\r\nRCPT TO:<d@y.example>\r\nDATA\r\ny\r\n.\r\n"
+             "STARTTLS\r\nNOOP\r\n");
+    mox_smtp_server_tls_failed(t.s, "handshake");
+    const char *o = (const char *)obs.data;
+    static const char *const want[] = {
+        "mox_smtpserver_connection_total{mode=delivery}",
+        "mox_smtpserver_command_total{cmd=EHLO}",
+        "mox_smtpserver_command_total{cmd=unknown}",
+        "mox_smtpserver_reply_total{class=2xx}",
+        "mox_smtpserver_reply_total{class=3xx}",
+        "mox_smtpserver_reply_total{class=5xx}",
+        "log[recipient cid=cid1 rcpt=b@y.example code=250]",
+        "log[recipient cid=cid1 rcpt=c@y.example code=250]",
+        "log[recipient cid=cid1 rcpt=d@y.example code=554]",
+        "mox_smtpserver_starttls_injection_total{=}",
+        "mox_smtpserver_starttls_failure_total{reason=handshake}",
+        "log[tls handshake failed cid=cid1 reason=handshake]",
+    };
+    for (size_t i = 0; i < MOX_ARRAY_LEN(want); i++)
+        if (!strstr(o, want[i]))
+            fail_msg("missing %s in %s", want[i], o);
+    mox_buf_free(&obs);
+    th_free(&t);
+}
+
 static void test_too_many_errors(void **state)
 {
     (void)state;
@@ -718,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_line_limits),
         cmocka_unit_test(test_auth_line_limit),
         cmocka_unit_test(test_auth_scram),
+        cmocka_unit_test(test_observability),
         cmocka_unit_test(test_too_many_errors),
         cmocka_unit_test(test_tarpit_slow),
         cmocka_unit_test(test_received),
