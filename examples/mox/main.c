@@ -13,6 +13,7 @@ static const struct tool_cmd *const commands[] = {
     &tool_cmd_dkim,
     &tool_cmd_message,
     &tool_cmd_password,
+    &tool_cmd_address,
     NULL,
 };
 

@@ -90,5 +90,6 @@ extern const struct tool_cmd tool_cmd_smtp;
 extern const struct tool_cmd tool_cmd_dkim;
 extern const struct tool_cmd tool_cmd_message;
 extern const struct tool_cmd tool_cmd_password;
+extern const struct tool_cmd tool_cmd_address;
 
 #endif
