@@ -31,7 +31,7 @@ static void emit(moxi_dkim_body *b, const unsigned char *p, size_t n)
     if ((uint64_t)n > b->limit - b->hashed)
         n = (size_t)(b->limit - b->hashed);
     b->hashed += n;
-    if (n >= sizeof b->out) {
+    if (n >= 256) {
         flush(b);
         moxi_dkim_hash_update(&b->h, p, n);
         return;
@@ -109,7 +109,11 @@ void moxi_dkim_body_feed(moxi_dkim_body *b, const unsigned char *p, size_t n)
         /* A run of ordinary bytes goes out in one piece. */
         size_t j = i + 1;
         if (relaxed)
-            while (j < n && p[j] != '\r' && p[j] != ' ' && p[j] != '\t')
+            /* A single SP between content bytes is already canonical and
+             * stays in the run; anything else ends it. */
+            while (j < n && p[j] != '\r' && p[j] != '\t' &&
+                   (p[j] != ' ' ||
+                    (j + 1 < n && p[j + 1] != ' ' && p[j + 1] != '\t' && p[j + 1] != '\r')))
                 j++;
         else
             while (j < n && p[j] != '\r')
