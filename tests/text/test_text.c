@@ -2,6 +2,7 @@
  * domains. Vectors come from the RFCs named next to them and from the
  * Unicode Character Database. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "moxtest.h"
@@ -120,6 +121,87 @@ static void test_nfc(void **state)
     assert_int_equal(mox_utf8_nfc("\xc3", 1, &out, NULL), MOX_ERR_UTF8);
     assert_null(out);
     assert_int_equal(mox_utf8_nfc(NULL, 1, &out, NULL), MOX_ERR_INVAL);
+}
+
+/* Parses one field of NormalizationTest.txt ("0044 0307") into UTF-8. */
+static size_t nt_field(const char *f, const char *end, char *out)
+{
+    size_t n = 0;
+    while (f < end) {
+        char *e;
+        unsigned long cp = strtoul(f, &e, 16);
+        if (e == f)
+            break;
+        unsigned char b[4];
+        size_t k;
+        if (cp < 0x80) {
+            b[0] = (unsigned char)cp;
+            k = 1;
+        } else if (cp < 0x800) {
+            b[0] = (unsigned char)(0xC0 | (cp >> 6));
+            b[1] = (unsigned char)(0x80 | (cp & 0x3F));
+            k = 2;
+        } else if (cp < 0x10000) {
+            b[0] = (unsigned char)(0xE0 | (cp >> 12));
+            b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+            b[2] = (unsigned char)(0x80 | (cp & 0x3F));
+            k = 3;
+        } else {
+            b[0] = (unsigned char)(0xF0 | (cp >> 18));
+            b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+            b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+            b[3] = (unsigned char)(0x80 | (cp & 0x3F));
+            k = 4;
+        }
+        memcpy(out + n, b, k);
+        n += k;
+        f = e;
+        while (f < end && *f == ' ')
+            f++;
+    }
+    out[n] = 0;
+    return n;
+}
+
+/* Unicode's conformance test: c2 == NFC(c1) == NFC(c2) == NFC(c3) and
+ * c4 == NFC(c4) == NFC(c5), over a subset of NormalizationTest.txt. */
+static void test_nfc_conformance(void **state)
+{
+    (void)state;
+    mox_buf data = MOX_BUF_INIT;
+    moxtest_read_data("text/NormalizationTest-subset.txt", &data);
+    const char *p = (const char *)data.data, *end = p + data.len;
+    size_t lines = 0;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        if ((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F')) {
+            char c[5][256];
+            size_t n[5];
+            const char *f = p;
+            for (int k = 0; k < 5; k++) {
+                const char *semi = memchr(f, ';', (size_t)(eol - f));
+                assert_non_null(semi);
+                n[k] = nt_field(f, semi, c[k]);
+                f = semi + 1;
+            }
+            static const int src[5] = {0, 1, 2, 3, 4}, want[5] = {1, 1, 1, 3, 3};
+            for (int k = 0; k < 5; k++) {
+                char *out = NULL;
+                size_t olen;
+                assert_int_equal(mox_utf8_nfc(c[src[k]], n[src[k]], &out, &olen), MOX_OK);
+                if (olen != n[want[k]] || memcmp(out, c[want[k]], olen) != 0)
+                    fail_msg("NormalizationTest line \"%.*s\": NFC(c%d) != c%d", (int)(eol - p), p,
+                             k + 1, want[k] + 1);
+                mox_free(out);
+            }
+            lines++;
+        }
+        p = eol + 1;
+    }
+    assert_true(lines > 4000);
+    mox_buf_free(&data);
 }
 
 /* ------------------------------------------------------------------ PRECIS */
@@ -509,6 +591,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_nfc),
+        cmocka_unit_test(test_nfc_conformance),
         cmocka_unit_test(test_precis),
         cmocka_unit_test(test_domain_ascii),
         cmocka_unit_test(test_domain_idna),
