@@ -9,6 +9,7 @@ static const struct tool_cmd *const commands[] = {
     &tool_cmd_version,
     &tool_cmd_dns,
     &tool_cmd_spf,
+    &tool_cmd_dmarc,
     &tool_cmd_smtp,
     &tool_cmd_dkim,
     &tool_cmd_message,

@@ -86,6 +86,7 @@ extern const char tool_dns_usage[];
 extern const struct tool_cmd tool_cmd_version;
 extern const struct tool_cmd tool_cmd_dns;
 extern const struct tool_cmd tool_cmd_spf;
+extern const struct tool_cmd tool_cmd_dmarc;
 extern const struct tool_cmd tool_cmd_smtp;
 extern const struct tool_cmd tool_cmd_dkim;
 extern const struct tool_cmd tool_cmd_message;
