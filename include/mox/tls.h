@@ -5,13 +5,15 @@
  * never include it; they ask their embedder to start TLS and take the
  * channel-binding bytes this module extracts.
  *
- * This version implements the client side: certificate verification
+ * The client side: certificate verification
  * against a CA bundle (default /etc/ssl/certs/ca-certificates.crt)
  * including the host name, an insecure mode, an optional client
  * certificate, TLS 1.2 as the minimum version, and the tls-unique (RFC
- * 5929) and tls-exporter (RFC 9266) channel bindings. The configuration
- * object carries its role so that the server side (certificates selected
- * by SNI, client-certificate SPKI hashes) can be added to the same API.
+ * 5929) and tls-exporter (RFC 9266) channel bindings. The server side
+ * (mox_tls_config_new_server): certificates selected by SNI with a
+ * fallback, optional session tickets, optional client certificates
+ * identified by the SHA-256 of their public key, the same channel
+ * bindings, and handshake failures classified for metrics.
  *
  * Threading: a config and the connections made from it share a random
  * generator: use them from one thread at a time. Distinct configs are
@@ -129,6 +131,97 @@ typedef enum mox_tls_cb_type {
 MOX_API int mox_tls_channel_binding(const mox_tls *t, mox_tls_cb_type type,
                                     unsigned char *out, size_t cap,
                                     size_t *len);
+
+/* ---------------------------------------------------------------- server */
+
+/* Server options (one config per listener). Strings are copied.
+ *  - hostname: the listener's host name. A client that sends no SNI, an IP
+ *    literal, or a name no certificate covers gets the certificate whose
+ *    names cover `hostname` (else the first one added), unless strict_sni.
+ *  - strict_sni: refuse an unknown SNI name (alert unrecognized_name)
+ *    instead of falling back; absent or IP-literal SNI still falls back.
+ *  - session_tickets: issue RFC 5077 session tickets, with a key private to
+ *    this config and rotated every ticket_lifetime seconds (0: 12 hours).
+ *  - request_client_cert: ask for a client certificate. It is optional and
+ *    accepted without any CA chain or validity check: the application
+ *    identifies it by its public key (mox_tls_peer_spki_sha256).
+ *  - min_version: 0 or MOX_TLS_VERSION_1_2 (TLS 1.0/1.1 are never
+ *    accepted). */
+typedef struct mox_tls_server_options {
+    size_t size; /* sizeof(mox_tls_server_options), MOX_TLS_SERVER_OPTIONS_INIT */
+    const char *hostname;
+    int strict_sni;
+    int session_tickets;
+    uint32_t ticket_lifetime;
+    int request_client_cert;
+    int min_version;
+} mox_tls_server_options;
+
+#define MOX_TLS_SERVER_OPTIONS_INIT { sizeof(mox_tls_server_options), NULL, 0, 0, 0, 0, 0 }
+
+/* Creates a server configuration without certificates (add at least one
+ * before the first mox_tls_new). Errors as for the client. */
+MOX_API int mox_tls_config_new_server(mox_tls_config **out,
+                                      const mox_tls_server_options *opt,
+                                      mox_errinfo *ei);
+
+/* Adds a certificate chain (leaf first) and its private key, PEM or DER,
+ * from memory (PEM must include its terminating NUL or not: both work) or
+ * from files. The DNS names of the leaf's subjectAltName (its CN when it
+ * has none) select it for SNI; "*.example.org" covers one label. Only
+ * before the first connection: MOX_ERR_STATE afterwards. MOX_ERR_SYNTAX
+ * (unparsable), MOX_ERR_INVAL (key does not match, or not a server config),
+ * MOX_ERR_IO (file), MOX_ERR_NOMEM. */
+MOX_API int mox_tls_config_add_cert(mox_tls_config *cfg, const void *cert,
+                                    size_t cert_len, const void *key,
+                                    size_t key_len, mox_errinfo *ei);
+MOX_API int mox_tls_config_add_cert_file(mox_tls_config *cfg,
+                                         const char *cert_file,
+                                         const char *key_file,
+                                         mox_errinfo *ei);
+
+/* Server connections are made with mox_tls_new (server_name ignored).
+ * After the handshake: */
+
+/* The SNI host name the client sent (lower case), or "". */
+MOX_API const char *mox_tls_sni(const mox_tls *t);
+
+/* 1 when the handshake resumed a session (ticket). */
+MOX_API int mox_tls_resumed(const mox_tls *t);
+
+/* SHA-256 of the client certificate's SubjectPublicKeyInfo (also after
+ * resumption: the ticket carries the certificate). MOX_OK,
+ * MOX_ERR_NOTFOUND when the client sent none, MOX_ERR_STATE before the
+ * handshake. */
+MOX_API int mox_tls_peer_spki_sha256(const mox_tls *t, unsigned char out[32]);
+
+/* Why a server handshake failed, as a short metric label: "eof" (closed
+ * before or during the handshake), "not-tls" (the first byte is no TLS
+ * handshake record, e.g. plain SMTP on an implicit-TLS port),
+ * "unsupported-version", "alert-NAME" (the client sent a fatal alert, e.g.
+ * "alert-bad_certificate", "alert-unknown_ca"), "no-shared-cipher",
+ * "unrecognized-name" (strict_sni), "io" (socket error), "other". "" while
+ * none failed. Static or connection-owned storage. */
+MOX_API const char *mox_tls_failure(const mox_tls *t);
+
+/* "TLS1.2", "TLS1.3" for a MOX_TLS_VERSION_* value, "" for others. */
+MOX_API const char *mox_tls_version_name(int version);
+
+/* SHA-256 of the SubjectPublicKeyInfo of the first certificate in `cert`
+ * (PEM or DER), e.g. to register a client certificate with an account.
+ * MOX_ERR_SYNTAX, MOX_ERR_NOMEM. */
+MOX_API int mox_tls_cert_spki_sha256(const void *cert, size_t len,
+                                     unsigned char out[32], mox_errinfo *ei);
+
+/* Generates an ECDSA P-256 key and a self-signed certificate for `names`
+ * (n >= 1 DNS names or IP literals, the first also as CN), valid from one
+ * day ago for `days` days (0: 3650), appending both as PEM to `cert_pem`
+ * and `key_pem`. For test setups and localserve. `rnd` is unused for now
+ * (mbedTLS draws from its own entropy source) and may be NULL.
+ * MOX_ERR_INVAL, MOX_ERR_CRYPTO, MOX_ERR_NOMEM. */
+MOX_API int mox_tls_selfsigned(const char *const *names, size_t n, unsigned days,
+                               mox_buf *cert_pem, mox_buf *key_pem,
+                               mox_errinfo *ei);
 
 MOX_END_DECLS
 

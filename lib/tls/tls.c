@@ -19,35 +19,9 @@
 
 #include "core/core_priv.h"
 #include "mox/tls.h"
+#include "tls/tls_priv.h"
 
-enum { ROLE_CLIENT = 1 };
-
-struct mox_tls_config {
-    int role;
-    int insecure;
-    mbedtls_ssl_config conf;
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-    mbedtls_x509_crt ca;
-    mbedtls_x509_crt own_cert;
-    mbedtls_pk_context own_key;
-    /* The connection whose handshake is running: the key-export callback
-     * is per config in mbedTLS 2.28, so it finds its connection here. */
-    mox_tls *current;
-};
-
-struct mox_tls {
-    mox_tls_config *cfg;
-    mbedtls_ssl_context ssl;
-    int fd;
-    int wants;
-    int done;
-    int have_exporter;
-    unsigned char exporter[32];
-    char verify_error[512];
-};
-
-static void mbed_msg(mox_errinfo *ei, int code, int mret, const char *what)
+void moxi_tls_mbed_msg(mox_errinfo *ei, int code, int mret, const char *what)
 {
     char buf[160];
     mbedtls_strerror(mret, buf, sizeof buf);
@@ -64,13 +38,14 @@ void mox_tls_config_free(mox_tls_config *cfg)
     mbedtls_x509_crt_free(&cfg->ca);
     mbedtls_x509_crt_free(&cfg->own_cert);
     mbedtls_pk_free(&cfg->own_key);
+    moxi_tls_server_config_free(cfg);
     mox_free(cfg);
 }
 
 /* RFC 9266 tls-exporter, computed while the master secret is at hand; only
  * with the extended master secret (RFC 9266 §3, RFC 7627), without which
  * the exporter is not unique to the connection. */
-static int export_keys(void *p, const unsigned char *ms, const unsigned char *kb, size_t maclen,
+int moxi_tls_export_keys(void *p, const unsigned char *ms, const unsigned char *kb, size_t maclen,
                        size_t keylen, size_t ivlen, const unsigned char client_random[32],
                        const unsigned char server_random[32], mbedtls_tls_prf_types prf)
 {
@@ -83,6 +58,9 @@ static int export_keys(void *p, const unsigned char *ms, const unsigned char *kb
     if (!t)
         return 0;
     t->have_exporter = 0;
+    /* Which side's Finished comes first (tls-unique) depends on whether
+     * the session was resumed; only the handshake state knows. */
+    t->resumed = t->ssl.handshake ? t->ssl.handshake->resume : 0;
 #if defined(MBEDTLS_SSL_EXTENDED_MASTER_SECRET)
     if (!t->ssl.handshake || t->ssl.handshake->extended_ms != MBEDTLS_SSL_EXTENDED_MS_ENABLED)
         return 0;
@@ -115,7 +93,7 @@ int mox_tls_config_new_client(mox_tls_config **out, const mox_tls_client_options
     mox_tls_config *c = mox_calloc(1, sizeof *c);
     if (!c)
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
-    c->role = ROLE_CLIENT;
+    c->role = MOXI_TLS_ROLE_CLIENT;
     c->insecure = o.insecure;
     mbedtls_ssl_config_init(&c->conf);
     mbedtls_entropy_init(&c->entropy);
@@ -127,29 +105,29 @@ int mox_tls_config_new_client(mox_tls_config **out, const mox_tls_client_options
     static const unsigned char pers[] = "libmox tls client";
     if ((m = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy, pers,
                                    sizeof pers - 1)) != 0) {
-        mbed_msg(ei, rc = MOX_ERR_CRYPTO, m, "seeding the random generator");
+        moxi_tls_mbed_msg(ei, rc = MOX_ERR_CRYPTO, m, "seeding the random generator");
         goto out;
     }
     if ((m = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT,
                                          MBEDTLS_SSL_TRANSPORT_STREAM,
                                          MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
-        mbed_msg(ei, rc = MOX_ERR_CRYPTO, m, "TLS defaults");
+        moxi_tls_mbed_msg(ei, rc = MOX_ERR_CRYPTO, m, "TLS defaults");
         goto out;
     }
     mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
     /* mbedTLS 2.28 still compiles in TLS 1.0/1.1; never offer them. */
     mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                  MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_export_keys_ext_cb(&c->conf, export_keys, c);
+    mbedtls_ssl_conf_export_keys_ext_cb(&c->conf, moxi_tls_export_keys, c);
     const char *ca_file = o.ca_file ? o.ca_file : MOX_TLS_DEFAULT_CA_FILE;
     if (!o.insecure || o.ca_file || o.ca_path) {
         m = mbedtls_x509_crt_parse_file(&c->ca, ca_file);
         if (m < 0 && !o.ca_path) {
-            mbed_msg(ei, rc = MOX_ERR_IO, m, ca_file);
+            moxi_tls_mbed_msg(ei, rc = MOX_ERR_IO, m, ca_file);
             goto out;
         }
         if (o.ca_path && (m = mbedtls_x509_crt_parse_path(&c->ca, o.ca_path)) < 0) {
-            mbed_msg(ei, rc = MOX_ERR_IO, m, o.ca_path);
+            moxi_tls_mbed_msg(ei, rc = MOX_ERR_IO, m, o.ca_path);
             goto out;
         }
         if (c->ca.version == 0 && !o.insecure) {
@@ -165,15 +143,15 @@ int mox_tls_config_new_client(mox_tls_config **out, const mox_tls_client_options
                                                    : MBEDTLS_SSL_VERIFY_REQUIRED);
     if (o.cert_file) {
         if ((m = mbedtls_x509_crt_parse_file(&c->own_cert, o.cert_file)) != 0) {
-            mbed_msg(ei, rc = MOX_ERR_IO, m, o.cert_file);
+            moxi_tls_mbed_msg(ei, rc = MOX_ERR_IO, m, o.cert_file);
             goto out;
         }
         if ((m = mbedtls_pk_parse_keyfile(&c->own_key, o.key_file, o.key_password)) != 0) {
-            mbed_msg(ei, rc = MOX_ERR_IO, m, o.key_file);
+            moxi_tls_mbed_msg(ei, rc = MOX_ERR_IO, m, o.key_file);
             goto out;
         }
         if ((m = mbedtls_ssl_conf_own_cert(&c->conf, &c->own_cert, &c->own_key)) != 0) {
-            mbed_msg(ei, rc = MOX_ERR_CRYPTO, m, "client certificate");
+            moxi_tls_mbed_msg(ei, rc = MOX_ERR_CRYPTO, m, "client certificate");
             goto out;
         }
     }
@@ -212,6 +190,10 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     mox_tls *t = ctx;
     for (;;) {
         ssize_t n = recv(t->fd, buf, len, 0);
+        if (n > 0 && !t->received) {
+            t->received = 1;
+            t->first_byte = buf[0];
+        }
         if (n >= 0)
             return (int)n;
         if (errno == EINTR)
@@ -228,12 +210,19 @@ int mox_tls_new(mox_tls **out, mox_tls_config *cfg, int fd, const char *server_n
     if (!out || !cfg || fd < 0)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
     *out = NULL;
-    if (!cfg->insecure && (!server_name || !*server_name))
+    if (cfg->role == MOXI_TLS_ROLE_SERVER)
+        server_name = NULL;
+    else if (!cfg->insecure && (!server_name || !*server_name))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "a server name is needed to verify");
     int ip = server_name && is_ip_literal(server_name);
     if (!cfg->insecure && ip)
         return moxi_fail(ei, MOX_ERR_UNSUPPORTED, 0, SIZE_MAX,
                          "cannot verify a certificate for an IP address; use a host name");
+    if (cfg->role == MOXI_TLS_ROLE_SERVER) {
+        int prc = moxi_tls_server_prepare(cfg, ei);
+        if (prc != MOX_OK)
+            return prc;
+    }
     mox_tls *t = mox_calloc(1, sizeof *t);
     if (!t)
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
@@ -244,7 +233,7 @@ int mox_tls_new(mox_tls **out, mox_tls_config *cfg, int fd, const char *server_n
     if (m == 0 && server_name && *server_name && !ip)
         m = mbedtls_ssl_set_hostname(&t->ssl, server_name);
     if (m != 0) {
-        mbed_msg(ei, m == MBEDTLS_ERR_SSL_ALLOC_FAILED ? MOX_ERR_NOMEM : MOX_ERR_CRYPTO, m,
+        moxi_tls_mbed_msg(ei, m == MBEDTLS_ERR_SSL_ALLOC_FAILED ? MOX_ERR_NOMEM : MOX_ERR_CRYPTO, m,
                  "TLS setup");
         int rc = ei ? ei->code : MOX_ERR_CRYPTO;
         mox_tls_free(t);
@@ -312,18 +301,22 @@ int mox_tls_handshake(mox_tls *t, mox_errinfo *ei)
     if (m == 0) {
         t->done = 1;
         t->wants = 0;
+        if (t->cfg->role == MOXI_TLS_ROLE_SERVER)
+            return moxi_tls_server_handshake_done(t, ei);
         record_verify(t);
         return MOX_OK;
     }
     int rc = map_err(t, m);
     if (rc == MOX_ERR_AGAIN)
         return rc;
+    if (t->cfg->role == MOXI_TLS_ROLE_SERVER)
+        moxi_tls_server_classify(t, m);
     if (m == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         record_verify(t);
         return moxi_fail(ei, MOX_ERR_PERM, m, SIZE_MAX, "certificate verification failed: %s",
                          t->verify_error);
     }
-    mbed_msg(ei, rc, m, "TLS handshake");
+    moxi_tls_mbed_msg(ei, rc, m, "TLS handshake");
     return rc;
 }
 
@@ -407,14 +400,15 @@ int mox_tls_channel_binding(const mox_tls *t, mox_tls_cb_type type, unsigned cha
     }
     if (type == MOX_TLS_CB_UNIQUE) {
 #if defined(MBEDTLS_SSL_RENEGOTIATION)
-        /* The first Finished of the handshake: ours, as a client without
-         * session resumption (this adapter never resumes). */
+        /* The first Finished of the handshake: the client's in a full
+         * handshake, the server's in an abbreviated (resumed) one. */
         size_t n = t->ssl.verify_data_len;
         if (n == 0)
             return MOX_ERR_UNSUPPORTED;
         if (cap < n)
             return MOX_ERR_LIMIT;
-        memcpy(out, t->ssl.own_verify_data, n);
+        int ours = (t->cfg->role == MOXI_TLS_ROLE_SERVER) == (t->resumed != 0);
+        memcpy(out, ours ? t->ssl.own_verify_data : t->ssl.peer_verify_data, n);
         *len = n;
         return MOX_OK;
 #else
