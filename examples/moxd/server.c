@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,7 +423,10 @@ static void conn_run(moxd_conn *c)
             moxd_session_tick(c);
             progress = 1;
         }
-        if (c->eof && c->in_len == 0 && !(mox_smtp_server_state(c->s) & MOX_SMTP_CLOSED)) {
+        /* EOF after everything buffered was processed: a deferred decision
+         * still has pipelined input (e.g. QUIT) behind it. */
+        if (c->eof && c->in_len == 0 && !c->deferred &&
+            !(mox_smtp_server_state(c->s) & (MOX_SMTP_CLOSED | MOX_SMTP_DEFERRED))) {
             mox_smtp_server_eof(c->s);
             progress = 1;
         }
@@ -804,6 +808,13 @@ int moxd_serve(moxd_config *cfg, const moxd_run_opts *o)
     } else {
         moxd_system_resolver(srv, &srv->resolver);
     }
+    /* Blocked before the worker threads exist, so that they inherit the
+     * mask and the signals reach the loop's signalfd. */
+    sigset_t ss;
+    sigemptyset(&ss);
+    sigaddset(&ss, SIGTERM);
+    sigaddset(&ss, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &ss, NULL);
     if (moxd_pool_new(&srv->pool, cfg->workers) != 0) {
         fprintf(stderr, "moxd: cannot start worker threads\n");
         goto out;
@@ -815,11 +826,6 @@ int moxd_serve(moxd_config *cfg, const moxd_run_opts *o)
             goto out;
         }
     srv->ep = epoll_create1(EPOLL_CLOEXEC);
-    sigset_t ss;
-    sigemptyset(&ss);
-    sigaddset(&ss, SIGTERM);
-    sigaddset(&ss, SIGINT);
-    sigprocmask(SIG_BLOCK, &ss, NULL);
     srv->sigfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
     srv->sig_tag = TAG_SIGNAL;
     srv->pool_tag = TAG_POOL;

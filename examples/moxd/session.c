@@ -356,6 +356,8 @@ static void reason_header(moxd_conn *c, const mox_dmarc_outcome *dm, const mox_s
         const char *sp = strchr(p, ' ');
         size_t w = sp ? (size_t)(sp - p) : strlen(p);
         if (col + w > 76 && col > 20) {
+            if (h->len && h->data[h->len - 1] == ' ')
+                h->len--; /* no trailing space before the fold */
             mox_buf_append_str(h, "\r\n\t");
             col = 1;
         }
@@ -390,8 +392,11 @@ static void checks_done(moxd_conn *c)
     }
     if (c->kind == MOXD_SMTP && dm && dm->disposition == MOX_DMARC_POLICY_REJECT) {
         char text[300];
-        snprintf(text, sizeof text, "rejected by the DMARC policy of %s",
-                 dm->domain ? dm->domain : "the sender's domain");
+        if (dm->from_status != MOX_DMARC_FROM_OK)
+            snprintf(text, sizeof text, "message needs exactly one From address with a domain (%s)",
+                     mox_dmarc_from_name(dm->from_status));
+        else
+            snprintf(text, sizeof text, "rejected by the DMARC policy of %s", dm->domain);
         moxd_logf(srv, MOX_LOG_INFO, "dmarc reject", "cid", c->cid, "reason",
                   dm->reason ? dm->reason : "");
         finish_refuse(c, 550, "5.7.1", text);

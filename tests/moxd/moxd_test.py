@@ -1,0 +1,702 @@
+#!/usr/bin/python3
+"""moxd against real clients on 127.0.0.1: swaks, smtplib, gsasl, openssl
+s_client, dkimpy, the mox tool; Maildir contents byte for byte; smuggling;
+config check; fsync order; load and crash tests (--slow).
+
+usage: moxd_test.py --moxd PATH [--mox PATH] [--slow] [TEST...]
+"""
+import argparse
+import base64
+import email.utils
+import glob
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ARGS = None
+WORK = None
+TEMPLATE = None  # localserve directory initialised once per run
+
+
+def run(cmd, timeout=30, input=None, check=False):
+    p = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError("%s: exit %d\n%s%s" % (cmd, p.returncode, p.stdout.decode(errors="replace"),
+                                                     p.stderr.decode(errors="replace")))
+    return p
+
+
+class Server:
+    """A moxd localserve on ephemeral ports, in a copy of the template."""
+
+    def __init__(self, name, conf_edit=None, serve_conf=None, extra=None):
+        self.dir = os.path.join(WORK, name)
+        shutil.copytree(TEMPLATE, self.dir)
+        if conf_edit:
+            path = os.path.join(self.dir, "moxd.conf")
+            with open(path) as f:
+                text = f.read()
+            with open(path, "w") as f:
+                f.write(conf_edit(text))
+        if serve_conf is not None:
+            path = os.path.join(self.dir, "serve.conf")
+            with open(path, "w") as f:
+                f.write(serve_conf)
+            cmd = [ARGS.moxd, "serve", "--config", path, "--ready"]
+        else:
+            cmd = [ARGS.moxd, "localserve", "--dir", self.dir, "--smtp-port", "0",
+                   "--submission-port", "0", "--submissions-port", "0", "--metrics-port", "0"]
+        self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")
+        self.p = subprocess.Popen((extra or []) + cmd, stdout=subprocess.PIPE, stderr=self.stderr)
+        line = self._readline(15)
+        m = re.match(r"moxd ready (.*)", line)
+        assert m, "no ready line: %r (stderr: %s)" % (line, self.log())
+        self.ready = line
+        self.ports = {}
+        for kv in m.group(1).split():
+            k, v = kv.split("=", 1)
+            if ":" in v and k in ("smtp", "submission", "submissions", "metrics"):
+                self.ports[k] = int(v.rsplit(":", 1)[1])
+            else:
+                self.ports[k] = v
+        self.maildir = os.path.join(self.dir, "Maildir")
+
+    def _readline(self, timeout):
+        import select
+        end = time.time() + timeout
+        buf = b""
+        while time.time() < end:
+            r, _, _ = select.select([self.p.stdout], [], [], 0.2)
+            if r:
+                c = os.read(self.p.stdout.fileno(), 1)
+                if not c:
+                    break
+                if c == b"\n":
+                    return buf.decode()
+                buf += c
+            elif self.p.poll() is not None:
+                break
+        return buf.decode()
+
+    def log(self):
+        if not self.stderr.closed:
+            self.stderr.flush()
+        with open(os.path.join(self.dir, "stderr.log"), "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def messages(self, sub="new"):
+        out = []
+        for p in sorted(glob.glob(os.path.join(self.maildir, sub, "*"))):
+            with open(p, "rb") as f:
+                out.append(f.read())
+        return out
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(15)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.stderr.close()
+        return self.p.returncode
+
+
+def swaks(*a, timeout=30):
+    return run(["swaks", "--timeout", "10"] + list(a), timeout=timeout)
+
+
+def split_ours(msg):
+    """Returns (our headers, the rest) of a Maildir file: our fields are
+    X-Mox-Reason, Authentication-Results, Received-SPF, Received."""
+    ours = []
+    rest = msg
+    for name in (b"X-Mox-Reason:", b"Authentication-Results:", b"Received-SPF:", b"Received:"):
+        assert rest.startswith(name), "expected %s at %r" % (name, rest[:80])
+        m = re.match(rb"[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*", rest)
+        ours.append(m.group(0))
+        rest = rest[m.end():]
+    return b"".join(ours), rest
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_ready_line():
+    s = Server("ready")
+    try:
+        assert s.ports["user"] == "mox@localhost" and s.ports["password"] == "moxmoxmox", s.ready
+        assert s.ports["maildir"] == os.path.realpath(s.maildir), s.ready
+        for k in ("smtp", "submission", "submissions", "metrics"):
+            assert s.ports[k] > 0
+        for d in ("tmp", "new", "cur"):
+            assert os.path.isdir(os.path.join(s.maildir, d))
+        for f in ("moxd.conf", "cert.pem", "key.pem", "localserve.zone", "dkim-localhost-rsa.pem"):
+            assert os.path.exists(os.path.join(s.dir, f)), f
+        # metrics over HTTP
+        c = socket.create_connection(("127.0.0.1", s.ports["metrics"]), timeout=5)
+        c.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            data += b
+        assert data.startswith(b"HTTP/1.0 200"), data[:100]
+        assert b"moxd_connections" in data, data
+    finally:
+        assert s.stop() == 0, s.log()
+
+
+def test_swaks_plain_delivery():
+    s = Server("plain")
+    try:
+        body = b"Subject: plain\r\nFrom: alice@example.org\r\nTo: bob@example.com\r\n\r\nhello\r\n..leading dot\r\n.\r\n"
+        out = raw_session(s.ports["smtp"], b"EHLO client.example\r\nMAIL FROM:<alice@example.org>\r\n"
+                          b"RCPT TO:<bob@example.com>\r\nDATA\r\n" + body + b"QUIT\r\n")
+        assert b"250 2.0.0" in out, out
+        p = swaks("--server", "127.0.0.1:%d" % s.ports["smtp"], "--from", "alice@example.org",
+                  "--to", "bob@example.com")
+        assert p.returncode == 0, p.stdout.decode()
+        msgs = s.messages()
+        assert len(msgs) == 2, msgs
+        mine = [m for m in msgs if b"Subject: plain" in m][0]
+        ours, rest = split_ours(mine)
+        # dot-unstuffed, CRLF line ends, exactly the message as sent
+        assert rest == body[:-3].replace(b"\r\n..", b"\r\n."), rest
+        assert b"spf=none" in ours and b"dmarc=none" in ours and b"iprev=pass" in ours, ours
+        assert re.search(rb"with\s+ESMTP id", ours), ours
+    finally:
+        s.stop()
+
+
+def test_swaks_auth_tls():
+    s = Server("auth")
+    try:
+        n = 0
+        for mech in ("PLAIN", "LOGIN", "CRAM-MD5"):
+            for mode, port in (("-tls", "submission"), ("-tlsc", "submissions")):
+                p = swaks("--server", "127.0.0.1:%d" % s.ports[port], mode, "--auth", mech,
+                          "--auth-user", "mox@localhost", "--auth-password", "moxmoxmox",
+                          "--from", "mox@localhost", "--to", "friend@example.net",
+                          "--header", "Subject: %s %s" % (mech, mode))
+                out = p.stdout.decode()
+                assert p.returncode == 0, out
+                assert "235 2.7.0" in out and "250 2.0.0" in out, out
+                n += 1
+        # a wrong password is refused
+        p = swaks("--server", "127.0.0.1:%d" % s.ports["submission"], "-tls", "--auth", "PLAIN",
+                  "--auth-user", "mox@localhost", "--auth-password", "wrong",
+                  "--from", "mox@localhost", "--to", "friend@example.net")
+        assert p.returncode != 0 and "535" in p.stdout.decode(), p.stdout.decode()
+        msgs = s.messages()
+        assert len(msgs) == n, len(msgs)
+        for m in msgs:
+            assert b"with ESMTPSA" in m and b"TLS1.2" in m, m[:800]
+            assert b"dkim=pass" in m and b"dmarc=pass" in m, m[:800]
+            assert b"\r\nDKIM-Signature:" in m, m[:800]
+    finally:
+        s.stop()
+
+
+def test_smtplib_starttls_multi():
+    s = Server("smtplib")
+    try:
+        ctx = ssl.create_default_context(cafile=os.path.join(s.dir, "cert.pem"))
+        msg = ("From: mox@localhost\r\nTo: a@example.com, b@example.org\r\nSubject: multi\r\n"
+               "Message-ID: <m1@localhost>\r\nDate: %s\r\n\r\nline one\r\n.line with dot\r\n"
+               % email.utils.formatdate()).encode()
+        with smtplib.SMTP("127.0.0.1", s.ports["submission"], local_hostname="client.example",
+                          timeout=15) as c:
+            c.starttls(context=ctx)
+            c.login("mox@localhost", "moxmoxmox")
+            refused = c.sendmail("mox@localhost", ["a@example.com", "b@example.org", "c@localhost"], msg)
+            assert refused == {}, refused
+        msgs = s.messages()
+        # one account (the catch-all): delivered once
+        assert len(msgs) == 1, len(msgs)
+        ours, rest = split_ours(msgs[0])
+        # the signature is prepended; the message follows unchanged
+        assert rest.startswith(b"DKIM-Signature:"), rest[:100]
+        assert rest.endswith(msg), rest
+        assert b"helo=client.example" in ours, ours
+    finally:
+        s.stop()
+
+
+def test_gsasl_scram():
+    s = Server("gsasl")
+    try:
+        base = ["gsasl", "--smtp", "--starttls", "--x509-ca-file=" + os.path.join(s.dir, "cert.pem"),
+                "-a", "mox@localhost", "-p", "moxmoxmox", "--hostname", "localhost"]
+        for mech, extra in (("SCRAM-SHA-1", ["--no-cb"]), ("SCRAM-SHA-256", ["--no-cb"]),
+                            ("SCRAM-SHA-256-PLUS", [])):
+            p = run(base + extra + ["-m", mech, "127.0.0.1", str(s.ports["submission"])],
+                    input=b"", timeout=20)
+            out = p.stdout.decode() + p.stderr.decode()
+            assert "235 2.7.0" in out, (mech, out)
+        # Channel-binding downgrade: gsasl can bind (flag "y") while we
+        # offer -PLUS: RFC 5802 requires a refusal.
+        p = run(base + ["-m", "SCRAM-SHA-256", "127.0.0.1", str(s.ports["submission"])],
+                input=b"", timeout=20)
+        assert "235" not in p.stdout.decode(), p.stdout.decode()
+        # wrong password
+        bad = [a if a != "moxmoxmox" else "nope" for a in base]
+        p = run(bad + ["-m", "SCRAM-SHA-256-PLUS", "127.0.0.1", str(s.ports["submission"])],
+                input=b"", timeout=20)
+        assert "235" not in p.stdout.decode(), p.stdout.decode()
+    finally:
+        s.stop()
+
+
+def test_client_cert():
+    certdir = os.path.join(WORK, "clientkeys")
+    os.makedirs(certdir, exist_ok=True)
+    key, crt = os.path.join(certdir, "c.key"), os.path.join(certdir, "c.pem")
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=client"], check=True)
+
+    def edit(text):
+        return text.replace("    catchall: true\n",
+                            "    catchall: true\n    tls_public_keys: [%s]\n" % crt)
+
+    s = Server("clientcert", conf_edit=edit)
+    try:
+        script = (b"EHLO client.example\r\nMAIL FROM:<mox@localhost>\r\nRCPT TO:<x@example.com>\r\n"
+                  b"DATA\r\nFrom: mox@localhost\r\nSubject: by cert\r\n\r\nno AUTH\r\n.\r\nQUIT\r\n")
+        p = run(["openssl", "s_client", "-quiet", "-connect", "127.0.0.1:%d" % s.ports["submissions"],
+                 "-cert", crt, "-key", key, "-servername", "localhost"], input=script, timeout=20)
+        out = p.stdout.decode()
+        assert "250 2.0.0" in out, out + p.stderr.decode()
+        msgs = s.messages()
+        assert len(msgs) == 1 and b"by cert" in msgs[0], msgs
+        # without the certificate, MAIL needs AUTH
+        p = run(["openssl", "s_client", "-quiet", "-connect", "127.0.0.1:%d" % s.ports["submissions"],
+                 "-servername", "localhost"], input=script, timeout=20)
+        assert "530" in p.stdout.decode(), p.stdout.decode()
+        # STARTTLS with the certificate on the submission port
+        p = run(["openssl", "s_client", "-quiet", "-starttls", "smtp", "-connect",
+                 "127.0.0.1:%d" % s.ports["submission"], "-cert", crt, "-key", key],
+                input=script, timeout=20)
+        assert "250 2.0.0" in p.stdout.decode(), p.stdout.decode()
+    finally:
+        s.stop()
+
+
+def raw_session(port, lines, timeout=10):
+    c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    f = c.makefile("rb")
+    out = [f.readline()]
+    c.sendall(lines)
+    c.shutdown(socket.SHUT_WR)
+    try:
+        while True:
+            l = f.readline()
+            if not l:
+                break
+            out.append(l)
+    except socket.timeout:
+        pass
+    c.close()
+    return b"".join(out)
+
+
+def test_smuggling():
+    s = Server("smuggle")
+    try:
+        # Each sequence tries to end DATA early and inject a second message.
+        for seq in (b"\n.\n", b"\r.\r", b"\n.\r\n", b"\r\n.\n", b"\r.\r\n", b"\n.\r"):
+            pre = len(s.messages())
+            data = (b"EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n"
+                    b"Subject: outer\r\n\r\nbody" + seq +
+                    b"MAIL FROM:<evil@example.org>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n"
+                    b"Subject: smuggled\r\n\r\nx\r\n.\r\nQUIT\r\n")
+            out = raw_session(s.ports["smtp"], data)
+            msgs = s.messages()[pre:]
+            for m in msgs:
+                assert b"Subject: smuggled" not in m.split(b"\r\n\r\n", 1)[0] or b"Subject: outer" in m, (seq, m)
+            assert not any(m.count(b"Received:") > 1 for m in msgs), (seq, msgs)
+            # the message containing the sequence is refused
+            assert b"250 2.0.0" not in out, (seq, out)
+    finally:
+        s.stop()
+
+
+def test_dkim_verify_external():
+    s = Server("dkim")
+    try:
+        p = swaks("--server", "127.0.0.1:%d" % s.ports["submission"], "-tls", "--auth", "PLAIN",
+                  "--auth-user", "mox@localhost", "--auth-password", "moxmoxmox",
+                  "--from", "mox@localhost", "--to", "someone@example.com",
+                  "--header", "Subject: signed")
+        assert p.returncode == 0, p.stdout.decode()
+        path = glob.glob(os.path.join(s.maildir, "new", "*"))[0]
+        zone = os.path.join(s.dir, "localserve.zone")
+        if ARGS.mox:
+            p = run([ARGS.mox, "dkim", "verify", "--dns-zone", zone, path])
+            out = p.stdout.decode()
+            assert p.returncode == 0 and "pass" in out, out + p.stderr.decode()
+        # dkimpy, with DNS from the same zone file
+        code = r'''
+import sys, dkim, re
+zone = open(sys.argv[1]).read()
+recs = {}
+cur = None
+txt = ""
+for line in zone.splitlines():
+    m = re.match(r'^(\S+)\s+IN\s+TXT\s+(.*)$', line)
+    if m:
+        name = m.group(1)
+        if not name.endswith("."):
+            name = name + ".localhost."
+        recs[name.lower()] = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(2)))
+def dnsfunc(name, timeout=5):
+    n = name.decode() if isinstance(name, bytes) else name
+    return recs.get(n.lower().rstrip(".") + ".", "").encode()
+msg = open(sys.argv[2], "rb").read()
+ok = dkim.verify(msg, dnsfunc=dnsfunc)
+print("dkimpy", ok)
+sys.exit(0 if ok else 1)
+'''
+        p = run(["/usr/bin/python3", "-c", code, zone, path])
+        assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+    finally:
+        s.stop()
+
+
+def test_config_check():
+    good = os.path.join(TEMPLATE, "moxd.conf")
+    p = run([ARGS.moxd, "config", "check", good])
+    assert p.returncode == 0 and b": ok" in p.stdout, p.stdout
+    bad = os.path.join(WORK, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("hostname: mail.example.org\n"          # 1
+                "listeners:\n"                          # 2
+                "  - kind: smtpx\n"                     # 3
+                "    port: 99999\n"                     # 4
+                "tls:\n"                                # 5
+                "  certificates:\n"                     # 6
+                "    - cert: /nonexistent.pem\n"        # 7
+                "      key: /nonexistent.key\n"         # 8
+                "accounts:\n"                           # 9
+                "  a:\n"                                # 10
+                "    credentials: \"garbage\"\n"        # 11
+                "    addresses: [a@example.org]\n"      # 12
+                "    quota: lots\n"                     # 13
+                "colour: blue\n")                       # 14
+    p = run([ARGS.moxd, "config", "check", bad])
+    out = p.stdout.decode()
+    assert p.returncode == 1, out
+    for line in (":3: listener kind", ":4: port", ":7: certificate", ":11: credentials",
+                 ":13: quota", ":14: unknown option colour", "example.org is not configured"):
+        assert line in out, (line, out)
+    for l in out.strip().splitlines():
+        assert re.match(r"^%s:\d+: " % re.escape(bad), l), l
+    with open(bad, "w") as f:
+        f.write("hostname: [unclosed\n")
+    p = run([ARGS.moxd, "config", "check", bad])
+    assert p.returncode == 1 and re.match(r"^%s:\d+: " % re.escape(bad), p.stdout.decode()), p.stdout
+
+
+def serve_conf(s_dir, extra_accounts=""):
+    with open(os.path.join(TEMPLATE, "moxd.conf")) as f:
+        creds = re.search(r'credentials: "([^"]*)"', f.read()).group(1)
+    return """hostname: mail.example.org
+dns_zone: %(d)s/test.zone
+tls:
+  certificates:
+    - {cert: %(d)s/cert.pem, key: %(d)s/key.pem}
+listeners:
+  - {kind: smtp, address: 127.0.0.1, port: 0}
+  - {kind: submission, address: 127.0.0.1, port: 0}
+  - {kind: submissions, address: 127.0.0.1, port: 0}
+limits:
+  unknown_recipient_delay_ms: 300
+domains:
+  example.org:
+    dkim:
+      - {selector: moxd1, key: %(d)s/dkim-localhost-rsa.pem}
+accounts:
+  alice:
+    credentials: "%(c)s"
+    addresses: [alice@example.org]
+  bob:
+    credentials: "%(c)s"
+    addresses: [bob@example.org]
+    quota: 2000
+  carol:
+    credentials: "%(c)s"
+    addresses: [carol@example.org]
+aliases:
+  team@example.org:
+    members: [alice@example.org, bob@example.org, carol@example.org]
+    post_public: true
+    allow_msg_from: true
+    list_members: true
+  private@example.org:
+    members: [alice@example.org, carol@example.org]
+""" % {"d": s_dir, "c": creds}
+
+
+def test_serve_rules():
+    """Configured daemon: unknown recipients, aliases (once per member,
+    not to the sender), quota, submission sender rules, DMARC reject."""
+    d = os.path.join(WORK, "servedir")
+    os.makedirs(d, exist_ok=True)
+    for f in ("cert.pem", "key.pem", "dkim-localhost-rsa.pem"):
+        shutil.copy(os.path.join(TEMPLATE, f), d)
+    with open(os.path.join(d, "test.zone"), "w") as f:
+        f.write("$ORIGIN example.net.\n@ IN TXT \"v=spf1 -all\"\n_dmarc IN TXT \"v=DMARC1; p=reject\"\n"
+                "1.0.0.127.in-addr.arpa. IN PTR localhost.\nlocalhost. IN A 127.0.0.1\n")
+    s = Server("serve", serve_conf=serve_conf(d))
+    base = os.path.join(s.dir, "accounts")
+
+    def count(acct):
+        return len(glob.glob(os.path.join(base, acct, "Maildir", "new", "*")))
+
+    try:
+        port = s.ports["smtp"]
+        t0 = time.time()
+        out = raw_session(port, b"EHLO x\r\nMAIL FROM:<x@example.com>\r\nRCPT TO:<nobody@example.org>\r\nQUIT\r\n")
+        assert b"550 5.1.1" in out, out
+        assert time.time() - t0 >= 0.25, "unknown recipient not delayed"
+        # alias + direct member: one copy each
+        p = swaks("--server", "127.0.0.1:%d" % port, "--from", "x@example.com",
+                  "--to", "team@example.org,alice@example.org")
+        assert p.returncode == 0, p.stdout.decode()
+        assert (count("alice"), count("bob"), count("carol")) == (1, 1, 1)
+        # non-public alias from outside: refused
+        out = raw_session(port, b"EHLO x\r\nMAIL FROM:<x@example.com>\r\nRCPT TO:<private@example.org>\r\nQUIT\r\n")
+        assert b"550 5.7.1" in out, out
+        # DMARC reject: example.net publishes p=reject and -all
+        p = swaks("--server", "127.0.0.1:%d" % port, "--from", "x@example.net",
+                  "--to", "carol@example.org", "--header", "From: x@example.net")
+        assert "550 5.7.1" in p.stdout.decode(), p.stdout.decode()
+        assert count("carol") == 1
+        # quota: bob has 2000 bytes and already one message
+        big = "From: x@example.com\r\nSubject: big\r\n\r\n" + ("x" * 70 + "\r\n") * 40
+        p = swaks("--server", "127.0.0.1:%d" % port, "--from", "x@example.com",
+                  "--to", "bob@example.org", "--data", big)
+        assert "452 4.2.2" in p.stdout.decode(), p.stdout.decode()
+        # submission: alice sends as the alias (allowed), not as bob
+        sub = ["--server", "127.0.0.1:%d" % s.ports["submission"], "-tls", "--auth", "PLAIN",
+               "--auth-user", "alice@example.org", "--auth-password", "moxmoxmox"]
+        p = swaks(*sub, "--from", "bob@example.org", "--to", "carol@example.org")
+        assert "550 5.7.0" in p.stdout.decode(), p.stdout.decode()
+        p = swaks(*sub, "--from", "team@example.org", "--to", "team@example.org",
+                  "--header", "From: team@example.org")
+        assert p.returncode == 0, p.stdout.decode()
+        # to the alias from a member: not back to alice
+        assert (count("alice"), count("carol")) == (1, 2), (count("alice"), count("carol"))
+        # remote recipients: a clear temporary refusal (no queue yet)
+        p = swaks(*sub, "--from", "alice@example.org", "--to", "someone@example.com")
+        assert "451 4.4.0" in p.stdout.decode(), p.stdout.decode()
+        # Message-ID and Date added, DKIM-signed
+        p = swaks(*sub, "--from", "alice@example.org", "--to", "carol@example.org",
+                  "--data", "From: alice@example.org\r\nSubject: bare\r\n\r\nbody\r\n")
+        assert p.returncode == 0, p.stdout.decode()
+        m = [open(x, "rb").read() for x in glob.glob(os.path.join(base, "carol", "Maildir", "new", "*"))]
+        bare = [x for x in m if b"Subject: bare" in x][0]
+        assert b"\r\nMessage-ID: <" in bare and b"\r\nDate: " in bare and b"DKIM-Signature:" in bare, bare
+    finally:
+        s.stop()
+
+
+def test_forged_authres_removed():
+    s = Server("forged")
+    try:
+        body = ("Authentication-Results: localhost; dkim=pass header.d=bank.example\r\n"
+                "Authentication-Results: other.example; spf=pass\r\n"
+                "From: x@example.org\r\nSubject: forged\r\n\r\nhi\r\n")
+        p = swaks("--server", "127.0.0.1:%d" % s.ports["smtp"], "--from", "x@example.org",
+                  "--to", "y@localhost", "--data", body)
+        assert p.returncode == 0, p.stdout.decode()
+        m = s.messages()[0]
+        assert b"bank.example" not in m and b"other.example; spf=pass" in m, m
+    finally:
+        s.stop()
+
+
+def test_fsync_order():
+    if not shutil.which("strace"):
+        print("  (strace missing: skipped)")
+        return
+    s = Server("strace", extra=["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,rename,openat,sendto,write",
+                                "-o", os.path.join(WORK, "strace.log")])
+    try:
+        p = swaks("--server", "127.0.0.1:%d" % s.ports["smtp"], "--from", "a@example.org",
+                  "--to", "b@localhost")
+        assert p.returncode == 0, p.stdout.decode()
+    finally:
+        s.stop()
+    log = open(os.path.join(WORK, "strace.log")).read().splitlines()
+    idx = {}
+    fds = {}
+    for i, l in enumerate(log):
+        m = re.search(r'openat\(.*"([^"]*/Maildir/tmp/[^"]*)".*= (\d+)', l)
+        if m:
+            idx.setdefault("open", i)
+            fds[m.group(2)] = 1
+        m = re.search(r'fsync\((\d+)\)', l)
+        if m and "open" in idx and "rename" not in idx and m.group(1) in fds:
+            idx.setdefault("fsync_file", i)
+        if "rename(" in l and "/Maildir/tmp/" in l and "/Maildir/new/" in l:
+            idx.setdefault("rename", i)
+        m = re.search(r'openat\(.*"([^"]*/Maildir/new)".*O_DIRECTORY.*= (\d+)', l)
+        if m and "rename" in idx:
+            idx.setdefault("open_new", i)
+            fds["new"] = m.group(2)
+        if m is None and "open_new" in idx and re.search(r'fsync\(%s\)' % fds.get("new", "x"), l):
+            idx.setdefault("fsync_new", i)
+        if re.search(r'"250 2\.0\.0 delivered', l):
+            idx.setdefault("reply", i)
+    order = ["open", "fsync_file", "rename", "fsync_new", "reply"]
+    assert all(k in idx for k in order), (idx, "\n".join(log[-60:]))
+    assert [idx[k] for k in order] == sorted(idx[k] for k in order), idx
+
+
+def test_sigterm_finishes_transaction():
+    s = Server("sigterm")
+    try:
+        c = socket.create_connection(("127.0.0.1", s.ports["smtp"]), timeout=10)
+        f = c.makefile("rb")
+        f.readline()
+        c.sendall(b"EHLO x\r\n")
+        while not f.readline().startswith(b"250 "):
+            pass
+        c.sendall(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@localhost>\r\nDATA\r\n")
+        for _ in range(3):
+            f.readline()
+        s.p.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        # the transaction in flight still completes
+        c.sendall(b"From: a@example.org\r\nSubject: late\r\n\r\nbody\r\n.\r\n")
+        r = f.readline()
+        assert r.startswith(b"250"), r
+        r = f.readline()
+        assert r.startswith(b"421 4.3.2"), r
+        c.close()
+        s.p.wait(10)
+        assert s.p.returncode == 0
+        assert len(s.messages()) == 1
+    finally:
+        s.stop()
+
+
+# ---------------------------------------------------------------- slow
+
+
+def test_load_smtp_source():
+    s = Server("load")
+    try:
+        t0 = time.time()
+        p = run(["smtp-source", "-s", "20", "-m", "2000", "-l", "1024", "-f", "a@example.org",
+                 "-t", "b@localhost", "127.0.0.1:%d" % s.ports["smtp"]], timeout=300)
+        dt = time.time() - t0
+        assert p.returncode == 0, p.stderr.decode()
+        n = len(os.listdir(os.path.join(s.maildir, "new")))
+        print("  2000 messages over 20 sessions in %.2fs (%.0f msg/s); %d in Maildir" % (dt, 2000 / dt, n))
+        assert n == 2000, n
+    finally:
+        s.stop()
+
+
+def test_crash_sigkill():
+    s = Server("crash")
+    acked = []
+    import threading
+    stop = threading.Event()
+
+    def client(k):
+        i = 0
+        while not stop.is_set():
+            i += 1
+            mid = "<crash-%d-%d@test>" % (k, i)
+            try:
+                c = smtplib.SMTP("127.0.0.1", s.ports["smtp"], timeout=10)
+                c.sendmail("a@example.org", ["b@localhost"],
+                           ("From: a@example.org\r\nMessage-ID: %s\r\nSubject: c\r\n\r\n%s\r\n"
+                            % (mid, "y" * 2000)).encode())
+                acked.append(mid)  # only after the 250
+                c.quit()
+            except Exception:
+                return
+
+    ts = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in ts:
+        t.start()
+    time.sleep(2.0)
+    s.p.send_signal(signal.SIGKILL)
+    stop.set()
+    for t in ts:
+        t.join(20)
+    s.stop()
+    found = set()
+    for m in s.messages():
+        mm = re.search(rb"Message-ID: (<crash-[^>]*>)", m)
+        if mm:
+            found.add(mm.group(1).decode())
+    missing = [m for m in acked if m not in found]
+    print("  %d acknowledged before SIGKILL, %d in Maildir" % (len(acked), len(found)))
+    assert acked and not missing, missing[:5]
+
+
+FAST = [test_ready_line, test_config_check, test_swaks_plain_delivery, test_swaks_auth_tls,
+        test_smtplib_starttls_multi, test_gsasl_scram, test_client_cert, test_smuggling,
+        test_dkim_verify_external, test_serve_rules, test_forged_authres_removed,
+        test_fsync_order, test_sigterm_finishes_transaction]
+SLOW = [test_load_smtp_source, test_crash_sigkill]
+
+
+def main():
+    global ARGS, WORK, TEMPLATE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--moxd", required=True)
+    ap.add_argument("--mox")
+    ap.add_argument("--slow", action="store_true")
+    ap.add_argument("tests", nargs="*")
+    ARGS = ap.parse_args()
+    WORK = tempfile.mkdtemp(prefix="moxd-test-")
+    # Initialise one localserve directory (keys are slow to make) and copy
+    # it for every server.
+    TEMPLATE = os.path.join(WORK, "template")
+    p = subprocess.Popen([ARGS.moxd, "localserve", "--dir", TEMPLATE, "--smtp-port", "0",
+                          "--submission-port", "0", "--submissions-port", "0", "--metrics-port", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = p.stdout.readline()
+    p.terminate()
+    p.wait(10)
+    assert line.startswith(b"moxd ready"), (line, p.stderr.read())
+    tests = SLOW if ARGS.slow else FAST
+    if ARGS.tests:
+        tests = [t for t in FAST + SLOW if t.__name__ in ARGS.tests]
+    failed = 0
+    for t in tests:
+        t0 = time.time()
+        try:
+            t()
+            print("ok   %s (%.1fs)" % (t.__name__, time.time() - t0))
+        except Exception:
+            failed += 1
+            print("FAIL %s" % t.__name__)
+            traceback.print_exc()
+    sys.stdout.flush()
+    if not failed:
+        shutil.rmtree(WORK, ignore_errors=True)
+    else:
+        print("work directory kept: %s" % WORK)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
