@@ -1,11 +1,15 @@
 #!/bin/sh
 # The README's main command: installs dependencies (Debian 12, as root),
-# builds libmox and the mox tool, and runs the tool on the bundled examples.
+# builds libmox, the mox tool and moxd, runs the tool on the bundled
+# examples, then runs `moxd localserve` in the foreground: a mail server on
+# 127.0.0.1 (SMTP 1025, submission 1587, submissions 1465) with the account
+# mox@localhost / moxmoxmox, delivering every message to
+# ./moxd-localserve/Maildir. Stop it with Ctrl-C.
 set -eu
 cd "$(dirname "$0")/.."
 ./cmake/setup-debian.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target mox_tool
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target mox_tool moxd
 mox=build/examples/mox/mox
 data=examples/data
 
@@ -28,3 +32,7 @@ fi
 if "$mox" dkim --help >/dev/null 2>&1 && [ -f "$data/signed.eml" ]; then
     run dkim verify --dns-zone "$data/example.zone" "$data/signed.eml"
 fi
+
+echo "\$ moxd localserve"
+echo "(try: swaks --server 127.0.0.1:1587 -tls --auth-user mox@localhost --auth-password moxmoxmox --to you@example.org)"
+exec build/examples/moxd/moxd localserve "$@"
