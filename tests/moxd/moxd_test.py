@@ -289,6 +289,26 @@ def test_client_cert():
                  "127.0.0.1:%d" % s.ports["submission"], "-cert", crt, "-key", key],
                 input=script, timeout=20)
         assert "250 2.0.0" in p.stdout.decode(), p.stdout.decode()
+        # Resumption (session ticket): the certificate still identifies the
+        # account, so submission works without AUTH on the resumed session.
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(crt, key)
+        sess = None
+        for i in range(2):
+            raw = socket.create_connection(("127.0.0.1", s.ports["submissions"]), timeout=10)
+            t = ctx.wrap_socket(raw, server_hostname="localhost", session=sess)
+            f = t.makefile("rb")
+            assert f.readline().startswith(b"220")
+            t.sendall(script.replace(b"by cert", b"by cert %d" % i))
+            out = f.read()
+            assert b"250 2.0.0" in out, (i, out)
+            if i == 1:
+                assert t.session_reused, "session not resumed"
+            sess = t.session
+            t.close()
     finally:
         s.stop()
 
