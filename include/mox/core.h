@@ -242,6 +242,7 @@ MOX_API void mox_buf_reset(mox_buf *b);
 /* Ensures room for `extra` more bytes (+ the NUL). MOX_ERR_NOMEM, or
  * MOX_ERR_LIMIT on size overflow. On error the buffer is unchanged. */
 MOX_API int mox_buf_reserve(mox_buf *b, size_t extra);
+/* Appends n bytes; `p` must not point into `b` (the storage may move). */
 MOX_API int mox_buf_append(mox_buf *b, const void *p, size_t n);
 MOX_API int mox_buf_append_str(mox_buf *b, const char *s);
 MOX_API int mox_buf_append_byte(mox_buf *b, unsigned char c);
@@ -263,7 +264,8 @@ MOX_API char *mox_buf_steal(mox_buf *b, size_t *len);
 #define MOX_BASE64_ALLOW_WS 0x1   /* skip SP, HTAB, CR, LF anywhere */
 #define MOX_BASE64_NOPAD 0x2      /* padding optional (still validated if present) */
 
-/* Appends the standard base64 (RFC 4648 §4, padded) of `in` to `out`. */
+/* Appends the standard base64 (RFC 4648 §4, padded) of `in` to `out`.
+ * `in` must not point into `out` (the buffer may move). */
 MOX_API int mox_base64_encode(const void *in, size_t len, mox_buf *out);
 
 /* Strict decode, appended to `out`: rejects characters outside the

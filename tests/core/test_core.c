@@ -200,13 +200,21 @@ static void test_logfmt(void **state)
 static int sweep_buf(void *arg)
 {
     (void)arg;
-    mox_buf b = MOX_BUF_INIT;
+    mox_buf b = MOX_BUF_INIT, e = MOX_BUF_INIT, d = MOX_BUF_INIT;
     int rc = MOX_OK;
     for (int i = 0; i < 50 && rc == MOX_OK; i++)
         rc = mox_buf_appendf(&b, "line %d of a growing buffer\n", i);
     if (rc == MOX_OK)
-        rc = mox_base64_encode(b.data, b.len, &b);
+        rc = mox_base64_encode(b.data, b.len, &e);
+    if (rc == MOX_OK)
+        rc = mox_base64_decode((const char *)e.data, e.len, 0, &d, NULL);
+    if (rc == MOX_OK)
+        rc = mox_hex_encode(d.data, d.len, &e);
+    if (rc == MOX_OK && (d.len != b.len || memcmp(d.data, b.data, b.len) != 0))
+        rc = MOX_ERR_INVAL;
     mox_buf_free(&b);
+    mox_buf_free(&e);
+    mox_buf_free(&d);
     return rc;
 }
 
