@@ -56,6 +56,7 @@ class Server:
             cmd = [ARGS.moxd, "localserve", "--dir", self.dir, "--smtp-port", "0",
                    "--submission-port", "0", "--submissions-port", "0", "--metrics-port", "0"]
         self.stderr = open(os.path.join(self.dir, "stderr.log"), "wb")
+        self.traced = bool(extra)
         self.p = subprocess.Popen((extra or []) + cmd, stdout=subprocess.PIPE, stderr=self.stderr)
         line = self._readline(15)
         m = re.match(r"moxd ready (.*)", line)
@@ -102,13 +103,28 @@ class Server:
 
     def stop(self, sig=signal.SIGTERM):
         if self.p.poll() is None:
-            self.p.send_signal(sig)
+            # Under strace, the signal goes to moxd (strace's child), not
+            # to strace, which would leave moxd running.
+            try:
+                with open("/proc/%d/task/%d/children" % (self.p.pid, self.p.pid)) as f:
+                    kids = [int(x) for x in f.read().split()]
+            except OSError:
+                kids = []
+            if self.traced and kids:
+                for k in kids:
+                    os.kill(k, sig)
+            else:
+                self.p.send_signal(sig)
             try:
                 self.p.wait(15)
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
         self.stderr.close()
+        log = self.log()
+        # Under the sanitizers: any report fails the test.
+        for bad in ("Sanitizer", "runtime error:"):
+            assert bad not in log, log[-3000:]
         return self.p.returncode
 
 
