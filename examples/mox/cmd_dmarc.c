@@ -444,7 +444,7 @@ static int run_parse(int argc, char **argv)
             json = 1;
         } else if (!strcmp(a, "--strict")) {
             flags |= MOX_DMARC_PARSE_STRICT;
-        } else if (!rec) {
+        } else if (!rec && !tool_is_option(a)) {
             rec = a;
         } else {
             fputs(parse_usage, stderr);
@@ -455,7 +455,7 @@ static int run_parse(int argc, char **argv)
         fputs(parse_usage, stderr);
         return TOOL_USAGE;
     }
-    mox_dmarc_record *r;
+    mox_dmarc_record *r = NULL;
     mox_errinfo ei;
     mox_errinfo_clear(&ei);
     int rc = mox_dmarc_record_parse(rec, strlen(rec), flags, &r, &ei);
@@ -477,11 +477,14 @@ static int run_parse(int argc, char **argv)
             json_record(&j, r);
         }
         tool_json_obj_end(&j);
+        int valid = rc == MOX_OK;
         rc = tool_json_print(&j, stdout);
         tool_json_free(&j);
+        if (rc == TOOL_OK && !valid)
+            rc = TOOL_RUNTIME; /* unparsable input, as for mox spf parse */
     } else if (rc != MOX_OK) {
-        printf("invalid: %s (offset %zu)\n", ei.msg, ei.offset);
-        rc = TOOL_OK;
+        fprintf(stderr, "mox: dmarc parse: invalid record at offset %zu: %s\n", ei.offset, ei.msg);
+        rc = TOOL_RUNTIME;
     } else {
         mox_buf b = MOX_BUF_INIT;
         if (mox_dmarc_record_format(r, &b) == MOX_OK)

@@ -122,7 +122,7 @@ static int run_verify(int argc, char **argv)
             return TOOL_OK;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
-        } else if (!secrets) {
+        } else if (!secrets && !tool_is_option(argv[i])) {
             secrets = argv[i];
         } else {
             fputs(usage, stderr);

@@ -173,7 +173,7 @@ static int run_parse(int argc, char **argv)
             return TOOL_OK;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
-        } else if (!rec) {
+        } else if (!rec && !tool_is_option(argv[i])) {
             rec = argv[i];
         } else {
             fputs(parse_usage, stderr);

@@ -20,6 +20,8 @@ static const struct tool_cmd *const commands[] = {
 
 int tool_is_help(const char *s) { return !strcmp(s, "-h") || !strcmp(s, "--help"); }
 
+int tool_is_option(const char *s) { return s[0] == '-' && s[1] != '\0'; }
+
 int tool_err(int code, const char *fmt, ...)
 {
     va_list ap;

@@ -27,6 +27,11 @@ int tool_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* 1 if s is "-h" or "--help". */
 int tool_is_help(const char *s);
 
+/* 1 if s looks like an option ("-x", "--xyz"; not "-" alone): commands
+ * call it for arguments they do not know, so a mistyped option is a usage
+ * error rather than an operand. */
+int tool_is_option(const char *s);
+
 /* JSON output (RFC 8259): one object per command, snake_case keys, null for
  * absent values. Writes into a buffer; tool_json_print prints it + "\n". */
 typedef struct tool_json {

@@ -159,7 +159,7 @@ check("record at _dmarc.example.net" in out and "organizational domain: example.
       "lookup text output")
 
 # 9. parse and exit codes
-j = json.loads(run(["dmarc", "parse", "--json", "--strict", "v=DMARC1; p=reject; pct=50"]))
+j = json.loads(run(["dmarc", "parse", "--json", "--strict", "v=DMARC1; p=reject; pct=50"], want_rc=1))
 check(j["valid"] is False and "pct" in j["error"], "strict parse refuses pct")
 run(["dmarc", "check", "--dns-zone", zonefile], MSG, want_rc=2)
 run(["dmarc", "lookup"], want_rc=2)
