@@ -627,6 +627,9 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_s
     mox_spf_config spc = MOX_SPF_CONFIG_INIT;
     spc.receiver = srv->cfg->hostname;
     spc.env = &srv->env;
+    /* localserve's domain is "localhost": SPF would say none (RFC 7208
+     * §4.3) although the in-process zone publishes a record for it. */
+    spc.allow_single_label = srv->cfg->localserve;
     mc.spf = &spc;
     mc.flags = MOX_MSGAUTH_IPREV;
     mox_errinfo ei;

@@ -157,10 +157,19 @@ typedef struct mox_spf_config {
                                     no usable exp=; NULL: built-in
                                     "%{d} does not designate %{c} as
                                     permitted sender" (copied) */
+    int allow_single_label;      /* nonzero: a single-label identity
+                                    domain ("mox@localhost") is evaluated
+                                    like any other. Off by default: RFC 7208
+                                    §4.3 makes check_host() return "none"
+                                    for it. For local and test setups that
+                                    answer DNS for such a name themselves,
+                                    never on the Internet. Include/redirect
+                                    targets are unaffected (the record
+                                    grammar wants a dot in them). */
 } mox_spf_config;
 
 #define MOX_SPF_CONFIG_INIT \
-    { sizeof(mox_spf_config), NULL, 0, 0, 0, 0, 0, 0, NULL, NULL }
+    { sizeof(mox_spf_config), NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, 0 }
 
 /* Which identity is checked. */
 enum {

@@ -43,6 +43,7 @@ struct mox_spf {
     int64_t t;
     int identity;
     int domain_bad;
+    int multi;       /* the identity domain needs 2+ labels (RFC 7208 §4.3) */
     /* frames */
     frame *fr;
     size_t nfr, capfr;
@@ -901,7 +902,7 @@ const mox_spf_outcome *mox_spf_get(const mox_spf *s)
 
 /* ------------------------------------------------------------ lifecycle */
 
-static int identity_domain_ok(const char *d)
+static int identity_domain_ok(const char *d, int multi)
 {
     size_t n = strlen(d);
     if (n == 0 || d[0] == '[')
@@ -911,7 +912,7 @@ static int identity_domain_ok(const char *d)
         if (c <= 0x20 || c >= 0x7f)
             return 0;
     }
-    return moxi_spf_domain_ok(d, n, 1);
+    return moxi_spf_domain_ok(d, n, multi);
 }
 
 static int setup_identity(mox_spf *s, const char *sender, const char *helo)
@@ -967,7 +968,7 @@ static int setup_identity(mox_spf *s, const char *sender, const char *helo)
     }
     if (!s->odomain && !(s->odomain = moxi_strndup(dom, dl)))
         return MOX_ERR_NOMEM;
-    s->domain_bad = !identity_domain_ok(s->odomain);
+    s->domain_bad = !identity_domain_ok(s->odomain, s->multi);
     mox_buf b = MOX_BUF_INIT;
     int rc = mox_buf_appendf(&b, "%s@%s", s->local, s->odomain);
     if (rc) {
@@ -1011,6 +1012,9 @@ int mox_spf_new(mox_spf **out, const mox_spf_config *cfg, const char *ip, const 
     if (s->max_terms > 1000)
         s->max_terms = 1000;
     s->env = cfg ? cfg->env : NULL;
+    /* Read only from callers built with a config that has the field. */
+    s->multi = !(cfg && cfg->size >= offsetof(mox_spf_config, allow_single_label) + sizeof(int) &&
+                 cfg->allow_single_label);
     s->identity = identity;
     s->all_authentic = 1;
     s->t = mox_clock_wall_ns(s->env ? s->env->clock : NULL) / 1000000000;

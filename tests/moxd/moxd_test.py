@@ -151,6 +151,25 @@ def split_ours(msg):
     return b"".join(ours), rest
 
 
+def authres(msg):
+    """The method=result pairs of our (first) Authentication-Results field,
+    unfolded: {"spf": "pass", ...}."""
+    ours, _ = split_ours(msg)
+    m = re.search(rb"Authentication-Results:([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)", ours)
+    assert m, ours
+    text = re.sub(rb"\r\n[ \t]", b" ", m.group(1)).decode()
+    return dict(re.findall(r"(?:^|;)\s*([a-z]+)=([a-z]+)", text))
+
+
+def assert_local_pass(msg):
+    """A locally submitted message: SPF (through the localserve zone's
+    record for localhost), DKIM (our signature) and DMARC pass."""
+    ar = authres(msg)
+    for k in ("spf", "dkim", "dmarc"):
+        assert ar.get(k) == "pass", (k, ar, msg[:1200])
+    assert b"\r\nReceived-SPF: pass " in split_ours(msg)[0], msg[:1200]
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -225,7 +244,7 @@ def test_swaks_auth_tls():
         assert len(msgs) == n, len(msgs)
         for m in msgs:
             assert b"with ESMTPSA" in m and b"TLS1.2" in m, m[:800]
-            assert b"dkim=pass" in m and b"dmarc=pass" in m, m[:800]
+            assert_local_pass(m)
             assert b"\r\nDKIM-Signature:" in m, m[:800]
     finally:
         s.stop()
@@ -383,6 +402,8 @@ def test_dkim_verify_external():
                   "--header", "Subject: signed")
         assert p.returncode == 0, p.stdout.decode()
         path = glob.glob(os.path.join(s.maildir, "new", "*"))[0]
+        with open(path, "rb") as f:
+            assert_local_pass(f.read())
         zone = os.path.join(s.dir, "localserve.zone")
         if ARGS.mox:
             p = run([ARGS.mox, "dkim", "verify", "--dns-zone", zone, path])

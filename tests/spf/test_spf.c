@@ -1,6 +1,7 @@
 /* SPF unit tests: record parser, macros (RFC 7208 §7.4 examples), the
  * Appendix A examples, limits and hostile records, the step API contract,
  * header composition, and allocation-failure sweeps. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,6 +503,74 @@ static void test_idn_sender(void **state)
     mox_dns_zone_free(z);
 }
 
+/* RFC 7208 §4.3: a single-label identity gives "none" unless the caller
+ * opts in (local/test setups); an older-sized config never reads the
+ * option, and literal single-label include targets stay a syntax error. */
+static void test_single_label(void **state)
+{
+    (void)state;
+    mox_dns_zone *z = zone_from("localhost. TXT \"v=spf1 ip4:127.0.0.0/8 ip6:::1 -all\"\n"
+                                "inc. TXT \"v=spf1 include:localhost.example -all\"\n"
+                                "localhost.example. TXT \"v=spf1 ip4:127.0.0.1 -all\"\n"
+                                "bad.example. TXT \"v=spf1 include:localhost -all\"\n");
+    /* off (the default): none, without a DNS question */
+    res x = check(z, "127.0.0.1", "mox@localhost");
+    assert_int_equal(x.result, MOX_SPF_NONE);
+    assert_int_equal(x.queries, 0);
+    assert_non_null(strstr(x.problem, "4.3"));
+    mox_spf_config cfg = MOX_SPF_CONFIG_INIT;
+    assert_int_equal(cfg.allow_single_label, 0);
+    x = check_cfg(z, &cfg, "127.0.0.1", "mox@localhost", "localhost");
+    assert_int_equal(x.result, MOX_SPF_NONE);
+    x = check_cfg(z, &cfg, "127.0.0.1", "mox@inc", "localhost");
+    assert_int_equal(x.result, MOX_SPF_NONE);
+    assert_int_equal(x.queries, 0);
+
+    /* on: evaluated like any domain, both ways */
+    cfg.allow_single_label = 1;
+    x = check_cfg(z, &cfg, "127.0.0.1", "mox@localhost", "localhost");
+    assert_int_equal(x.result, MOX_SPF_PASS);
+    assert_string_equal(x.mech, "ip4:127.0.0.0/8");
+    x = check_cfg(z, &cfg, "::1", "mox@localhost", "localhost");
+    assert_int_equal(x.result, MOX_SPF_PASS);
+    assert_string_equal(x.mech, "ip6:::1");
+    x = check_cfg(z, &cfg, "192.0.2.1", "mox@localhost", "localhost");
+    assert_int_equal(x.result, MOX_SPF_FAIL);
+    x = check_cfg(z, &cfg, "127.0.0.1", "mox@inc", "localhost");
+    assert_int_equal(x.result, MOX_SPF_PASS);
+    x = check_cfg(z, &cfg, "127.0.0.2", "mox@inc", "localhost");
+    assert_int_equal(x.result, MOX_SPF_FAIL);
+    /* a single label without a record: none from the lookup, not §4.3 */
+    x = check_cfg(z, &cfg, "127.0.0.1", "u@nothere", "localhost");
+    assert_int_equal(x.result, MOX_SPF_NONE);
+    assert_int_equal(x.queries, 1);
+    /* still no IP literals */
+    x = check_cfg(z, &cfg, "127.0.0.1", "u@[127.0.0.1]", "localhost");
+    assert_int_equal(x.result, MOX_SPF_NONE);
+    assert_int_equal(x.queries, 0);
+    /* the record grammar still wants a dot in a literal include target */
+    x = check_cfg(z, &cfg, "127.0.0.1", "u@bad.example", "localhost");
+    assert_int_equal(x.result, MOX_SPF_PERMERROR);
+    /* the HELO identity follows the same rule */
+    mox_resolver r = MOX_RESOLVER_INIT;
+    mox_dns_zone_resolver(z, &r);
+    mox_spf *s;
+    assert_int_equal(mox_spf_check(&s, &cfg, &r, "127.0.0.1", NULL, "localhost", MOX_SPF_ID_HELO, NULL),
+                     MOX_OK);
+    assert_int_equal(mox_spf_get(s)->result, MOX_SPF_PASS);
+    mox_spf_free(s);
+    assert_int_equal(mox_spf_check(&s, NULL, &r, "127.0.0.1", NULL, "localhost", MOX_SPF_ID_HELO, NULL),
+                     MOX_OK);
+    assert_int_equal(mox_spf_get(s)->result, MOX_SPF_NONE);
+    mox_spf_free(s);
+
+    /* a caller compiled against the config before the field existed */
+    cfg.size = offsetof(mox_spf_config, allow_single_label);
+    x = check_cfg(z, &cfg, "127.0.0.1", "mox@localhost", "localhost");
+    assert_int_equal(x.result, MOX_SPF_NONE);
+    mox_dns_zone_free(z);
+}
+
 /* ------------------------------------------------------------ limits */
 
 static void test_limits(void **state)
@@ -877,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_appendix_a),
         cmocka_unit_test(test_results_and_explanations),
         cmocka_unit_test(test_idn_sender),
+        cmocka_unit_test(test_single_label),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_step_api),
         cmocka_unit_test(test_resolver_refuses),
