@@ -202,43 +202,100 @@ int mox_dkim_signer_feed(mox_dkim_signer *s, const void *data, size_t len)
     return MOX_OK;
 }
 
-/* Builds the field text line by line, folding before a token that would
- * pass the column limit. */
+/* Builds the field text line by line. A fold is "\r\n " and goes only
+ * where RFC 6376 allows FWS: between tags (the fold replaces the space
+ * after ';'), after '=', after the ':' separators of h= (§3.5 sig-h-tag:
+ * hdr-name *([FWS] ":" [FWS] hdr-name)), and anywhere inside base64
+ * (base64string). */
 struct folder {
     mox_buf *b;
     size_t col;
     int rc;
 };
 
-static void put(struct folder *f, const char *s, size_t n, int breakable)
+/* A base64 value keeps at least this many characters on the line of its
+ * tag name, so that "bh=" or "b=" never ends a line. */
+#define B64_MIN_LEAD 8
+
+static void emit(struct folder *f, const char *s, size_t n)
 {
-    if (f->rc)
-        return;
-    if (breakable && f->col + n > LINE_MAX_COLS && f->col > 1) {
-        f->rc = mox_buf_append(f->b, "\r\n ", 3);
-        f->col = 1;
-        /* The token's leading space is the fold's WSP now. */
-        if (f->rc == MOX_OK && n && s[0] == ' ')
-            s++, n--;
-    }
     if (f->rc == MOX_OK)
         f->rc = mox_buf_append(f->b, s, n);
     f->col += n;
 }
 
-static void putf(struct folder *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct folder *f, const char *fmt, ...)
+static void fold(struct folder *f)
+{
+    if (f->rc == MOX_OK)
+        f->rc = mox_buf_append(f->b, "\r\n ", 3);
+    f->col = 1;
+}
+
+/* Appends a token that cannot be split, preceded by a space when `sep`.
+ * Folds first when the token, plus `follow` columns that must share its
+ * line, would pass the limit (the fold then stands for the space). A
+ * token too long for any line still starts a fresh one, the least
+ * overflow possible. `sep` may be 0 only where FWS is allowed before the
+ * token. */
+static void unit(struct folder *f, int sep, const char *s, size_t n, size_t follow)
+{
+    if (f->col + (sep ? 1 : 0) + n + follow > LINE_MAX_COLS && f->col > 1) {
+        fold(f);
+        sep = 0;
+    }
+    if (sep)
+        emit(f, " ", 1);
+    emit(f, s, n);
+}
+
+/* A "name=value;" tag whose value cannot hold FWS (a=, c=, d=, s=, i=,
+ * t=, x=, l=). A value too long to share a line with "name=" goes on the
+ * next line (FWS is allowed after '='). */
+static void tag(struct folder *f, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void tag(struct folder *f, const char *name, const char *fmt, ...)
 {
     char tmp[512];
+    int nn = snprintf(tmp, sizeof tmp, " %s=", name);
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    int n = nn < 0 || (size_t)nn >= sizeof tmp ? -1
+                                               : vsnprintf(tmp + nn, sizeof tmp - (size_t)nn, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
+    if (n < 0 || (size_t)nn + (size_t)n + 1 >= sizeof tmp) {
         f->rc = f->rc ? f->rc : MOX_ERR_LIMIT;
         return;
     }
-    put(f, tmp, (size_t)n, 1);
+    size_t len = (size_t)nn + (size_t)n;
+    tmp[len++] = ';';
+    if (len <= LINE_MAX_COLS) {
+        unit(f, 1, tmp + 1, len - 1, 0);
+    } else {
+        unit(f, 1, tmp + 1, (size_t)nn - 1, 0);
+        unit(f, 0, tmp + nn, len - (size_t)nn, 0);
+    }
+}
+
+/* A base64 value (and `term` right after its last character), filling
+ * each line to the limit. */
+static void b64fill(struct folder *f, const char *v, size_t n, const char *term)
+{
+    size_t i = 0;
+    while (i < n && f->rc == MOX_OK) {
+        size_t room = f->col < LINE_MAX_COLS ? LINE_MAX_COLS - f->col : 0;
+        size_t take = n - i;
+        if (take + strlen(term) > room)
+            take = room > 0 && n - i > room ? room : (room > 0 ? n - i - 1 : 0);
+        if (!take) {
+            fold(f);
+            continue;
+        }
+        emit(f, v + i, take);
+        i += take;
+        if (i < n)
+            fold(f);
+    }
+    emit(f, term, strlen(term));
 }
 
 static size_t count_fields(const moxi_dkim_hdrs *h, const char *name)
@@ -268,32 +325,41 @@ static int sign_one(mox_dkim_signer *s, const struct spec *sp, int64_t now, mox_
     }
     mox_buf field = MOX_BUF_INIT, bb = MOX_BUF_INIT, sig = MOX_BUF_INIT;
     struct folder f = {&field, 0, MOX_OK};
-    put(&f, "DKIM-Signature: v=1;", 20, 0);
-    putf(&f, " a=%s;", mox_dkim_algorithm_name(sp->alg));
-    putf(&f, " c=%s/%s;", mox_dkim_canon_name(sp->hcanon), mox_dkim_canon_name(sp->bcanon));
-    putf(&f, " d=%s;", sp->domain);
-    putf(&f, " s=%s;", sp->selector);
+    emit(&f, "DKIM-Signature: v=1;", 20);
+    tag(&f, "a", "%s", mox_dkim_algorithm_name(sp->alg));
+    tag(&f, "c", "%s/%s", mox_dkim_canon_name(sp->hcanon), mox_dkim_canon_name(sp->bcanon));
+    tag(&f, "d", "%s", sp->domain);
+    tag(&f, "s", "%s", sp->selector);
     if (sp->identity) {
         if (strlen(sp->identity) > 400)
             f.rc = f.rc ? f.rc : MOX_ERR_LIMIT;
         else
-            putf(&f, " i=%s;", sp->identity);
+            tag(&f, "i", "%s", sp->identity);
     }
     if (sp->timestamp)
-        putf(&f, " t=%lld;", (long long)now);
+        tag(&f, "t", "%lld", (long long)now);
     if (sp->expire > 0)
-        putf(&f, " x=%lld;", (long long)(now + sp->expire));
+        tag(&f, "x", "%lld", (long long)(now + sp->expire));
     if (sp->body_length)
-        putf(&f, " l=%llu;", (unsigned long long)b->total);
-    for (size_t i = 0; i < nh; i++)
-        putf(&f, "%s%s%s", i ? "" : " h=", hl[i], i + 1 < nh ? ":" : ";");
+        tag(&f, "l", "%llu", (unsigned long long)b->total);
+    /* h=: a fold may follow any ':' (the fold's SP is FWS before the next
+     * name); "h=" stays with the first name. */
+    for (size_t i = 0; i < nh && f.rc == MOX_OK; i++) {
+        mox_buf t = MOX_BUF_INIT;
+        f.rc = mox_buf_appendf(&t, "%s%s%s", i ? "" : "h=", hl[i], i + 1 < nh ? ":" : ";");
+        if (f.rc == MOX_OK)
+            unit(&f, i == 0, (char *)t.data, t.len, 0);
+        mox_buf_free(&t);
+    }
     int rc = f.rc;
     if (rc == MOX_OK)
         rc = mox_base64_encode(b->digest, b->digest_len, &bb);
     if (rc == MOX_OK) {
-        put(&f, " bh=", 4, 1);
-        put(&f, (char *)bb.data, bb.len, 0);
-        put(&f, "; b=", 4, 1);
+        unit(&f, 1, "bh=", 3, B64_MIN_LEAD);
+        b64fill(&f, (char *)bb.data, bb.len, ";");
+        /* b= is last and signed empty: what follows "b=" (its value and
+         * the folds inside it) is exactly what a verifier deletes. */
+        unit(&f, 1, "b=", 2, B64_MIN_LEAD);
         rc = f.rc;
     }
     if (rc == MOX_OK) {
@@ -303,28 +369,15 @@ static int sign_one(mox_dkim_signer *s, const struct spec *sp, int64_t now, mox_
         moxi_dkim_hash_headers(&s->hdrs, sp->hcanon, hl, nh, field.data, field.len, &hh);
         size_t dl = moxi_dkim_hash_final(&hh, digest);
         moxi_dkim_hash_free(&hh);
-        if (rc == MOX_OK)
-            rc = moxi_dkim_privkey_sign(sp->key, sp->alg, digest, dl, &sig);
+        rc = moxi_dkim_privkey_sign(sp->key, sp->alg, digest, dl, &sig);
     }
     if (rc == MOX_OK) {
         mox_buf_reset(&bb);
         rc = mox_base64_encode(sig.data, sig.len, &bb);
     }
     if (rc == MOX_OK) {
-        /* b= folds anywhere: fill lines to the limit. */
-        size_t i = 0;
-        while (f.rc == MOX_OK && i < bb.len) {
-            size_t room = f.col < LINE_MAX_COLS ? LINE_MAX_COLS - f.col : 0;
-            if (!room) {
-                put(&f, "\r\n ", 3, 0);
-                f.col = 1;
-                continue;
-            }
-            size_t n = bb.len - i < room ? bb.len - i : room;
-            put(&f, (char *)bb.data + i, n, 0);
-            i += n;
-        }
-        put(&f, "\r\n", 2, 0);
+        b64fill(&f, (char *)bb.data, bb.len, "");
+        emit(&f, "\r\n", 2);
         rc = f.rc;
     }
     if (rc == MOX_OK)
