@@ -52,7 +52,9 @@ typedef struct mox_domain {
 } mox_domain;
 
 /* Flags for mox_domain_parse. */
-#define MOX_DOMAIN_LAX 0x1      /* allow underscore in ASCII labels (_dmarc, _domainkey) */
+#define MOX_DOMAIN_LAX 0x1      /* allow underscore in ASCII labels (_dmarc, _domainkey),
+                                   and reserved "ab--" labels other than xn-- (they exist
+                                   as host names, e.g. r4---sn-x.googlevideo.com) */
 #define MOX_DOMAIN_TRAILING_DOT 0x2 /* accept (and drop) one trailing dot */
 
 /* Detail codes (ei->detail) of mox_domain_parse. */

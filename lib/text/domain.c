@@ -145,10 +145,16 @@ static int ascii_label(const char *l, size_t n, size_t off, unsigned flags, int 
                          "label starts or ends with a hyphen");
     int rc;
     if (n >= 4 && lab[2] == '-' && lab[3] == '-') {
-        if (lab[0] != 'x' || lab[1] != 'n')
+        if (lab[0] == 'x' && lab[1] == 'n')
+            rc = check_alabel(lab, off, u, ei);
+        else if (flags & MOX_DOMAIN_LAX)
+            /* Reserved R-LDH labels exist in the wild as host names
+             * (r4---sn-xyz.googlevideo.com); lax mode, meant for names
+             * met in DNS and SMTP, takes them as plain ASCII labels. */
+            rc = mox_buf_append(u, lab, n);
+        else
             return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_DOMAIN_ERR_HYPHEN, off,
                              "label with \"--\" in positions 3 and 4 is reserved");
-        rc = check_alabel(lab, off, u, ei);
     } else {
         rc = mox_buf_append(u, lab, n);
     }

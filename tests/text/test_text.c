@@ -418,6 +418,9 @@ static void test_domain_ascii(void **state)
     DBAD("a.b-.com", 0, MOX_ERR_SYNTAX, MOX_DOMAIN_ERR_HYPHEN, 2);
     DBAD("-", MOX_DOMAIN_LAX, MOX_ERR_SYNTAX, MOX_DOMAIN_ERR_HYPHEN, 0);
     DBAD("ab--cd.com", 0, MOX_ERR_SYNTAX, MOX_DOMAIN_ERR_HYPHEN, 0);
+    dom_ok("r4---sn-ab5l6n7s.googlevideo.com", MOX_DOMAIN_LAX,
+           "r4---sn-ab5l6n7s.googlevideo.com", "r4---sn-ab5l6n7s.googlevideo.com");
+    DBAD("xn--ab-cd.com", MOX_DOMAIN_LAX, MOX_ERR_IDNA, MOX_DOMAIN_ERR_ALABEL, 0);
     DBAD("1.2.3.4", 0, MOX_ERR_SYNTAX, MOX_DOMAIN_ERR_NUMERIC, ANY);
     DBAD("example.123", MOX_DOMAIN_LAX, MOX_ERR_SYNTAX, MOX_DOMAIN_ERR_NUMERIC, ANY);
     DBAD("1", 0, MOX_ERR_SYNTAX, MOX_DOMAIN_ERR_NUMERIC, ANY);
