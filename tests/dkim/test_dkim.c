@@ -787,6 +787,262 @@ static void test_sign_roundtrip(void **state)
     fixed_now = 0;
 }
 
+/* ------------------------------------------------------------ folding */
+
+struct fold_stats {
+    size_t in_h;      /* after a ':' of h= */
+    size_t in_bh;     /* inside the bh= base64 */
+    size_t in_b;      /* inside the b= base64 */
+    size_t before_b;  /* between tags, right before b= */
+    size_t between;   /* between other tags */
+    size_t after_eq;  /* after '=' of an over-long d=/s=/i= */
+    size_t overlong;  /* lines over 78 columns (single tokens only) */
+};
+
+/* Checks the layout of the DKIM-Signature fields at the top of `out`:
+ * every line at most 78 columns unless it is one token that no line can
+ * hold (at most `max_token` long); a continuation line is one SP and then
+ * text; folds only where RFC 6376 allows FWS, classified into *st.
+ * Returns the number of fields seen. */
+static size_t check_folding(const mox_buf *out, size_t max_token, struct fold_stats *st)
+{
+    const char *p = (const char *)out->data, *end = p + out->len;
+    size_t fields = 0;
+    while (p < end && !strncmp(p, "DKIM-Signature: ", 16)) {
+        fields++;
+        /* Unfold into u[], remembering where each fold's SP lands. */
+        char u[4096];
+        size_t un = 0, folds[128], nf = 0;
+        for (;;) {
+            const char *nl = strstr(p, "\r\n");
+            assert_non_null(nl);
+            size_t len = (size_t)(nl - p);
+            if (len > 78) {
+                /* " token" or " token;" with no room to split */
+                if (p[0] != ' ' || memchr(p + 1, ' ', len - 1) || len - 1 > max_token)
+                    fail_msg("line of %zu columns: %.*s", len, (int)len, p);
+                st->overlong++;
+            }
+            assert_true(len > 0 && p[len - 1] != ' ' && p[len - 1] != '\t');
+            assert_true(un + len < sizeof u);
+            memcpy(u + un, p, len);
+            un += len;
+            p = nl + 2;
+            if (p >= end || *p != ' ')
+                break;
+            assert_true(p[1] != ' ' && p[1] != '\t' && p[1] != '\r');
+            assert_true(nf < 128);
+            folds[nf++] = un; /* the SP that follows is the fold's */
+        }
+        u[un] = 0;
+        for (size_t i = 0; i < nf; i++) {
+            size_t k = folds[i];
+            char prev = u[k - 1];
+            /* the tag the fold is in: after the last ';' before it */
+            size_t t = k;
+            while (t > 0 && u[t - 1] != ';' && u[t - 1] != ':')
+                t--;
+            /* h= separators are ':' too: walk back past them */
+            while (t > 0 && u[t - 1] == ':' && strncmp(u + t - 16 < u ? u : u + t - 16, "DKIM-Signature:", 15)) {
+                t--;
+                while (t > 0 && u[t - 1] != ';' && u[t - 1] != ':')
+                    t--;
+            }
+            while (u[t] == ' ')
+                t++;
+            const char *eq = strchr(u + t, '=');
+            assert_non_null(eq);
+            size_t nlen = (size_t)(eq - (u + t));
+            if (prev == ';') {
+                if (!strncmp(u + k + 1, "b=", 2))
+                    st->before_b++;
+                else
+                    st->between++;
+            } else if (nlen == 1 && u[t] == 'h') {
+                if (prev != ':')
+                    fail_msg("fold in h= not after ':' at %zu: %s", k, u);
+                st->in_h++;
+            } else if ((nlen == 2 && !strncmp(u + t, "bh", 2)) || (nlen == 1 && u[t] == 'b')) {
+                /* base64 keeps some characters on the tag's line */
+                if ((size_t)(u + k - eq - 1) < 8)
+                    fail_msg("fold right after %.*s= at %zu: %s", (int)nlen, u + t, k, u);
+                if (nlen == 2)
+                    st->in_bh++;
+                else
+                    st->in_b++;
+            } else if (prev == '=' && nlen == 1 && strchr("dsi", u[t])) {
+                st->after_eq++;
+            } else {
+                fail_msg("fold not allowed at %zu: %s", k, u);
+            }
+        }
+        /* The unfolded value parses; relaxed readers see the same tags. */
+        mox_dkim_sig *sig = NULL;
+        mox_errinfo ei;
+        if (mox_dkim_sig_parse(u + 16, un - 16, &sig, &ei))
+            fail_msg("%s: %s", u, ei.msg);
+        mox_dkim_sig_free(sig);
+    }
+    return fields;
+}
+
+/* A selector or domain of exactly `len` characters: labels of at most
+ * 60 joined by dots, with `last` as the final label. */
+static void make_name(char *out, size_t len, const char *last)
+{
+    size_t ll = strlen(last), i = 0;
+    assert_true(len >= ll);
+    while (i + ll < len) {
+        size_t room = len - ll - i; /* includes the dot before `last` */
+        size_t lab = room - 1 > 60 ? 60 : room - 1;
+        if (room - 1 > 60 && room - 1 - 60 < 2)
+            lab = 57; /* never leave a label of less than one character */
+        if (lab == 0) {
+            out[i++] = 'q';
+            continue;
+        }
+        memset(out + i, 'a' + (char)(i % 26), lab);
+        i += lab;
+        out[i++] = '.';
+    }
+    memcpy(out + i, last, ll + 1);
+    assert_int_equal(strlen(out), len);
+}
+
+static const char many_headers[] =
+    "From: Joe <joe@example.com>\r\n"
+    "To: a@example.net\r\nTo: b@example.net\r\nTo: c@example.net\r\n"
+    "Cc: d@example.net\r\nCc: e@example.net\r\n"
+    "Reply-To: r@example.com\r\n"
+    "References: <p1@example.com>\r\nReferences: <p2@example.com>\r\n"
+    "In-Reply-To: <p2@example.com>\r\n"
+    "Subject: folding\r\nDate: Fri, 11 Jul 2003 21:00:37 -0700\r\n"
+    "Message-ID: <f@example.com>\r\nContent-Type: text/plain\r\n"
+    "X-A-Rather-Long-Header-Name-Used-By-Some-Mailing-List-Software: 1\r\n"
+    "\r\n"
+    "Body.\r\n";
+
+/* Long header lists, long domains and selectors, both algorithms (RSA
+ * 1024 and 2048, Ed25519), all canonicalisations: every line fits in 78
+ * columns where a fold is allowed, and the signature verifies. Selector
+ * lengths sweep every column, so folds land at every position of h=,
+ * bh= and b=. */
+static void test_sign_folding(void **state)
+{
+    (void)state;
+    fixed_now = 1700000000;
+    mox_dkim_privkey *keys[3] = {load_key("dkim/dkimpy/test.private"), load_key("dkim/gen/rsa2048-pkcs8.pem"),
+                                 load_key("dkim/dkimpy/ed25519test.key")};
+    mox_buf recs_txt[3] = {MOX_BUF_INIT, MOX_BUF_INIT, MOX_BUF_INIT};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(mox_dkim_privkey_record(keys[i], &recs_txt[i]), MOX_OK);
+    struct fold_stats st;
+    memset(&st, 0, sizeof st);
+    static const char long_list[] =
+        "From:To:Cc:Subject:Date:Message-ID:X-A-Rather-Long-Header-Name-Used-By-Some-Mailing-List-Software:"
+        "List-Id:List-Unsubscribe:List-Unsubscribe-Post:List-Archive:List-Post:List-Help:List-Subscribe:"
+        "X-A-Header-Name-Of-Exactly-Seventy-Five-Characters-For-The-Line-Limit-Test-X:"
+        "Resent-From:Resent-To:Resent-Date:Resent-Message-ID:MIME-Version:Content-Transfer-Encoding";
+    char sel[128], dom[256], ident[300], qname[512];
+    struct {
+        size_t sel_from, sel_to, dom_len;
+        const char *headers;
+        int identity;
+    } cases[] = {
+        {1, 80, 11, NULL, 0},       /* default oversigned list, selector sweep */
+        {1, 20, 11, long_list, 0},  /* a long custom list */
+        {5, 5, 74, NULL, 0},        /* " d=<74>;" is 78: fits */
+        {5, 5, 75, NULL, 0},        /* one more: fold after "d=" */
+        {5, 5, 76, NULL, 1},        /* " <76>;" still fits; so does i= */
+        {5, 5, 200, NULL, 1},       /* a domain no line can hold */
+        {120, 120, 11, NULL, 0},    /* a selector no line can hold */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (size_t sl = cases[c].sel_from; sl <= cases[c].sel_to; sl++) {
+            if (cases[c].dom_len == 11)
+                strcpy(dom, "example.com");
+            else
+                make_name(dom, cases[c].dom_len, "com");
+            make_name(sel, sl, sl >= 3 ? "sel" : (sl == 2 ? "sx" : "s"));
+            snprintf(qname, sizeof qname, "%s._domainkey.%s", sel, dom);
+            snprintf(ident, sizeof ident, "someone.with.a.long.local.part@%s", dom);
+            /* the longest value that cannot be split, with its ';' */
+            size_t max_token = strlen(sel) > strlen(dom) ? strlen(sel) : strlen(dom);
+            if (cases[c].identity && strlen(ident) > max_token)
+                max_token = strlen(ident);
+            max_token++;
+            for (int ki = 0; ki < 3; ki++) {
+                struct rec recs[] = {{qname, (char *)recs_txt[ki].data, 0}, {NULL, NULL, 0}};
+                /* every canonicalisation for the sweeps' ends and the
+                 * special cases; relaxed/relaxed and simple/simple between */
+                for (int hc = 0; hc < 2; hc++)
+                    for (int bc = 0; bc < 2; bc++) {
+                        int full = sl == cases[c].sel_from || sl == cases[c].sel_to || sl % 7 == 0;
+                        if (!full && hc != bc)
+                            continue;
+                        mox_dkim_sign_params p = MOX_DKIM_SIGN_PARAMS_INIT;
+                        p.key = keys[ki];
+                        p.domain = dom;
+                        p.selector = sel;
+                        p.header_canon = hc;
+                        p.body_canon = bc;
+                        p.headers = cases[c].headers;
+                        p.identity = cases[c].identity ? ident : NULL;
+                        p.expire_seconds = sl % 2 ? 86400 : 0;
+                        p.body_length = sl % 3 == 0;
+                        mox_buf out = MOX_BUF_INIT;
+                        sign(&p, 1, many_headers, sizeof many_headers - 1, sizeof many_headers, &out);
+                        size_t before = st.overlong;
+                        assert_int_equal(check_folding(&out, max_token, &st), 1);
+                        if (1 + max_token <= 78 && st.overlong != before)
+                            fail_msg("over-long line without cause: %s", (char *)out.data);
+                        mox_dkim_verifier *v = verify(out.data, out.len, recs, NULL);
+                        assert_int_equal(mox_dkim_verifier_count(v), 1);
+                        expect(v, 0, MOX_DKIM_PASS, "");
+                        const mox_dkim_result *r = mox_dkim_verifier_result(v, 0);
+                        assert_non_null(r->sig);
+                        /* 21 names, each once more than present: From 1,
+                         * To 3, Cc 2, Subject, Date, Message-ID, X-A-... 1 */
+                        if (cases[c].headers)
+                            assert_int_equal(r->sig->nheaders, 21 + 1 + 3 + 2 + 1 + 1 + 1 + 1);
+                        mox_dkim_verifier_free(v);
+                        /* a changed body or From still fails: the folds
+                         * did not widen what is ignored */
+                        char *body = strstr((char *)out.data, "Body.");
+                        body[0] = 'b';
+                        v = verify(out.data, out.len, recs, NULL);
+                        expect(v, 0, MOX_DKIM_FAIL, "body hash did not verify");
+                        mox_dkim_verifier_free(v);
+                        body[0] = 'B';
+                        char *from = strstr((char *)out.data, "\r\nFrom: Joe") + 8;
+                        *from = 'j';
+                        v = verify(out.data, out.len, recs, NULL);
+                        expect(v, 0, MOX_DKIM_FAIL, "signature did not verify");
+                        mox_dkim_verifier_free(v);
+                        mox_buf_free(&out);
+                    }
+            }
+        }
+    }
+    /* The sweep reached every kind of fold, and long tokens overflowed
+     * only where they had to. */
+    print_message("folds: %zu in h=, %zu in bh=, %zu in b=, %zu before b=, %zu between tags, %zu after '='; "
+                  "%zu unsplittable lines over 78\n",
+                  st.in_h, st.in_bh, st.in_b, st.before_b, st.between, st.after_eq, st.overlong);
+    assert_true(st.in_h > 0);
+    assert_true(st.in_bh > 0);
+    assert_true(st.in_b > 0);
+    assert_true(st.before_b > 0);
+    assert_true(st.between > 0);
+    assert_true(st.after_eq > 0);
+    assert_true(st.overlong > 0);
+    for (int i = 0; i < 3; i++) {
+        mox_dkim_privkey_free(keys[i]);
+        mox_buf_free(&recs_txt[i]);
+    }
+    fixed_now = 0;
+}
+
 /* Signs `sample` once per algorithm, then tampers. */
 static void test_negative(void **state)
 {
@@ -1470,6 +1726,7 @@ int main(void)
         cmocka_unit_test(test_mail_auth),
         cmocka_unit_test(test_dkimpy_vectors),
         cmocka_unit_test(test_sign_roundtrip),
+        cmocka_unit_test(test_sign_folding),
         cmocka_unit_test(test_negative),
         cmocka_unit_test(test_many_signatures),
         cmocka_unit_test(test_unsigned_and_odd),
