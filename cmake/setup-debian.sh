@@ -13,7 +13,7 @@ zlib1g-dev libsqlite3-dev libcmocka-dev"
 # Test peers and helpers (127.0.0.1 only). Recommends are kept: swaks needs
 # them for TLS.
 PKGS="$PKGS python3 python3-dnslib python3-dkim python3-spf python3-aiosmtpd
-python3-yaml swaks gsasl nsd libjansson-dev libyaml-dev postfix"
+python3-yaml swaks gsasl msmtp nsd libjansson-dev libyaml-dev postfix"
 
 missing=""
 for p in $PKGS; do

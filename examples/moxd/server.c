@@ -51,19 +51,56 @@ static void count(moxd_server *srv, const char *name, const char *label, const c
 
 /* ---------------------------------------------------------------- per-IP limits */
 
+/* The unit the limits count: an IPv4 address, or an IPv6 /64 (one
+ * subscriber's network: per address, one host could use 2^64 of them). */
+static void limit_key(const char *ip, char *out, size_t n)
+{
+    unsigned char a[16];
+    if (strchr(ip, ':') && inet_pton(AF_INET6, ip, a) == 1) {
+        char t[INET6_ADDRSTRLEN];
+        memset(a + 8, 0, 8);
+        inet_ntop(AF_INET6, a, t, sizeof t);
+        snprintf(out, n, "%s/64", t);
+        return;
+    }
+    snprintf(out, n, "%s", ip);
+}
+
+/* Nothing left to remember: no connection and every window run out. */
+static int ipstat_stale(const moxd_ipstat *s, int64_t now)
+{
+    const int64_t min = 60LL * 1000000000, day = 86400LL * 1000000000;
+    return s->conns == 0 && (s->new_min == 0 || now - s->new_min_start >= min) &&
+           (s->authfail_min == 0 || now - s->authfail_min_start >= min) &&
+           (s->authfail_day == 0 || now - s->authfail_day_start >= day);
+}
+
 static moxd_ipstat *ipstat(moxd_server *srv, const char *ip)
 {
+    char key[sizeof ((moxd_ipstat *)0)->ip];
+    limit_key(ip, key, sizeof key);
     unsigned h = 5381;
-    for (const char *p = ip; *p; p++)
+    for (const char *p = key; *p; p++)
         h = h * 33 + (unsigned char)*p;
     h %= MOXD_IPTAB;
-    for (moxd_ipstat *s = srv->iptab[h]; s; s = s->next)
-        if (!strcmp(s->ip, ip))
+    int64_t now = moxd_now_ns();
+    /* Stale entries of the bucket go on the way, so the table holds only
+     * addresses seen within the windows, not every address ever seen. */
+    for (moxd_ipstat **pp = &srv->iptab[h]; *pp;) {
+        moxd_ipstat *s = *pp;
+        if (!strcmp(s->ip, key))
             return s;
+        if (ipstat_stale(s, now)) {
+            *pp = s->next;
+            free(s);
+        } else {
+            pp = &s->next;
+        }
+    }
     moxd_ipstat *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    snprintf(s->ip, sizeof s->ip, "%s", ip);
+    snprintf(s->ip, sizeof s->ip, "%s", key);
     s->next = srv->iptab[h];
     srv->iptab[h] = s;
     return s;

@@ -300,6 +300,53 @@ def test_gsasl_scram():
         s.stop()
 
 
+def test_msmtp_scram():
+    # msmtp (GNU SASL underneath) with SCRAM-SHA-256 over STARTTLS, the
+    # certificate checked against localserve's own; then the Maildir copy
+    # byte for byte after our headers, with spf/dkim/dmarc=pass
+    s = Server("msmtp")
+    try:
+        rc = os.path.join(s.dir, "msmtprc")
+        log = os.path.join(s.dir, "msmtp.log")
+        with open(rc, "w") as f:
+            f.write("defaults\nlogfile %s\n\naccount moxd\nhost 127.0.0.1\nport %d\n"
+                    "tls on\ntls_starttls on\ntls_trust_file %s\ntls_host_override localhost\n"
+                    "auth scram-sha-256\nuser mox@localhost\npassword moxmoxmox\n"
+                    "from mox@localhost\n"
+                    % (log, s.ports["submission"], os.path.join(s.dir, "cert.pem")))
+        os.chmod(rc, 0o600)
+        body = ("From: mox@localhost\nTo: friend@example.net\nSubject: via msmtp\n"
+                "Message-ID: <msmtp-1@localhost>\nDate: %s\n\nhello over SCRAM\n.dot line\n"
+                % email.utils.formatdate()).encode()
+        p = run(["msmtp", "-C", rc, "-a", "moxd", "--read-envelope-from", "friend@example.net"],
+                input=body, timeout=30)
+        assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+        msgs = s.messages()
+        assert len(msgs) == 1, msgs
+        m = msgs[0]
+        assert b"with ESMTPSA" in m, m[:1000]
+        assert_local_pass(m)
+        # after our headers: the DKIM-Signature we added, then the message
+        # as msmtp sent it (CRLF)
+        _, rest = split_ours(m)
+        assert rest.startswith(b"DKIM-Signature:"), rest[:200]
+        rest = re.sub(rb"^DKIM-Signature:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*", b"", rest)
+        assert rest == body.replace(b"\n", b"\r\n"), (rest, body)
+        # the mechanism really was SCRAM-SHA-256 (the engine's metric)
+        mt = urlopen_metrics(s)
+        assert re.search(r'moxd_auth_total\{mechanism="SCRAM-SHA-256",result="ok"\} 1', mt), mt
+        # and a wrong password fails
+        with open(rc) as f:
+            text = f.read()
+        with open(rc, "w") as f:
+            f.write(text.replace("password moxmoxmox", "password wrong"))
+        p = run(["msmtp", "-C", rc, "-a", "moxd", "friend@example.net"], input=body, timeout=30)
+        assert p.returncode != 0, p.stdout.decode() + p.stderr.decode()
+        assert len(s.messages()) == 1
+    finally:
+        s.stop()
+
+
 def test_client_cert():
     certdir = os.path.join(WORK, "clientkeys")
     os.makedirs(certdir, exist_ok=True)
@@ -370,6 +417,192 @@ def raw_session(port, lines, timeout=10):
         pass
     c.close()
     return b"".join(out)
+
+
+def limits_conf(conns=10000, rate=1000000, auth_min=1000, auth_day=100000):
+    """A conf_edit that sets localserve's (raised) per-IP limits."""
+    def edit(text):
+        for key, val in (("connections_per_ip", conns), ("new_connections_per_minute", rate),
+                         ("auth_failures_per_minute", auth_min), ("auth_failures_per_day", auth_day)):
+            text, n = re.subn(r"(?m)^(  %s:) \d+$" % key, r"\g<1> %d" % val, text)
+            assert n == 1, (key, text)
+        return text
+    return edit
+
+
+def connect_from(src, port, timeout=10):
+    """A connection from loopback address `src` (127.0.0.0/8 is all ours):
+    (socket, greeting line)."""
+    c = socket.socket()
+    c.settimeout(timeout)
+    c.bind((src, 0))
+    c.connect(("127.0.0.1", port))
+    f = c.makefile("rb")
+    return c, f, f.readline()
+
+
+def urlopen_metrics(s):
+    c = socket.create_connection(("127.0.0.1", s.ports["metrics"]), timeout=5)
+    c.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+    data = b""
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        data += b
+    c.close()
+    return data.decode(errors="replace")
+
+
+REFUSED = b"421 4.7.0 too many connections from your address\r\n"
+
+
+def refused(src, port):
+    c, f, line = connect_from(src, port)
+    rest = f.read()  # the server closes after the 421
+    c.close()
+    return line == REFUSED and rest == b""
+
+
+def auth_plain(f, c, password):
+    tok = base64.b64encode(b"\0mox@localhost\0" + password).decode()
+    c.sendall(("AUTH PLAIN %s\r\n" % tok).encode())
+    return f.readline()
+
+
+def ehlo(f, c):
+    c.sendall(b"EHLO client.example\r\n")
+    while True:
+        l = f.readline()
+        assert l.startswith(b"250"), l
+        if l.startswith(b"250 "):
+            return
+
+
+BLOCKED = b"421 4.7.0 too many authentication failures, try later\r\n"
+
+
+def test_limits_connections():
+    # concurrent connections per IP: the 4th is refused; another IP is not
+    # affected; closing one makes room again
+    s = Server("limconn", conf_edit=limits_conf(conns=3))
+    try:
+        port = s.ports["smtp"]
+        held = [connect_from("127.0.0.1", port) for _ in range(3)]
+        for _, _, g in held:
+            assert g.startswith(b"220 "), g
+        assert refused("127.0.0.1", port)
+        # the refused attempt did not take a slot, and the limit is per IP
+        other = [connect_from("127.0.0.2", port) for _ in range(3)]
+        for _, _, g in other:
+            assert g.startswith(b"220 "), g
+        assert refused("127.0.0.2", port)
+        # the limit spans listeners (it is per address, not per port)
+        assert refused("127.0.0.1", s.ports["submission"])
+        held[0][0].sendall(b"QUIT\r\n")
+        assert held[0][1].readline().startswith(b"221"), "no 221"
+        held[0][0].close()
+        ok = False
+        for _ in range(50):  # the server sees the close asynchronously
+            c, f, g = connect_from("127.0.0.1", port)
+            c.close()
+            if g.startswith(b"220 "):
+                ok = True
+                break
+            assert g == REFUSED, g
+            time.sleep(0.05)
+        assert ok, "no room after a connection closed"
+        for c, _, _ in held[1:] + other:
+            c.close()
+        m = urlopen_metrics(s)
+        assert re.search(r'moxd_connection_refused_total\{reason="limit"\} [1-9]', m), m
+    finally:
+        s.stop()
+
+    # new connections per minute per IP: the 6th within the minute is refused
+    s = Server("limrate", conf_edit=limits_conf(rate=5))
+    try:
+        port = s.ports["smtp"]
+        for i in range(5):
+            c, f, g = connect_from("127.0.0.1", port)
+            assert g.startswith(b"220 "), (i, g)
+            c.close()
+        assert refused("127.0.0.1", port)
+        c, f, g = connect_from("127.0.0.3", port)
+        assert g.startswith(b"220 "), g
+        c.close()
+    finally:
+        s.stop()
+
+
+def test_limits_auth_failures(wait_minute=False):
+    # failed logins per IP and minute: after 4 failures every AUTH, even
+    # with the right password, is answered 421 and the connection closed;
+    # another IP logs in
+    s = Server("limauth", conf_edit=limits_conf(auth_min=4, auth_day=6))
+    try:
+        port = s.ports["submission"]  # localserve offers AUTH without TLS
+        c, f, g = connect_from("127.0.0.1", port)
+        ehlo(f, c)
+        for i in range(3):
+            r = auth_plain(f, c, b"wrong")
+            assert r.startswith(b"535 "), (i, r)
+        c.close()
+        c, f, g = connect_from("127.0.0.1", port)
+        ehlo(f, c)
+        r = auth_plain(f, c, b"wrong")
+        assert r.startswith(b"535 "), r
+        r = auth_plain(f, c, b"moxmoxmox")
+        assert r == BLOCKED, r
+        assert f.read() == b"", "not closed after 421"
+        c.close()
+        c, f, g = connect_from("127.0.0.1", port)
+        ehlo(f, c)
+        assert auth_plain(f, c, b"moxmoxmox") == BLOCKED
+        c.close()
+        c, f, g = connect_from("127.0.0.2", port)
+        ehlo(f, c)
+        r = auth_plain(f, c, b"moxmoxmox")
+        assert r.startswith(b"235 "), r
+        c.close()
+        if not wait_minute:
+            return
+        # the minute window runs out: 127.0.0.1 logs in again; two more
+        # failures reach the daily limit (6) while the minute count is 2
+        time.sleep(61)
+        c, f, g = connect_from("127.0.0.1", port)
+        ehlo(f, c)
+        r = auth_plain(f, c, b"moxmoxmox")
+        assert r.startswith(b"235 "), r
+        c.close()
+        c, f, g = connect_from("127.0.0.1", port)
+        ehlo(f, c)
+        for i in range(2):
+            r = auth_plain(f, c, b"wrong")
+            assert r.startswith(b"535 "), (i, r)
+        assert auth_plain(f, c, b"moxmoxmox") == BLOCKED
+        c.close()
+    finally:
+        s.stop()
+
+
+def test_limits_reset_after_a_minute():
+    # the per-minute connection window also runs out
+    s = Server("limrate2", conf_edit=limits_conf(rate=2))
+    try:
+        port = s.ports["smtp"]
+        for i in range(2):
+            c, f, g = connect_from("127.0.0.1", port)
+            assert g.startswith(b"220 "), (i, g)
+            c.close()
+        assert refused("127.0.0.1", port)
+        time.sleep(61)
+        c, f, g = connect_from("127.0.0.1", port)
+        assert g.startswith(b"220 "), g
+        c.close()
+    finally:
+        s.stop()
+    test_limits_auth_failures(wait_minute=True)
 
 
 def test_smuggling():
@@ -717,8 +950,9 @@ def test_crash_sigkill():
 FAST = [test_ready_line, test_config_check, test_swaks_plain_delivery, test_swaks_auth_tls,
         test_smtplib_starttls_multi, test_gsasl_scram, test_client_cert, test_smuggling,
         test_dkim_verify_external, test_serve_rules, test_forged_authres_removed,
-        test_fsync_order, test_sigterm_finishes_transaction]
-SLOW = [test_load_smtp_source, test_crash_sigkill]
+        test_fsync_order, test_sigterm_finishes_transaction, test_limits_connections,
+        test_limits_auth_failures, test_msmtp_scram]
+SLOW = [test_load_smtp_source, test_crash_sigkill, test_limits_reset_after_a_minute]
 
 
 def main():
