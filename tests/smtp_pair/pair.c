@@ -194,7 +194,9 @@ static int on_connect(void *u, mox_smtp_server *s, mox_smtp_reply *r)
 {
     (void)s;
     pair *p = u;
-    sb_adds(&p->events, "CONNECT\n");
+    if (p->sp->pol.connect_code)
+        mox_smtp_reply_set(r, p->sp->pol.connect_code, NULL, "no service for you");
+    sb_addf(&p->events, "CONNECT -> %d\n", r->code);
     return decide(p, MOX_SMTP_DECIDE_CONNECT, r);
 }
 
@@ -202,8 +204,10 @@ static int on_hello(void *u, mox_smtp_server *s, const mox_smtp_hello *h, mox_sm
 {
     pair *p = u;
     p->hellos++;
-    sb_addf(&p->events, "%s %s valid=%d tls=%d\n", h->ehlo ? "EHLO" : "HELO", h->name, h->valid,
-            mox_smtp_server_session(s)->tls);
+    if (h->ehlo && p->sp->pol.ehlo_code)
+        mox_smtp_reply_set(r, p->sp->pol.ehlo_code, NULL, "EHLO not supported");
+    sb_addf(&p->events, "%s %s valid=%d tls=%d -> %d\n", h->ehlo ? "EHLO" : "HELO", h->name,
+            h->valid, mox_smtp_server_session(s)->tls, r->code);
     return decide(p, MOX_SMTP_DECIDE_HELLO, r);
 }
 
@@ -509,10 +513,33 @@ static int step_c2s(pair *p)
     size_t k = piece(p, n);
     if (p->sp->pol.close_after_bytes && !p->closed_mid && k > 16)
         k = 16; /* so the server can stop in the middle of the message */
-    int64_t used = mox_smtp_server_feed(p->s, o, k);
+    /* STARTTLS injection: someone on the path appends plaintext commands;
+     * in the whole-buffer mode they arrive in the same read. */
+    sb tmp = {0};
+    sb_add(&tmp, o, k);
+    const char *inj = p->sp->inject_c2s;
+    int inject = 0;
+    if (inj && !p->injected_c2s) {
+        sb probe = {0};
+        sb_add(&probe, p->c2s.p ? p->c2s.p : "", p->c2s.n);
+        sb_add(&probe, o, k);
+        inject = ends_with(&probe, "STARTTLS\r\n");
+        sb_free(&probe);
+    }
+    if (inject && p->mode.split == SPLIT_WHOLE) {
+        sb_adds(&tmp, inj);
+        p->injected_c2s = 1;
+        inject = 0;
+    }
+    int64_t used = mox_smtp_server_feed(p->s, tmp.p, tmp.n);
+    sb_free(&tmp);
     if (used < 0) {
         note_nomem(p, (long)used, "server feed");
         used = (int64_t)k; /* the session is broken; the bytes are gone */
+    }
+    if ((size_t)used > k) {
+        assert_true(p->injected_c2s);
+        used = (int64_t)k;
     }
     if (used == 0)
         return 0;
@@ -520,10 +547,8 @@ static int step_c2s(pair *p)
     if (p->ncw < PAIR_MAX_WRITES)
         p->cw[p->ncw++] = p->c2s.n;
     note_nomem(p, mox_smtp_client_output_done(p->c, (size_t)used), "client output_done");
-    if (p->sp->inject_c2s && !p->injected_c2s && ends_with(&p->c2s, "STARTTLS\r\n")) {
-        /* Someone on the path adds commands after STARTTLS in plaintext. */
+    if (inject && (size_t)used == k) {
         p->injected_c2s = 1;
-        const char *inj = p->sp->inject_c2s;
         int64_t r = mox_smtp_server_feed(p->s, inj, strlen(inj));
         if (r < 0)
             note_nomem(p, (long)r, "server feed");
@@ -816,6 +841,8 @@ int pair_run(pair *p, const spec *sp, run_mode mode)
     while (!finished(p)) {
         if (++p->iterations > limit)
             fail_msg("pump: no end after %lu iterations", limit);
+        if (mox_smtp_client_state(p->c) == MOX_SMTP_CLIENT_BUSY && mox_smtp_client_want_read(p->c))
+            assert_true(mox_smtp_client_deadline(p->c) < INT64_MAX); /* a wait has a deadline */
         int prog = 0;
         prog |= step_c2s(p);
         prog |= step_decisions(p);

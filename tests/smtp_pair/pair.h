@@ -39,6 +39,8 @@ const char *sb_str(sb *b);
 
 /* Server policy, applied by the pair's callbacks. */
 typedef struct policy {
+    int connect_code;            /* nonzero: greeting answered with this */
+    int ehlo_code;               /* nonzero: EHLO (not HELO) answered with this */
     int mail_code;               /* nonzero: MAIL answered with this */
     const char *mail_enh;
     const char *mail_reject_prefix; /* senders starting with it: 550 5.7.1 */

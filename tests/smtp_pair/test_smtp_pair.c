@@ -26,6 +26,8 @@ static mox_smtp_client_message msg_of(const char *from, const mox_smtp_client_rc
     return m;
 }
 
+static const char *MSG_8BIT_EARLY = "Subject: x\r\n\r\ncaf\xc3\xa9\r\n";
+
 static const char *MSG1 = "From: mjl@mox.example\r\nTo: you@dest.example\r\nSubject: hi\r\n\r\n"
                           "Hello there.\r\n.leading dot\r\n..two dots\r\n.\r\nbye\r\n";
 
@@ -231,12 +233,14 @@ static void t_many_recipients(void **st)
     pair_run_modes(&sp, check_many, 0);
 }
 
+static int g_pipelining_offered;
+
 static void check_not_pipelined(pair *p)
 {
     expect_no_failure(p);
     for (size_t i = 0; i < 3; i++)
         expect_accepted(p, 0, i);
-    assert_false(p->ext_flags & MOX_SMTP_CLIENT_EXT_PIPELINING);
+    assert_int_equal(!!(p->ext_flags & MOX_SMTP_CLIENT_EXT_PIPELINING), g_pipelining_offered);
     if (p->mode.split == SPLIT_WHOLE && !p->mode.defer) {
         /* Every client write is one command (or the message). */
         size_t st = 0;
@@ -264,6 +268,14 @@ static void t_not_pipelined(void **st)
     sp.msgs = &m;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_not_pipelined, 0);
+    /* Offered, but the client is told not to use it. */
+    pair_spec_init(&sp);
+    sp.ccfg.flags |= MOX_SMTP_CLIENT_NO_PIPELINING;
+    sp.msgs = &m;
+    sp.nmsgs = 1;
+    g_pipelining_offered = 1;
+    pair_run_modes(&sp, check_not_pipelined, 0);
+    g_pipelining_offered = 0;
 }
 
 /* LIMITS RCPTMAX=3 advertised: the client never exceeds it. */
@@ -366,7 +378,7 @@ static void check_over(pair *p)
         expect_body(&p->tx[i], MSG1, strlen(MSG1));
 }
 
-static void run_over(int code)
+static void run_over(int code, int chunking)
 {
     make_rcpts(11, "r%d@dest.example");
     snprintf(g_addr[3], sizeof g_addr[3], "bad3@dest.example");
@@ -374,6 +386,8 @@ static void run_over(int code)
     mox_smtp_client_message m = msg_of("mjl@mox.example", g_rcpts, 11, MSG1);
     spec sp;
     pair_spec_init(&sp);
+    if (chunking)
+        sp.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
     sp.pol.rcpt_accept_max = 4;
     sp.pol.rcpt_over_code = code;
     sp.pol.reject_prefix = "bad";
@@ -386,13 +400,15 @@ static void run_over(int code)
 static void t_452_retry(void **st)
 {
     (void)st;
-    run_over(452);
+    run_over(452, 0);
+    run_over(452, 1);
 }
 
 static void t_552_retry(void **st)
 {
     (void)st;
-    run_over(552);
+    run_over(552, 0);
+    run_over(552, 1);
 }
 
 /* A 452 to the first recipient is final for this attempt: temporary, one
@@ -421,6 +437,73 @@ static void t_452_first(void **st)
     sp.msgs = &m;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_452_then_ok, 0);
+}
+
+/* ---------------------------------------------------------------- greeting, HELO */
+
+static void check_helo(pair *p)
+{
+    expect_no_failure(p);
+    assert_non_null(strstr(sb_str(&p->events), "EHLO client.example valid=1 tls=0 -> 502\n"
+                                                "HELO client.example valid=1 tls=0 -> 250\n"));
+    /* No extensions after HELO: no pipelining, no SIZE, plain DATA. */
+    assert_int_equal(p->ext_flags, 0);
+    expect_accepted(p, 0, 0);
+    expect_accepted(p, 0, 1);
+    assert_null(strstr(sb_str(&p->c2s), "SIZE="));
+    expect_body(&p->tx[0], MSG1, strlen(MSG1));
+    /* 8-bit needs 8BITMIME, which HELO cannot give. */
+    expect_rcpt(p, 1, 0, 0, 554, "5.6.3", 0, 1, MOX_SMTP_CLIENT_STAGE_PREPARE,
+                MOX_SMTP_CLIENT_SCOPE_TRANSACTION);
+    if (p->mode.split == SPLIT_WHOLE && !p->mode.defer) {
+        char *w = pair_client_write_with(p, "MAIL FROM");
+        assert_string_equal(w, "MAIL FROM:<mjl@mox.example>\r\n");
+        free(w);
+    }
+}
+
+static void check_greeting_554(pair *p)
+{
+    assert_true(p->has_failure);
+    assert_int_equal(p->failure.code, 554);
+    assert_int_equal(p->failure.temporary, 0);
+    assert_int_equal(p->failure.stage, MOX_SMTP_CLIENT_STAGE_GREETING);
+    expect_rcpt(p, 0, 0, 0, 554, "5.0.0", 0, 0, MOX_SMTP_CLIENT_STAGE_GREETING,
+                MOX_SMTP_CLIENT_SCOPE_CONNECTION);
+    /* The client still says goodbye; the server allows only QUIT. */
+    assert_string_equal(sb_str(&p->c2s), "QUIT\r\n");
+    assert_int_equal(p->hellos, 0);
+}
+
+static void check_greeting_421(pair *p)
+{
+    assert_true(p->has_failure);
+    assert_int_equal(p->failure.code, 421);
+    assert_int_equal(p->failure.temporary, 1);
+    expect_rcpt(p, 0, 0, 0, 421, "4.0.0", 1, 0, MOX_SMTP_CLIENT_STAGE_GREETING,
+                MOX_SMTP_CLIENT_SCOPE_CONNECTION);
+    assert_int_equal(p->c2s.n, 0);
+}
+
+static void t_greeting_and_helo(void **st)
+{
+    (void)st;
+    static const mox_smtp_client_rcpt r[] = {R("you@dest.example"), R("two@dest.example")};
+    mox_smtp_client_message m[2] = {msg_of("mjl@mox.example", r, 2, MSG1),
+                                    msg_of("mjl@mox.example", r, 1, MSG_8BIT_EARLY)};
+    spec sp;
+    pair_spec_init(&sp);
+    sp.pol.ehlo_code = 502;
+    sp.msgs = m;
+    sp.nmsgs = 2;
+    pair_run_modes(&sp, check_helo, 0);
+    pair_spec_init(&sp);
+    sp.msgs = m;
+    sp.nmsgs = 1;
+    sp.pol.connect_code = 554;
+    pair_run_modes(&sp, check_greeting_554, 0);
+    sp.pol.connect_code = 421;
+    pair_run_modes(&sp, check_greeting_421, 0);
 }
 
 /* ---------------------------------------------------------------- REQUIRETLS */
@@ -882,6 +965,17 @@ static void check_size_hidden(pair *p)
     assert_null(strstr(sb_str(&p->c2s), "SIZE="));
 }
 
+static void check_size_unlimited(pair *p)
+{
+    expect_no_failure(p);
+    assert_non_null(strstr(sb_str(&p->s2c), "250-SIZE\r\n"));
+    assert_true(p->ext_flags & MOX_SMTP_CLIENT_EXT_SIZE);
+    expect_accepted(p, 0, 0);
+    expect_accepted(p, 1, 0);
+    expect_accepted(p, 1, 1);
+    assert_int_equal(p->tx[1].size_declared, 201);
+}
+
 static void t_size(void **st)
 {
     (void)st;
@@ -913,6 +1007,12 @@ static void t_size(void **st)
     pair_run_modes(&sp, check_size_hidden, 0);
     sp.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
     pair_run_modes(&sp, check_size_hidden, 0);
+    /* "SIZE" without a limit: declared, nothing refused. */
+    pair_spec_init(&sp);
+    sp.scfg.max_message_size = 0;
+    sp.msgs = m;
+    sp.nmsgs = 2;
+    pair_run_modes(&sp, check_size_unlimited, 0);
 }
 
 /* ---------------------------------------------------------------- STARTTLS */
@@ -924,8 +1024,9 @@ static void check_starttls_common(pair *p)
     assert_true(p->srv_tls);
     expect_accepted(p, 0, 0);
     assert_int_equal(p->hellos, 2);
-    assert_non_null(strstr(sb_str(&p->events), "EHLO client.example valid=1 tls=0\nSTARTTLS\n"
-                                               "EHLO client.example valid=1 tls=1\nMAIL"));
+    assert_non_null(strstr(sb_str(&p->events), "EHLO client.example valid=1 tls=0 -> 250\n"
+                                               "STARTTLS\n"
+                                               "EHLO client.example valid=1 tls=1 -> 250\nMAIL"));
     /* The first thing said under TLS is EHLO again ... */
     assert_true(p->c2s_tls_at > 0);
     assert_int_equal(strncmp(p->c2s.p + p->c2s_tls_at, "EHLO client.example\r\n", 21), 0);
@@ -1195,6 +1296,81 @@ static void t_auth_external(void **st)
     sp.nmsgs = 1;
     g_want_mech = "EXTERNAL";
     pair_run_modes(&sp, check_external, 0);
+}
+
+/* Without TLS: the client refuses to authenticate unless allowed, and the
+ * server offers PLAIN/LOGIN only when it allows them in plaintext. */
+static void check_no_common_mech(pair *p)
+{
+    assert_true(p->has_failure);
+    assert_string_equal(p->failure.enhanced, "5.7.4");
+    assert_int_equal(p->failure.local, 1);
+    assert_int_equal(p->failure.temporary, 0);
+    assert_int_equal(p->failure.stage, MOX_SMTP_CLIENT_STAGE_AUTH);
+    assert_null(strstr(sb_str(&p->c2s), "AUTH"));
+    assert_int_equal(p->mails, 0);
+}
+
+static void check_auth_no_tls(pair *p)
+{
+    assert_true(p->has_failure);
+    assert_int_equal(p->failure.code, 554);
+    assert_string_equal(p->failure.enhanced, "5.7.11");
+    assert_int_equal(p->failure.local, 1);
+    assert_int_equal(p->failure.temporary, 0);
+    expect_rcpt(p, 0, 0, 0, 554, "5.7.11", 0, 1, MOX_SMTP_CLIENT_STAGE_AUTH,
+                MOX_SMTP_CLIENT_SCOPE_CONNECTION);
+    assert_null(strstr(sb_str(&p->c2s), "AUTH"));
+    assert_int_equal(p->auths, 0);
+}
+
+static void check_auth_plaintext(pair *p)
+{
+    expect_no_failure(p);
+    assert_false(p->cli_tls);
+    assert_true(p->cli_auth);
+    assert_string_equal(p->cli_mech, g_want_mech);
+    expect_accepted(p, 0, 0);
+}
+
+static void check_submission_no_auth(pair *p)
+{
+    expect_no_failure(p);
+    expect_rcpt(p, 0, 0, 0, 530, "5.7.0", 0, 0, MOX_SMTP_CLIENT_STAGE_MAIL,
+                MOX_SMTP_CLIENT_SCOPE_TRANSACTION);
+    assert_int_equal(p->mails, 0);
+}
+
+static void t_auth_plaintext(void **st)
+{
+    (void)st;
+    static const mox_smtp_client_rcpt r[] = {R("you@dest.example")};
+    mox_smtp_client_message m = msg_of("mjl@mox.example", r, 1, MSG1);
+    mox_sasl_client_config sc = sasl_cfg(0);
+    spec sp;
+    submission_spec(&sp, &sc);
+    sp.scfg.tls_available = 0;
+    sp.msgs = &m;
+    sp.nmsgs = 1;
+    pair_run_modes(&sp, check_auth_no_tls, 0);
+    /* Allowed by the client: the server does not offer PLAIN without TLS,
+     * so the strongest shared mechanism is used. */
+    sp.ccfg.flags |= MOX_SMTP_CLIENT_PLAINTEXT_AUTH;
+    g_want_mech = "SCRAM-SHA-256";
+    pair_run_modes(&sp, check_auth_plaintext, 0);
+    /* Both sides allow PLAIN in plaintext. */
+    mox_sasl_client_config sp_plain = sasl_cfg(MOX_SASL_BIT(MOX_SASL_PLAIN));
+    sp.sasl = &sp_plain;
+    sp.scfg.allow_plain_auth_without_tls = 1;
+    g_want_mech = "PLAIN";
+    pair_run_modes(&sp, check_auth_plaintext, 0);
+    /* The server refuses PLAIN in plaintext even if the client insists:
+     * no mechanism in common. */
+    sp.scfg.allow_plain_auth_without_tls = 0;
+    pair_run_modes(&sp, check_no_common_mech, 0);
+    /* A submission client without credentials: MAIL needs AUTH. */
+    sp.sasl = NULL;
+    pair_run_modes(&sp, check_submission_no_auth, 0);
 }
 
 /* ---------------------------------------------------------------- bodies */
@@ -1857,6 +2033,7 @@ int main(void)
         cmocka_unit_test(t_452_retry),
         cmocka_unit_test(t_552_retry),
         cmocka_unit_test(t_452_first),
+        cmocka_unit_test(t_greeting_and_helo),
         cmocka_unit_test(t_requiretls),
         cmocka_unit_test(t_smtputf8),
         cmocka_unit_test(t_8bitmime),
@@ -1869,6 +2046,7 @@ int main(void)
         cmocka_unit_test(t_auth_channel_binding_mismatch),
         cmocka_unit_test(t_auth_wrong_password),
         cmocka_unit_test(t_auth_external),
+        cmocka_unit_test(t_auth_plaintext),
         cmocka_unit_test(t_dot_stuffing),
         cmocka_unit_test(t_smuggling),
         cmocka_unit_test(t_large_message),
