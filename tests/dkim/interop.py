@@ -192,6 +192,89 @@ for mname, msg in MESSAGES.items():
                 if mox_results(bad) != ["fail"]:
                     fail("we accept dkimpy-signed %s changed (%s %s)" % (mname, alg, canon))
 
+# Folding (RFC 6376 §3.5 FWS): long h= lists, long selectors, domains and
+# identities. Every line of our DKIM-Signature is at most 78 columns unless
+# it is one value no line can hold, and dkimpy, Mail::DKIM (RSA) and we
+# verify it. Selector lengths step through the columns so that folds land
+# inside h= (after ':'), bh= and b= at varied positions.
+FOLD_MSG = (b"From: Joe <joe@example.com>\r\nTo: a@example.net\r\nTo: b@example.net\r\n"
+            b"Cc: c@example.net\r\nCc: d@example.net\r\nReply-To: r@example.com\r\n"
+            b"References: <p1@example.com> <p2@example.com>\r\nIn-Reply-To: <p2@example.com>\r\n"
+            b"Subject: folding\r\nDate: Fri, 11 Jul 2003 21:00:37 -0700\r\n"
+            b"Message-ID: <f@example.com>\r\nContent-Type: text/plain\r\n"
+            b"List-Id: <list.example.com>\r\nX-Mailing-List-Software-With-A-Long-Header-Name: 1\r\n"
+            b"\r\nBody  with trailing ws \t\r\n\r\n")
+LONG_LIST = ("From:To:Cc:Subject:Date:Message-ID:List-Id:List-Unsubscribe:List-Unsubscribe-Post:"
+             "List-Archive:List-Post:List-Help:List-Subscribe:Resent-From:Resent-To:Resent-Date:"
+             "X-Mailing-List-Software-With-A-Long-Header-Name:MIME-Version:Content-Transfer-Encoding")
+
+
+def dns_name(length, last):
+    """A name of exactly `length` characters: labels of at most 60, then `last`."""
+    out = ""
+    while len(out) + len(last) < length:
+        room = length - len(last) - len(out) - 1
+        lab = min(room, 60) if room - 60 != 1 else 58
+        out += (chr(ord("a") + len(out) % 26) * lab + ".") if lab > 0 else "q"
+    return out + last
+
+
+key_lines = {}
+for line in open(zone):
+    n, rest = line.split(" IN TXT ", 1)
+    key_lines[n.split(".")[0]] = rest.strip()
+fold_cases = []  # (selector length, domain, headers, identity)
+for sl in range(3, 74, 5):
+    fold_cases.append((sl, "example.com", None, None))
+fold_cases.append((3, "example.com", LONG_LIST, None))
+fold_cases.append((3, dns_name(75, "com"), None, None))
+d200 = dns_name(200, "com")
+fold_cases.append((3, d200, None, "someone.with.a.long.local.part@" + d200))
+fold_zone = os.path.join(W, "fold-zone")
+with open(fold_zone, "w") as z:
+    z.write(open(zone).read())
+    for sl, dom, _, _ in fold_cases:
+        for ksel in ("rsa", "ed"):
+            name = "%s._domainkey.%s." % (dns_name(sl, ksel), dom)
+            z.write("%s IN TXT %s\n" % (name, key_lines[ksel]))
+            records[name.lower().encode()] = records[("%s._domainkey.example.com." % ksel).encode()]
+perl_env = dict(os.environ, DKIM_RECORDS="\n".join(
+    "%s %s" % (k.decode(), v.decode()) for k, v in records.items()))
+folds_seen = 0
+for ci, (sl, dom, headers, ident) in enumerate(fold_cases):
+    for alg, ksel, kf in keys:
+        canon = CANONS[(ci + len(ksel)) % 4]
+        fsel = dns_name(sl, ksel)
+        args = ["dkim", "sign", "--domain", dom, "--selector", fsel, "--key", kf, "--canon", canon]
+        if headers:
+            args += ["--headers", headers]
+        if ident:
+            args += ["--identity", ident]
+        signed = run(args, FOLD_MSG)
+        checks += 1
+        field = signed[:signed.index(b"\r\nFrom: ") + 2]
+        lines = field.split(b"\r\n")[:-1]
+        folds_seen += len(lines) - 1
+        unsplittable = max(len(fsel), len(dom), len(ident or "")) + 1  # value and ';'
+        for l in lines:
+            if len(l) > 78 and not (l.startswith(b" ") and b" " not in l[1:] and len(l) <= 1 + unsplittable):
+                fail("line of %d columns in our %s %s signature (s=%d d=%d chars): %r"
+                     % (len(l), alg, canon, len(fsel), len(dom), l))
+        if not dkim.verify(signed, dnsfunc=dnsfunc):
+            fail("dkimpy rejects our folded %s %s signature (s=%d d=%d chars)" % (alg, canon, len(fsel), len(dom)))
+        r = [s["result"] for s in json.loads(run(["dkim", "verify", "--json", "--dns-zone", fold_zone],
+                                                 signed))["signatures"]]
+        if r != ["pass"]:
+            fail("we reject our folded %s %s signature (s=%d d=%d chars): %s" % (alg, canon, len(fsel), len(dom), r))
+        if alg == "rsa" and have_perl and perl_results(signed) != ["pass"]:
+            fail("Mail::DKIM rejects our folded %s %s signature (s=%d d=%d chars): %s"
+                 % (alg, canon, len(fsel), len(dom), perl_results(signed)))
+        bad = signed.replace(b"From: Joe", b"From: joe", 1)
+        if dkim.verify(bad, dnsfunc=dnsfunc):
+            fail("dkimpy accepts a changed From under a folded %s %s signature" % (alg, canon))
+print("folding: %d signatures, %d folds, verified by dkimpy%s and us"
+      % (2 * len(fold_cases), folds_seen, ", Mail::DKIM (RSA)" if have_perl else ""))
+
 # Several signatures: dkimpy's then ours on top; every one verifies everywhere.
 msg = MESSAGES["folded-oddcase"]
 sig = dkim.sign(msg, b"pyed", b"example.com", py_ed_seed, canonicalize=(b"relaxed", b"relaxed"),
