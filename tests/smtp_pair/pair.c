@@ -86,10 +86,11 @@ static int64_t fake_wall(void *ctx)
     return WALL_NS;
 }
 
+/* Time only moves when both engines wait for it (tarpits, deadlines). */
 static int64_t fake_mono(void *ctx)
 {
-    (void)ctx;
-    return MONO_NS;
+    const pair *p = ctx;
+    return p->now;
 }
 
 /* Deterministic "randomness" (nonces, salts): runs repeat exactly, which
@@ -257,6 +258,8 @@ static int on_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *t, const mox
         mox_smtp_reply_set(r, pol->rcpt_over_code, pol->rcpt_over_code == 452 ? "4.5.3" : "5.5.3",
                            "too many recipients in this transaction");
     free(to);
+    r->delay_ms = pol->rcpt_delay_ms;
+    r->slow = pol->rcpt_slow;
     if (r->code >= 200 && r->code < 300)
         p->txn_ok++;
     sb_addf(&p->events, " -> %d\n", r->code);
@@ -744,6 +747,30 @@ static int finished(pair *p)
     return n == 0 && sn == 0 && p->nsubmitted == p->ndone;
 }
 
+/* Nothing else can happen: let time pass to the next thing due, a held
+ * server reply or the client's deadline. */
+static int step_time(pair *p)
+{
+    int64_t due = mox_smtp_server_due_ns(p->s);
+    int64_t dl = mox_smtp_client_state(p->c) == MOX_SMTP_CLIENT_CLOSED
+                     ? INT64_MAX
+                     : mox_smtp_client_deadline(p->c);
+    int64_t next = INT64_MAX;
+    if (due >= 0)
+        next = due;
+    if (dl < next)
+        next = dl;
+    if (next == INT64_MAX)
+        return 0;
+    if (next > p->now)
+        p->now = next;
+    if (dl <= p->now) {
+        p->client_timeouts++;
+        mox_smtp_client_timeout(p->c);
+    }
+    return 1;
+}
+
 void pair_spec_init(spec *sp)
 {
     memset(sp, 0, sizeof *sp);
@@ -772,6 +799,8 @@ int pair_run(pair *p, const spec *sp, run_mode mode)
     mox_clock ck = MOX_CLOCK_INIT;
     ck.wall_ns = fake_wall;
     ck.mono_ns = fake_mono;
+    ck.ctx = p;
+    p->now = MONO_NS;
     p->clock = ck;
     mox_metrics mt = MOX_METRICS_INIT;
     mt.ctx = p;
@@ -849,6 +878,8 @@ int pair_run(pair *p, const spec *sp, run_mode mode)
         prog |= step_s2c(p);
         prog |= step_tls(p);
         prog |= step_app(p);
+        if (!prog && !finished(p))
+            prog = step_time(p);
         if (!prog && !finished(p))
             fail_msg("pump stalled: client state %d, server state 0x%x, pending %d, "
                      "c2s %zu bytes, s2c %zu bytes\n--- s2c tail:\n%s",

@@ -57,6 +57,8 @@ typedef struct policy {
     size_t close_after_bytes;    /* >0: mox_smtp_server_close(421) once this
                                     many message bytes arrived */
     int auth_refuse;             /* on_auth turns a success into 535 */
+    uint32_t rcpt_delay_ms;      /* RCPT replies held back this long (tarpit) */
+    int rcpt_slow;               /* ... and paced byte by byte */
 } policy;
 
 /* A session to run. */
@@ -146,6 +148,8 @@ typedef struct pair {
     mox_clock clock;
     mox_metrics metrics;
     uint32_t rstate;
+    int64_t now;                 /* the fake monotonic clock */
+    unsigned client_timeouts;
     mox_random random;
     mox_sasl_credentials creds;
     mox_env env;

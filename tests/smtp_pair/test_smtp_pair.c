@@ -506,6 +506,136 @@ static void t_greeting_and_helo(void **st)
     pair_run_modes(&sp, check_greeting_421, 0);
 }
 
+/* ---------------------------------------------------------------- flow */
+
+/* Every decision deferred while the server may buffer only 100 bytes of
+ * pipelined input: feed takes less, the pump retries, nothing is lost. */
+static void check_backpressure(pair *p)
+{
+    expect_no_failure(p);
+    assert_int_equal(p->dlv[0].naccepted, MANY);
+    assert_int_equal(p->tx[0].nrcpts, MANY);
+    expect_body(&p->tx[0], MSG1, strlen(MSG1));
+}
+
+static void t_backpressure(void **st)
+{
+    (void)st;
+    make_rcpts(MANY, "a-rather-long-local-part-number-%d@dest.example");
+    mox_smtp_client_message m = msg_of("mjl@mox.example", g_rcpts, MANY, MSG1);
+    spec sp;
+    pair_spec_init(&sp);
+    sp.scfg.max_pending = 100;
+    sp.msgs = &m;
+    sp.nmsgs = 1;
+    pair_run_modes(&sp, check_backpressure, 0);
+}
+
+/* 1500 recipients: the default LIMITS RCPTMAX=1000 splits them in two. */
+static char (*g_many_addr)[48];
+
+static void check_1500(pair *p)
+{
+    expect_no_failure(p);
+    assert_int_equal(p->dlv[0].transactions, 2);
+    assert_int_equal(p->dlv[0].naccepted, 1500);
+    assert_int_equal(p->ntx, 2);
+    assert_int_equal(p->tx[0].nrcpts, 1000);
+    assert_int_equal(p->tx[1].nrcpts, 500);
+    assert_string_equal(p->tx[1].rcpts[499].path, "<u1499@dest.example>");
+}
+
+static void t_1500_recipients(void **st)
+{
+    (void)st;
+    g_many_addr = calloc(1500, sizeof *g_many_addr);
+    mox_smtp_client_rcpt *r = calloc(1500, sizeof *r);
+    assert_non_null(g_many_addr);
+    assert_non_null(r);
+    for (size_t i = 0; i < 1500; i++) {
+        snprintf(g_many_addr[i], sizeof g_many_addr[i], "u%zu@dest.example", i);
+        r[i].address = g_many_addr[i];
+    }
+    mox_smtp_client_message m = msg_of("mjl@mox.example", r, 1500, MSG1);
+    spec sp;
+    pair_spec_init(&sp);
+    sp.msgs = &m;
+    sp.nmsgs = 1;
+    pair_run_modes(&sp, check_1500, 1);
+    free(r);
+    free(g_many_addr);
+}
+
+/* Quoted local parts and address literals go through both parsers. */
+static void check_addresses(pair *p)
+{
+    expect_no_failure(p);
+    for (size_t i = 0; i < 4; i++)
+        expect_accepted(p, 0, i);
+    assert_string_equal(p->tx[0].from, "<\"first last\"@mox.example>");
+    assert_string_equal(p->tx[0].rcpts[0].path, "<\"john doe\"@dest.example>");
+    assert_string_equal(p->tx[0].rcpts[1].path, "<user@[192.0.2.7]>");
+    assert_string_equal(p->tx[0].rcpts[2].path, "<user@[IPv6:2001:db8::1]>");
+    assert_string_equal(p->tx[0].rcpts[3].path, "<postmaster>");
+}
+
+static void t_addresses(void **st)
+{
+    (void)st;
+    static const mox_smtp_client_rcpt r[] = {R("\"john doe\"@dest.example"), R("user@[192.0.2.7]"),
+                                             R("user@[IPv6:2001:db8::1]"), R("postmaster")};
+    mox_smtp_client_message m = msg_of("\"first last\"@mox.example", r, 4, MSG1);
+    spec sp;
+    pair_spec_init(&sp);
+    sp.msgs = &m;
+    sp.nmsgs = 1;
+    pair_run_modes(&sp, check_addresses, 0);
+}
+
+/* A tarpitting server (replies held back, paced byte by byte): within the
+ * client's deadline the delivery goes through; beyond it the client gives
+ * up with a temporary failure. */
+static void check_tarpit_ok(pair *p)
+{
+    expect_no_failure(p);
+    expect_accepted(p, 0, 0);
+    expect_accepted(p, 0, 1);
+    assert_int_equal(p->client_timeouts, 0);
+    /* Pipelined RCPTs are held in parallel: at least the 20 s passed. */
+    assert_true(p->now - (int64_t)1000000 * 1000000000 >= (int64_t)20 * 1000000000);
+}
+
+static void check_tarpit_timeout(pair *p)
+{
+    assert_true(p->has_failure);
+    assert_int_equal(p->failure.code, 451);
+    assert_string_equal(p->failure.enhanced, "4.4.2");
+    assert_int_equal(p->failure.temporary, 1);
+    assert_int_equal(p->failure.stage, MOX_SMTP_CLIENT_STAGE_RCPT);
+    expect_rcpt(p, 0, 0, 0, 451, "4.4.2", 1, 1, MOX_SMTP_CLIENT_STAGE_RCPT,
+                MOX_SMTP_CLIENT_SCOPE_CONNECTION);
+    assert_int_equal(p->client_timeouts, 1);
+    assert_int_equal(p->ntx, 0);
+}
+
+static void t_tarpit(void **st)
+{
+    (void)st;
+    static const mox_smtp_client_rcpt r[] = {R("you@dest.example"), R("two@dest.example")};
+    mox_smtp_client_message m = msg_of("mjl@mox.example", r, 2, MSG1);
+    spec sp;
+    pair_spec_init(&sp);
+    sp.pol.rcpt_delay_ms = 20000;
+    sp.pol.rcpt_slow = 1;
+    sp.msgs = &m;
+    sp.nmsgs = 1;
+    pair_run_modes(&sp, check_tarpit_ok, 0);
+    sp.pol.rcpt_slow = 0;
+    pair_run_modes(&sp, check_tarpit_ok, 0);
+    sp.ccfg.timeout_command_ms = 5000;
+    pair_run_modes(&sp, check_tarpit_timeout, 0);
+}
+
 /* ---------------------------------------------------------------- REQUIRETLS */
 
 static const char *MSG_RTLS = "Subject: secret\r\n\r\nfor TLS eyes only\r\n";
@@ -2028,6 +2158,10 @@ int main(void)
         cmocka_unit_test(t_multi_messages),
         cmocka_unit_test(t_many_recipients),
         cmocka_unit_test(t_not_pipelined),
+        cmocka_unit_test(t_backpressure),
+        cmocka_unit_test(t_1500_recipients),
+        cmocka_unit_test(t_addresses),
+        cmocka_unit_test(t_tarpit),
         cmocka_unit_test(t_rcptmax_split),
         cmocka_unit_test(t_rcptmax_not_advertised),
         cmocka_unit_test(t_452_retry),
