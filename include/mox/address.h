@@ -100,6 +100,7 @@ MOX_API int mox_path_parse_prefix(const char *s, size_t len, unsigned flags,
 /* Appends "<>", "<postmaster>" or "<mailbox>" (see mox_mailbox_format). */
 MOX_API int mox_path_format(const mox_path *p, int use_unicode, mox_buf *out);
 
+/* Frees the mailbox strings and zeroes `p`. NULL-safe. */
 MOX_API void mox_path_clear(mox_path *p);
 
 /* Parses a bare RFC 5321 mailbox local@domain (no brackets, no route).
@@ -136,6 +137,7 @@ typedef struct mox_address_list {
  * and no group is MOX_ADDR_ERR_EMPTY. */
 MOX_API int mox_address_list_parse(const char *s, size_t len, unsigned flags,
                                    mox_address_list *l, mox_errinfo *ei);
+/* Frees every address and zeroes `l`. NULL-safe. */
 MOX_API void mox_address_list_clear(mox_address_list *l);
 
 /* Appends one address as `display-name <mailbox>` (the name quoted unless

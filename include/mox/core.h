@@ -61,7 +61,8 @@ typedef struct mox_errinfo {
     char msg[232];
 } mox_errinfo;
 
-/* Clears an errinfo to "no error". */
+/* Clears an errinfo to "no error" (code MOX_OK, detail 0, offset
+ * SIZE_MAX, empty msg). NULL is ignored. */
 MOX_API void mox_errinfo_clear(mox_errinfo *ei);
 
 /* ---------------------------------------------------------------- memory */
@@ -122,11 +123,15 @@ typedef struct mox_logger {
 
 /* Fills `lg` with a logger writing one logfmt line per record to `f`
  * (time=... level=... msg=... key=value ...), quoting values as logfmt
- * requires. `f` must outlive the logger. */
+ * requires. Every member of `lg` is overwritten (size included), so `lg`
+ * must be a full-size mox_logger. `f` must outlive the logger; each record
+ * is one fprintf, so concurrent records on one FILE do not interleave. */
 MOX_API void mox_logger_logfmt(mox_logger *lg, FILE *f, int min_level);
 
-/* Writes one record through `lg` (which may be NULL: nothing happens).
- * `attrs` are NUL-terminated key/value string pairs, `nattrs` pairs. */
+/* Writes one record through `lg` (which may be NULL, or have a NULL `log`:
+ * nothing happens; so does a `level` below lg->min_level). `attrs` is an
+ * array of `nattrs` attributes: NUL-terminated keys, values given as
+ * pointer+length. Nothing is copied or kept past the call. */
 MOX_API void mox_log(const mox_logger *lg, int level, const char *msg,
                      const mox_log_attr *attrs, size_t nattrs);
 
@@ -235,12 +240,15 @@ typedef struct mox_buf {
 
 #define MOX_BUF_INIT { NULL, 0, 0 }
 
+/* Sets `b` to the empty state (same as MOX_BUF_INIT); does not free. */
 MOX_API void mox_buf_init(mox_buf *b);
+/* Frees the storage and empties `b` (reusable afterwards). NULL-safe. */
 MOX_API void mox_buf_free(mox_buf *b);
-/* Sets len to 0, keeping storage. */
+/* Sets len to 0, keeping storage. `b` must not be NULL. */
 MOX_API void mox_buf_reset(mox_buf *b);
 /* Ensures room for `extra` more bytes (+ the NUL). MOX_ERR_NOMEM, or
- * MOX_ERR_LIMIT on size overflow. On error the buffer is unchanged. */
+ * MOX_ERR_LIMIT on size overflow. On error the buffer is unchanged; the
+ * append functions below return the same codes, with the same guarantee. */
 MOX_API int mox_buf_reserve(mox_buf *b, size_t extra);
 /* Appends n bytes; `p` must not point into `b` (the storage may move). */
 MOX_API int mox_buf_append(mox_buf *b, const void *p, size_t n);

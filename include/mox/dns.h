@@ -82,6 +82,7 @@ typedef struct mox_dns_answer {
     void *priv_;       /* library-private storage */
 } mox_dns_answer;
 
+/* Frees an answer and everything its records point to. NULL-safe. */
 MOX_API void mox_dns_answer_free(mox_dns_answer *a);
 
 /* Number of records of type `type` in the answer (CNAMEs not counted unless
@@ -156,6 +157,9 @@ MOX_API int mox_dns_lookup(const mox_resolver *r, const char *name,
 
 typedef struct mox_dns_zone mox_dns_zone;
 
+/* Creates an empty zone (free with mox_dns_zone_free, which accepts NULL).
+ * MOX_ERR_INVAL (NULL out), MOX_ERR_NOMEM. A zone must not be modified
+ * while it is queried from another thread (see mox_dns_zone_query). */
 MOX_API int mox_dns_zone_new(mox_dns_zone **out);
 MOX_API void mox_dns_zone_free(mox_dns_zone *z);
 
@@ -206,7 +210,7 @@ MOX_API int mox_dns_zone_query(const mox_dns_zone *z, const char *name,
                                uint16_t type, mox_dns_answer **out);
 
 /* Fills `r` with a synchronous resolver answering from `z` (which must
- * outlive it). */
+ * outlive it). Every member of `r` is overwritten, size included. */
 MOX_API void mox_dns_zone_resolver(mox_dns_zone *z, mox_resolver *r);
 
 /* ------------------------------------------------------ wire format */
@@ -258,6 +262,7 @@ typedef struct mox_dns_system mox_dns_system;
  * MOX_ERR_NOMEM. */
 MOX_API int mox_dns_system_new(mox_dns_system **out, const char *server,
                                int timeout_ms, int attempts);
+/* NULL-safe. */
 MOX_API void mox_dns_system_free(mox_dns_system *s);
 
 /* Blocking query (the call itself may take up to timeout x attempts x
@@ -267,7 +272,8 @@ MOX_API void mox_dns_system_free(mox_dns_system *s);
 MOX_API int mox_dns_system_query(mox_dns_system *s, const char *name,
                                  uint16_t type, mox_dns_answer **out);
 
-/* Fills `r` with a synchronous resolver over `s`. */
+/* Fills `r` with a synchronous resolver over `s` (which must outlive it).
+ * Every member of `r` is overwritten, size included. */
 MOX_API void mox_dns_system_resolver(mox_dns_system *s, mox_resolver *r);
 
 MOX_END_DECLS

@@ -304,8 +304,11 @@ MOX_API size_t mox_sasl_server_mechs(const mox_sasl_server_config *cfg,
 MOX_API int mox_sasl_server_mechs_string(const mox_sasl_server_config *cfg,
                                          mox_buf *out);
 
-/* Creates a server engine for one exchange. `cfg` and what it points to
- * must outlive the engine (strings and keys in it are copied). Errors:
+/* Creates a server engine for one exchange (free with
+ * mox_sasl_server_free). `cfg`, `*cfg->env` and `*cfg->channel` are copied,
+ * and so are the hostname, fixed_nonce and unknown_user_key; what is only
+ * referenced must outlive the engine: `cfg->creds`, the interfaces the env
+ * points to, and the channel's ctx and external_identity. Errors:
  * MOX_ERR_INVAL (NULL arguments, no creds for a mechanism that needs
  * them), MOX_ERR_UNSUPPORTED (unknown mechanism), MOX_ERR_PERM (mechanism
  * not allowed on this connection, see mox_sasl_server_mech_allowed),
@@ -398,7 +401,8 @@ typedef struct mox_sasl_client_config {
 MOX_API mox_sasl_mech mox_sasl_client_choose(const mox_sasl_client_config *cfg,
                                              const char *server, size_t len);
 
-/* Creates a client engine. The password is PRECIS-prepared here
+/* Creates a client engine (free with mox_sasl_client_free). The password
+ * is PRECIS-prepared here
  * (MOX_ERR_PRECIS if refused) and kept only as long as needed. Other
  * errors: MOX_ERR_INVAL (missing username/password), MOX_ERR_UNSUPPORTED,
  * MOX_ERR_PERM (mechanism not allowed by cfg on this channel),
@@ -407,6 +411,8 @@ MOX_API int mox_sasl_client_new(mox_sasl_client **out, mox_sasl_mech mech,
                                 const mox_sasl_client_config *cfg,
                                 mox_errinfo *ei);
 
+/* Frees the engine, wiping the prepared password and keys. NULL is
+ * ignored. */
 MOX_API void mox_sasl_client_free(mox_sasl_client *c);
 
 /* One step. The first call takes in == NULL and gives the initial response

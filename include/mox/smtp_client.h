@@ -90,6 +90,7 @@ MOX_API int mox_smtp_client_reply_parse(const void *buf, size_t len,
                                  mox_smtp_client_reply *r, size_t *consumed,
                                  mox_errinfo *ei);
 
+/* Frees the text and lines and zeroes `r`. NULL-safe. */
 MOX_API void mox_smtp_client_reply_clear(mox_smtp_client_reply *r);
 
 /* ---------------------------------------------------------------- EHLO */
@@ -137,6 +138,7 @@ typedef struct mox_smtp_client_ext {
  * keywords and malformed parameters are skipped, never an error.
  * MOX_ERR_INVAL if the reply is not 250, MOX_ERR_NOMEM. */
 MOX_API int mox_smtp_client_ext_parse(const mox_smtp_client_reply *r, mox_smtp_client_ext *ext);
+/* Frees the strings and zeroes `ext`. NULL-safe. */
 MOX_API void mox_smtp_client_ext_clear(mox_smtp_client_ext *ext);
 
 /* 1 if the server announced mechanism `name` (case-insensitive). */
@@ -357,6 +359,8 @@ typedef enum mox_smtp_client_status {
 MOX_API int mox_smtp_client_new(mox_smtp_client **out,
                                 const mox_smtp_client_config *cfg,
                                 mox_errinfo *ei);
+/* Frees the engine (ending a running AUTH exchange through auth->end).
+ * Results and strings obtained from it become invalid. NULL-safe. */
 MOX_API void mox_smtp_client_free(mox_smtp_client *c);
 
 /* The engine's status, a mox_smtp_client_status. */
@@ -447,6 +451,8 @@ typedef struct mox_smtp_client_sasl mox_smtp_client_sasl;
 
 MOX_API int mox_smtp_client_sasl_new(mox_smtp_client_sasl **out,
                                      const mox_sasl_client_config *cfg);
+/* Frees the adapter (free the engine using its interface first).
+ * NULL-safe. */
 MOX_API void mox_smtp_client_sasl_free(mox_smtp_client_sasl *s);
 
 /* The interface to put in mox_smtp_client_config.auth (owned by `s`). */

@@ -66,6 +66,8 @@ typedef struct mox_tls_client_options {
 MOX_API int mox_tls_config_new_client(mox_tls_config **out,
                                       const mox_tls_client_options *opt,
                                       mox_errinfo *ei);
+/* Frees a config (client or server); NULL-safe. Free its connections
+ * first. */
 MOX_API void mox_tls_config_free(mox_tls_config *cfg);
 
 /* Creates a connection on socket `fd` (not owned: the caller closes it
@@ -77,6 +79,8 @@ MOX_API void mox_tls_config_free(mox_tls_config *cfg);
  * the connection. MOX_ERR_INVAL, MOX_ERR_NOMEM, MOX_ERR_CRYPTO. */
 MOX_API int mox_tls_new(mox_tls **out, mox_tls_config *cfg, int fd,
                         const char *server_name, mox_errinfo *ei);
+/* Frees a connection without sending close_notify (see mox_tls_close) and
+ * without closing the socket. NULL-safe. */
 MOX_API void mox_tls_free(mox_tls *t);
 
 /* What a non-blocking operation waits for, after MOX_ERR_AGAIN. */
@@ -214,10 +218,10 @@ MOX_API int mox_tls_cert_spki_sha256(const void *cert, size_t len,
                                      unsigned char out[32], mox_errinfo *ei);
 
 /* Generates an ECDSA P-256 key and a self-signed certificate for `names`
- * (n >= 1 DNS names or IP literals, the first also as CN), valid from one
+ * (1 to 32 DNS names or IP literals, the first also as CN), valid from one
  * day ago for `days` days (0: 3650), appending both as PEM to `cert_pem`
- * and `key_pem`. For test setups and localserve. `rnd` is unused for now
- * (mbedTLS draws from its own entropy source) and may be NULL.
+ * and `key_pem`. For test setups and localserve. Randomness comes from
+ * mbedTLS's own entropy source, not from a mox_random.
  * MOX_ERR_INVAL, MOX_ERR_CRYPTO, MOX_ERR_NOMEM. */
 MOX_API int mox_tls_selfsigned(const char *const *names, size_t n, unsigned days,
                                mox_buf *cert_pem, mox_buf *key_pem,
