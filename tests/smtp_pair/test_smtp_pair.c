@@ -2109,6 +2109,23 @@ static void t_alloc_sweep(void **st)
     sp2.msgs = &m2;
     sp2.nmsgs = 1;
     sweep_spec(&sp2, "delivery session", known_bugs_strict());
+    /* Submission with SCRAM-SHA-256-PLUS over STARTTLS, BDAT, two
+     * messages (the second after a 451 at the end of data). */
+    static const mox_smtp_client_rcpt r3[] = {R("you@dest.example")};
+    mox_smtp_client_message m3[2] = {msg_of("mjl@mox.example", r3, 1, MSG1),
+                                     msg_of("mjl@mox.example", r3, 1, MSG_BDAT)};
+    mox_sasl_client_config sc3 = sasl_cfg(0);
+    spec sp3;
+    submission_spec(&sp3, &sc3);
+    sp3.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+    sp3.cli_exporter = sp3.srv_exporter = CB_A;
+    sp3.cb_len = 32;
+    sp3.pol.data_end_code = 451;
+    sp3.pol.data_end_enh = "4.3.0";
+    sp3.pol.data_end_fail_first = 1;
+    sp3.msgs = m3;
+    sp3.nmsgs = 2;
+    sweep_spec(&sp3, "SCRAM-PLUS submission session", known_bugs_strict());
 }
 
 static void t_bug_server_silent_nomem(void **st)
