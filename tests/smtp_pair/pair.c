@@ -349,7 +349,9 @@ static int on_starttls(void *u, mox_smtp_server *s, mox_smtp_reply *r)
     (void)s;
     pair *p = u;
     p->starttls++;
-    sb_adds(&p->events, "STARTTLS\n");
+    if (p->sp->pol.starttls_code)
+        mox_smtp_reply_set(r, p->sp->pol.starttls_code, "4.7.0", "TLS not available now");
+    sb_addf(&p->events, "STARTTLS%s\n", p->sp->pol.starttls_code ? " refused" : "");
     return decide(p, MOX_SMTP_DECIDE_STARTTLS, r);
 }
 
@@ -582,7 +584,6 @@ static int step_s2c(pair *p)
     size_t k = piece(p, n);
     sb tmp = {0};
     sb_add(&tmp, o, k);
-    size_t before = p->s2c.n;
     sb_add(&p->s2c, o, k);
     mox_smtp_server_output_done(p->s, k);
     int inject = p->sp->inject_s2c && !p->injected_s2c && last_line_is(&p->s2c, "220 2.0.0");
@@ -602,7 +603,6 @@ static int step_s2c(pair *p)
         used = mox_smtp_client_feed(p->c, p->sp->inject_s2c, strlen(p->sp->inject_s2c));
         note_nomem(p, used, "client feed");
     }
-    (void)before;
     if (p->nsw < PAIR_MAX_WRITES)
         p->sw[p->nsw++] = p->s2c.n;
     return 1;

@@ -41,6 +41,7 @@ const char *sb_str(sb *b);
 typedef struct policy {
     int connect_code;            /* nonzero: greeting answered with this */
     int ehlo_code;               /* nonzero: EHLO (not HELO) answered with this */
+    int starttls_code;           /* nonzero: STARTTLS answered with this */
     int mail_code;               /* nonzero: MAIL answered with this */
     const char *mail_enh;
     const char *mail_reject_prefix; /* senders starting with it: 550 5.7.1 */

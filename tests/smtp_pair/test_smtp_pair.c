@@ -1223,6 +1223,27 @@ static void check_tls_failed(pair *p)
     assert_int_equal(p->mails, 0);
 }
 
+static void check_starttls_refused(pair *p)
+{
+    expect_no_failure(p);
+    assert_false(p->cli_tls);
+    expect_accepted(p, 0, 0);
+    assert_non_null(strstr(sb_str(&p->events), "STARTTLS refused\nMAIL"));
+    assert_int_equal(p->hellos, 1);
+}
+
+static void check_starttls_refused_required(pair *p)
+{
+    assert_true(p->has_failure);
+    assert_int_equal(p->failure.code, 454);
+    assert_int_equal(p->failure.temporary, 1);
+    assert_int_equal(p->failure.stage, MOX_SMTP_CLIENT_STAGE_STARTTLS);
+    expect_rcpt(p, 0, 0, 0, 454, "4.7.0", 1, 0, MOX_SMTP_CLIENT_STAGE_STARTTLS,
+                MOX_SMTP_CLIENT_SCOPE_CONNECTION);
+    assert_int_equal(p->mails, 0);
+    assert_int_equal(count_in(&p->c2s, "QUIT\r\n"), 1);
+}
+
 static void check_tls_none(pair *p)
 {
     expect_no_failure(p);
@@ -1259,6 +1280,14 @@ static void t_starttls(void **st)
     /* Policy "none": no STARTTLS even when offered. */
     sp.ccfg.tls_mode = MOX_SMTP_CLIENT_TLS_NONE;
     pair_run_modes(&sp, check_tls_none, 0);
+    /* STARTTLS refused (454): opportunistic goes on in plaintext ... */
+    sp.pol.starttls_code = 454;
+    sp.ccfg.tls_mode = MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC;
+    pair_run_modes(&sp, check_starttls_refused, 0);
+    /* ... required gives up, temporarily. */
+    sp.ccfg.tls_mode = MOX_SMTP_CLIENT_TLS_REQUIRED;
+    pair_run_modes(&sp, check_starttls_refused_required, 0);
+    sp.pol.starttls_code = 0;
     /* Required, but the server has no TLS. */
     sp.ccfg.tls_mode = MOX_SMTP_CLIENT_TLS_REQUIRED;
     sp.scfg.tls_available = 0;
