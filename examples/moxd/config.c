@@ -22,16 +22,62 @@ typedef struct cctx {
 
 static void problem(cctx *x, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static void problem_at(cctx *x, unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* One line per problem, whatever the configuration's keys and values
+ * contain: control bytes (a quoted "\n" in a key) come out as \xNN. */
+static void vproblem(cctx *x, unsigned long line, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(x->errs, "%s:%lu: ", x->file, line);
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            fprintf(x->errs, "\\x%02x", *p);
+        else
+            fputc(*p, x->errs);
+    }
+    fputc('\n', x->errs);
+    x->nerr++;
+}
 
 static void problem(cctx *x, const yaml_node_t *n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(x->errs, "%s:%lu: ", x->file, n ? (unsigned long)n->start_mark.line + 1 : 1UL);
-    vfprintf(x->errs, fmt, ap);
-    fputc('\n', x->errs);
+    vproblem(x, n ? (unsigned long)n->start_mark.line + 1 : 1UL, fmt, ap);
     va_end(ap);
-    x->nerr++;
+}
+
+static void problem_at(cctx *x, unsigned long line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vproblem(x, line, fmt, ap);
+    va_end(ap);
+}
+
+/* Files named by the configuration must be regular and of sane size:
+ * "/dev/zero" or a FIFO would otherwise hang config check and startup. */
+#define MAX_CONFIG_FILE (16u << 20)
+
+static int plain_file(cctx *x, const yaml_node_t *n, const char *what, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        problem(x, n, "%s %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        problem(x, n, "%s %s: not a regular file", what, path);
+        return -1;
+    }
+    if ((unsigned long long)st.st_size > MAX_CONFIG_FILE) {
+        problem(x, n, "%s %s: larger than %u bytes", what, path, MAX_CONFIG_FILE);
+        return -1;
+    }
+    return 0;
 }
 
 char *moxd_strdup(const char *s)
@@ -138,7 +184,9 @@ static int get_uint(cctx *x, yaml_node_t *n, const char *what, unsigned long lon
 
 static yaml_node_t *node(cctx *x, int i) { return yaml_document_get_node(x->doc, i); }
 
-/* Iterates a mapping, calling f for each key. */
+/* Iterates a mapping, calling f for each key. libyaml accepts a key twice
+ * in a mapping; here that is an error (which of the two would win is a
+ * guess the reader should not have to make). */
 typedef void (*map_fn)(cctx *x, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
 
 static void each_pair(cctx *x, yaml_node_t *m, const char *what, map_fn f, void *arg)
@@ -150,7 +198,19 @@ static void each_pair(cctx *x, yaml_node_t *m, const char *what, map_fn f, void 
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
         yaml_node_t *k = node(x, p->key), *v = node(x, p->value);
         const char *ks = scalar(x, k, what);
-        if (ks)
+        if (!ks)
+            continue;
+        yaml_node_t *dup = NULL;
+        for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p && !dup; q++) {
+            yaml_node_t *e = node(x, q->key);
+            if (e && e->type == YAML_SCALAR_NODE && e->data.scalar.length == k->data.scalar.length &&
+                !memcmp(e->data.scalar.value, k->data.scalar.value, k->data.scalar.length))
+                dup = e;
+        }
+        if (dup)
+            problem(x, k, "%s: %s given twice (first at line %lu)", what, ks,
+                    (unsigned long)dup->start_mark.line + 1);
+        else
             f(x, ks, k, v, arg);
     }
 }
@@ -268,6 +328,8 @@ static void f_domain_opt(cctx *x, const char *key, yaml_node_t *k, yaml_node_t *
                 problem(x, it, "dkim key needs selector and key");
                 continue;
             }
+            if (plain_file(x, it, "dkim key", dk->path))
+                continue;
             mox_buf b = MOX_BUF_INIT;
             FILE *f = fopen(dk->path, "rb");
             char tmp[4096];
@@ -352,7 +414,11 @@ static void f_account_opt(cctx *x, const char *key, yaml_node_t *k, yaml_node_t 
             } else {
                 /* else a certificate file */
                 char *p = moxd_path_join(x->c->dir, l[i]);
-                FILE *f = fopen(p, "rb");
+                struct stat st;
+                FILE *f = stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+                                  (unsigned long long)st.st_size <= MAX_CONFIG_FILE
+                              ? fopen(p, "rb")
+                              : NULL;
                 mox_buf_reset(&b);
                 char tmp[4096];
                 size_t r;
@@ -385,11 +451,11 @@ static void f_account_opt(cctx *x, const char *key, yaml_node_t *k, yaml_node_t 
 static void f_accounts(cctx *x, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
 {
     (void)arg;
-    (void)k;
     moxd_config *c = x->c;
     c->accounts = realloc(c->accounts, (c->naccounts + 1) * sizeof *c->accounts);
     moxd_account *a = &c->accounts[c->naccounts++];
     memset(a, 0, sizeof *a);
+    a->line = (int)k->start_mark.line + 1;
     a->name = moxd_strdup(key);
     each_pair(x, v, "account", f_account_opt, a);
     if (!a->naddresses)
@@ -423,6 +489,7 @@ static void f_aliases(cctx *x, const char *key, yaml_node_t *k, yaml_node_t *v, 
     c->aliases = realloc(c->aliases, (c->naliases + 1) * sizeof *c->aliases);
     moxd_alias *a = &c->aliases[c->naliases++];
     memset(a, 0, sizeof *a);
+    a->line = (int)k->start_mark.line + 1;
     a->address = moxd_strdup(key);
     moxd_lower(a->address);
     if (!valid_addr(a->address))
@@ -521,8 +588,9 @@ static void f_tls(cctx *x, const char *key, yaml_node_t *k, yaml_node_t *v, void
         mox_tls_server_options o = MOX_TLS_SERVER_OPTIONS_INIT;
         mox_tls_config *tc = NULL;
         mox_errinfo ei;
-        if (mox_tls_config_new_server(&tc, &o, &ei) != MOX_OK ||
-            mox_tls_config_add_cert_file(tc, pair[0], pair[1], &ei) != MOX_OK)
+        if (plain_file(x, it, "certificate", pair[0]) == 0 && plain_file(x, it, "key", pair[1]) == 0 &&
+            (mox_tls_config_new_server(&tc, &o, &ei) != MOX_OK ||
+             mox_tls_config_add_cert_file(tc, pair[0], pair[1], &ei) != MOX_OK))
             problem(x, it, "certificate: %s", ei.msg);
         mox_tls_config_free(tc);
         c->cert_files = realloc(c->cert_files, (c->ncerts + 1) * sizeof(char *));
@@ -574,7 +642,7 @@ static void f_top(cctx *x, const char *key, yaml_node_t *k, yaml_node_t *v, void
             c->dns_zone = moxd_path_join(c->dir, s);
             mox_dns_zone *z = NULL;
             mox_errinfo ei;
-            if (mox_dns_zone_new(&z) == MOX_OK &&
+            if (plain_file(x, v, "dns_zone", c->dns_zone) == 0 && mox_dns_zone_new(&z) == MOX_OK &&
                 mox_dns_zone_load_file(z, c->dns_zone, &ei) != MOX_OK)
                 problem(x, v, "dns_zone: %s", ei.msg);
             mox_dns_zone_free(z);
@@ -630,10 +698,9 @@ static void validate(cctx *x, yaml_node_t *root)
         for (size_t j = 0; j < i; j++)
             if (c->listeners[j].port == c->listeners[i].port && c->listeners[i].port != 0 &&
                 !strcmp(c->listeners[j].address, c->listeners[i].address)) {
-                fprintf(x->errs, "%s:%d: listener port %d is already used at line %d\n",
-                        x->file, c->listeners[i].line, c->listeners[i].port,
-                        c->listeners[j].line);
-                x->nerr++;
+                problem_at(x, (unsigned long)c->listeners[i].line,
+                           "listener port %d is already used at line %d", c->listeners[i].port,
+                           c->listeners[j].line);
             }
     }
     if (need_tls && !c->ncerts)
@@ -643,33 +710,30 @@ static void validate(cctx *x, yaml_node_t *root)
         for (size_t j = 0; j < a->naddresses; j++) {
             const char *at = strrchr(a->addresses[j], '@');
             if (at && !moxd_config_domain(c, at + 1))
-                fprintf(x->errs, "%s:1: account %s: domain of %s is not configured under domains\n",
-                        x->file, a->name, a->addresses[j]),
-                    x->nerr++;
+                problem_at(x, (unsigned long)a->line,
+                           "account %s: domain of %s is not configured under domains", a->name,
+                           a->addresses[j]);
             for (size_t k = 0; k < i; k++)
                 for (size_t m = 0; m < c->accounts[k].naddresses; m++)
                     if (!strcmp(c->accounts[k].addresses[m], a->addresses[j]))
-                        fprintf(x->errs, "%s:1: address %s belongs to accounts %s and %s\n",
-                                x->file, a->addresses[j], c->accounts[k].name, a->name),
-                            x->nerr++;
+                        problem_at(x, (unsigned long)a->line,
+                                   "address %s belongs to accounts %s (line %d) and %s",
+                                   a->addresses[j], c->accounts[k].name, c->accounts[k].line,
+                                   a->name);
         }
     }
     for (size_t i = 0; i < c->naliases; i++) {
         moxd_alias *al = &c->aliases[i];
         const char *at = strrchr(al->address, '@');
         if (at && !moxd_config_domain(c, at + 1))
-            fprintf(x->errs, "%s:1: alias %s: domain is not configured under domains\n", x->file,
-                    al->address),
-                x->nerr++;
+            problem_at(x, (unsigned long)al->line, "alias %s: domain is not configured under domains",
+                       al->address);
         if (moxd_config_account_by_address(c, al->address))
-            fprintf(x->errs, "%s:1: alias %s is also an account address\n", x->file,
-                    al->address),
-                x->nerr++;
+            problem_at(x, (unsigned long)al->line, "alias %s is also an account address", al->address);
         for (size_t j = 0; j < al->nmembers; j++)
             if (!moxd_config_account_by_address(c, al->members[j]))
-                fprintf(x->errs, "%s:1: alias %s: member %s is not an account address\n",
-                        x->file, al->address, al->members[j]),
-                    x->nerr++;
+                problem_at(x, (unsigned long)al->line, "alias %s: member %s is not an account address",
+                           al->address, al->members[j]);
     }
 }
 

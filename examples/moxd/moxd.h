@@ -42,6 +42,7 @@ typedef struct moxd_account {
     unsigned char (*tls_keys)[32];
     size_t ntls_keys;
     int catchall;      /* receives mail for unknown recipients */
+    int line;          /* of its name in the configuration */
 } moxd_account;
 
 typedef struct moxd_alias {
@@ -51,6 +52,7 @@ typedef struct moxd_alias {
     int post_public;   /* anyone may send to it */
     int list_members;  /* members may see the member list (EXPN) */
     int allow_msg_from;/* members may send as the alias (MAIL FROM, From) */
+    int line;          /* of its address in the configuration */
 } moxd_alias;
 
 typedef struct moxd_config {

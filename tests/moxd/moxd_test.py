@@ -702,6 +702,29 @@ def test_config_check():
         f.write("hostname: [unclosed\n")
     p = run([ARGS.moxd, "config", "check", bad])
     assert p.returncode == 1 and re.match(r"^%s:\d+: " % re.escape(bad), p.stdout.decode()), p.stdout
+    # found by fuzz/moxd_config: a key given twice (leaked the first value),
+    # a control byte in a key (split the problem line), and device files
+    # (config check would read /dev/zero forever)
+    with open(good) as f:
+        text = f.read()
+    with open(bad, "w") as f:
+        f.write(text.replace("dns_zone: localserve.zone\n",
+                             "dns_zone: localserve.zone\ndns_zone: /dev/zero\n\"col\\nour\": 1\n"))
+    p = run([ARGS.moxd, "config", "check", bad], timeout=10)
+    out = p.stdout.decode()
+    assert p.returncode == 1, out
+    assert re.search(r":\d+: configuration: dns_zone given twice \(first at line \d+\)\n", out), out
+    assert "unknown option col\\x0aour\n" in out, out
+    for l in out.strip().splitlines():
+        assert re.match(r"^%s:\d+: " % re.escape(bad), l), l
+    with open(bad, "w") as f:
+        f.write(text.replace("dns_zone: localserve.zone", "dns_zone: /dev/zero")
+                .replace("cert: cert.pem", "cert: /dev/stdin"))
+    p = run([ARGS.moxd, "config", "check", bad], timeout=10)
+    out = p.stdout.decode()
+    assert p.returncode == 1, out
+    assert "dns_zone /dev/zero: not a regular file" in out, out
+    assert "certificate /dev/stdin: not a regular file" in out, out
 
 
 def serve_conf(s_dir, extra_accounts=""):
