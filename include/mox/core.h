@@ -123,10 +123,16 @@ typedef struct mox_logger {
 
 /* Fills `lg` with a logger writing one logfmt line per record to `f`
  * (time=... level=... msg=... key=value ...), quoting values as logfmt
- * requires. Every member of `lg` is overwritten (size included), so `lg`
- * must be a full-size mox_logger. `f` must outlive the logger; each record
- * is one fprintf, so concurrent records on one FILE do not interleave. */
-MOX_API void mox_logger_logfmt(mox_logger *lg, FILE *f, int min_level);
+ * requires. `f` must outlive the logger; each record is one fprintf, so
+ * concurrent records on one FILE do not interleave.
+ * mox_logger_logfmt is a macro passing the caller's sizeof(mox_logger), so
+ * a program built against an older, smaller mox_logger gets only the
+ * members it knows written (zlib's deflateInit does the same); size is set
+ * to what was written. */
+MOX_API void mox_logger_logfmt_sized(mox_logger *lg, size_t lg_size, FILE *f,
+                                     int min_level);
+#define mox_logger_logfmt(lg, f, min_level) \
+    mox_logger_logfmt_sized((lg), sizeof *(lg), (f), (min_level))
 
 /* Writes one record through `lg` (which may be NULL, or have a NULL `log`:
  * nothing happens; so does a `level` below lg->min_level). `attrs` is an
@@ -240,11 +246,12 @@ typedef struct mox_buf {
 
 #define MOX_BUF_INIT { NULL, 0, 0 }
 
-/* Sets `b` to the empty state (same as MOX_BUF_INIT); does not free. */
+/* Sets `b` to the empty state (same as MOX_BUF_INIT); does not free.
+ * NULL-safe. */
 MOX_API void mox_buf_init(mox_buf *b);
 /* Frees the storage and empties `b` (reusable afterwards). NULL-safe. */
 MOX_API void mox_buf_free(mox_buf *b);
-/* Sets len to 0, keeping storage. `b` must not be NULL. */
+/* Sets len to 0, keeping storage. NULL-safe. */
 MOX_API void mox_buf_reset(mox_buf *b);
 /* Ensures room for `extra` more bytes (+ the NUL). MOX_ERR_NOMEM, or
  * MOX_ERR_LIMIT on size overflow. On error the buffer is unchanged; the

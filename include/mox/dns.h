@@ -210,8 +210,12 @@ MOX_API int mox_dns_zone_query(const mox_dns_zone *z, const char *name,
                                uint16_t type, mox_dns_answer **out);
 
 /* Fills `r` with a synchronous resolver answering from `z` (which must
- * outlive it). Every member of `r` is overwritten, size included. */
-MOX_API void mox_dns_zone_resolver(mox_dns_zone *z, mox_resolver *r);
+ * outlive it). A macro passing the caller's sizeof(mox_resolver): only the
+ * members the caller's version knows are written, size included (see
+ * mox_logger_logfmt). */
+MOX_API void mox_dns_zone_resolver_sized(mox_dns_zone *z, mox_resolver *r,
+                                         size_t r_size);
+#define mox_dns_zone_resolver(z, r) mox_dns_zone_resolver_sized((z), (r), sizeof *(r))
 
 /* ------------------------------------------------------ wire format */
 
@@ -273,8 +277,11 @@ MOX_API int mox_dns_system_query(mox_dns_system *s, const char *name,
                                  uint16_t type, mox_dns_answer **out);
 
 /* Fills `r` with a synchronous resolver over `s` (which must outlive it).
- * Every member of `r` is overwritten, size included. */
-MOX_API void mox_dns_system_resolver(mox_dns_system *s, mox_resolver *r);
+ * A macro passing the caller's sizeof(mox_resolver), as
+ * mox_dns_zone_resolver. */
+MOX_API void mox_dns_system_resolver_sized(mox_dns_system *s, mox_resolver *r,
+                                           size_t r_size);
+#define mox_dns_system_resolver(s, r) mox_dns_system_resolver_sized((s), (r), sizeof *(r))
 
 MOX_END_DECLS
 

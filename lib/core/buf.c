@@ -5,6 +5,8 @@
 
 void mox_buf_init(mox_buf *b)
 {
+    if (!b)
+        return;
     b->data = NULL;
     b->len = b->cap = 0;
 }
@@ -19,6 +21,8 @@ void mox_buf_free(mox_buf *b)
 
 void mox_buf_reset(mox_buf *b)
 {
+    if (!b)
+        return;
     b->len = 0;
     if (b->data)
         b->data[0] = 0;

@@ -2,6 +2,7 @@
 #ifndef MOX_CORE_PRIV_H
 #define MOX_CORE_PRIV_H
 
+#include <stddef.h>
 #include <string.h>
 
 #include "mox/core.h"
@@ -16,6 +17,25 @@ int moxi_fail(mox_errinfo *ei, int code, int detail, size_t offset,
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
+
+/* True when the caller's sized struct `p` (of type T, first member
+ * `size_t size`) is recent enough to have member `f`: every member added
+ * after version 1 must be read behind this test. */
+#define MOXI_HAS(p, T, f) ((p)->size >= offsetof(T, f) + sizeof(((T *)0)->f))
+
+/* Copies a fully built sized struct `full` (of `full_size` bytes) into a
+ * caller's struct of `caller_size` bytes (its compile-time sizeof): only
+ * the bytes the caller has are written, and its `size` member (the first)
+ * says how many. */
+static inline void moxi_fill_sized(void *dst, size_t caller_size, const void *full,
+                                   size_t full_size)
+{
+    size_t n = caller_size < full_size ? caller_size : full_size;
+    if (n < sizeof(size_t))
+        return;
+    memcpy(dst, full, n);
+    memcpy(dst, &n, sizeof n);
+}
 
 /* Duplicates n bytes into a NUL-terminated string (mox_malloc). */
 char *moxi_strndup(const char *s, size_t n);

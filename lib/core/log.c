@@ -136,12 +136,15 @@ static void logfmt_write(void *ctx, int level, const char *msg,
     fprintf(f, "%s\n", line);
 }
 
-void mox_logger_logfmt(mox_logger *lg, FILE *f, int min_level)
+void mox_logger_logfmt_sized(mox_logger *lg, size_t lg_size, FILE *f, int min_level)
 {
-    lg->size = sizeof *lg;
-    lg->ctx = f;
-    lg->min_level = min_level;
-    lg->log = logfmt_write;
+    if (!lg)
+        return;
+    mox_logger full = MOX_LOGGER_INIT;
+    full.ctx = f;
+    full.min_level = min_level;
+    full.log = logfmt_write;
+    moxi_fill_sized(lg, lg_size, &full, sizeof full);
 }
 
 void mox_metric_count(const mox_metrics *m, const char *name,

@@ -365,12 +365,12 @@ static int system_resolve(void *ctx, const char *name, uint16_t type,
     return MOX_OK;
 }
 
-void mox_dns_system_resolver(mox_dns_system *s, mox_resolver *r)
+void mox_dns_system_resolver_sized(mox_dns_system *s, mox_resolver *r, size_t r_size)
 {
     if (!r)
         return;
-    memset(r, 0, sizeof *r);
-    r->size = sizeof *r;
-    r->ctx = s;
-    r->query = system_resolve;
+    mox_resolver full = MOX_RESOLVER_INIT;
+    full.ctx = s;
+    full.query = system_resolve;
+    moxi_fill_sized(r, r_size, &full, sizeof full);
 }

@@ -488,13 +488,12 @@ static int zone_resolve(void *ctx, const char *name, uint16_t type,
     return MOX_OK;
 }
 
-void mox_dns_zone_resolver(mox_dns_zone *z, mox_resolver *r)
+void mox_dns_zone_resolver_sized(mox_dns_zone *z, mox_resolver *r, size_t r_size)
 {
     if (!r)
         return;
-    memset(r, 0, sizeof *r);
-    r->size = sizeof *r;
-    r->ctx = z;
-    r->query = zone_resolve;
-    r->wait = NULL;
+    mox_resolver full = MOX_RESOLVER_INIT;
+    full.ctx = z;
+    full.query = zone_resolve;
+    moxi_fill_sized(r, r_size, &full, sizeof full);
 }

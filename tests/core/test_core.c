@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -197,6 +198,31 @@ static void test_logfmt(void **state)
     fclose(f);
 }
 
+/* A program built against an older, smaller mox_logger gets only the
+ * members it knows written: the bytes past its size stay untouched. */
+static void test_fill_sized(void **state)
+{
+    (void)state;
+    union {
+        mox_logger lg;
+        unsigned char raw[sizeof(mox_logger) + 16];
+    } u;
+    size_t old = offsetof(mox_logger, min_level) + sizeof(int);
+    memset(&u, 0xab, sizeof u);
+    mox_logger_logfmt_sized(&u.lg, old, stderr, MOX_LOG_WARN);
+    assert_int_equal(u.lg.size, old);
+    assert_ptr_equal(u.lg.ctx, stderr);
+    assert_int_equal(u.lg.min_level, MOX_LOG_WARN);
+    for (size_t i = old; i < sizeof u.raw; i++)
+        assert_int_equal(u.raw[i], 0xab);
+    memset(&u, 0xab, sizeof u);
+    mox_logger_logfmt(&u.lg, stderr, MOX_LOG_INFO);
+    assert_int_equal(u.lg.size, sizeof(mox_logger));
+    assert_non_null(u.lg.log);
+    for (size_t i = sizeof(mox_logger); i < sizeof u.raw; i++)
+        assert_int_equal(u.raw[i], 0xab);
+}
+
 static int sweep_buf(void *arg)
 {
     (void)arg;
@@ -232,7 +258,7 @@ int main(void)
         cmocka_unit_test(test_base64),    cmocka_unit_test(test_hex),
         cmocka_unit_test(test_date),      cmocka_unit_test(test_msgid),
         cmocka_unit_test(test_clock_random), cmocka_unit_test(test_logfmt),
-        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_alloc_failures), cmocka_unit_test(test_fill_sized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

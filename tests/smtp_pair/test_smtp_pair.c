@@ -195,7 +195,7 @@ static void check_many(pair *p)
     assert_int_equal(p->ntx, 1);
     assert_int_equal(p->tx[0].nrcpts, MANY);
     for (size_t i = 0; i < MANY; i++) {
-        char want[80];
+        char want[4100];
         snprintf(want, sizeof want, "<%s>", g_addr[i]);
         assert_string_equal(p->tx[0].rcpts[i].path, want);
     }
