@@ -1013,8 +1013,7 @@ int mox_spf_new(mox_spf **out, const mox_spf_config *cfg, const char *ip, const 
         s->max_terms = 1000;
     s->env = cfg ? cfg->env : NULL;
     /* Read only from callers built with a config that has the field. */
-    s->multi = !(cfg && cfg->size >= offsetof(mox_spf_config, allow_single_label) + sizeof(int) &&
-                 cfg->allow_single_label);
+    s->multi = !(cfg && MOXI_HAS(cfg, mox_spf_config, allow_single_label) && cfg->allow_single_label);
     s->identity = identity;
     s->all_authentic = 1;
     s->t = mox_clock_wall_ns(s->env ? s->env->clock : NULL) / 1000000000;
