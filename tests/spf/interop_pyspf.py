@@ -134,13 +134,26 @@ def main():
     with open(zfile, "w") as f:
         f.write(text)
     res = ZoneResolver(text)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
     quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False)
-    udp = DNSServer(res, port=port, address="127.0.0.1", logger=quiet)
-    tcp = DNSServer(res, port=port, address="127.0.0.1", tcp=True, logger=quiet)
+    # A free port can be taken by a test running in parallel between the
+    # probe and the servers' bind: retry with another one.
+    for attempt in range(20):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        try:
+            udp = DNSServer(res, port=port, address="127.0.0.1", logger=quiet)
+        except OSError:
+            continue
+        try:
+            tcp = DNSServer(res, port=port, address="127.0.0.1", tcp=True, logger=quiet)
+        except OSError:
+            udp.server.server_close()
+            continue
+        break
+    else:
+        raise SystemExit("no free port for the DNS server")
     udp.start_thread()
     tcp.start_thread()
     r = dns.resolver.Resolver(configure=False)
