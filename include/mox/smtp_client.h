@@ -409,7 +409,11 @@ MOX_API int mox_smtp_client_tls_done(mox_smtp_client *c, int ok,
  * greeting arrived and in READY. Errors: MOX_ERR_STATE (a delivery is in
  * progress or the session closed), MOX_ERR_INVAL (NULL, no recipients,
  * an address with characters that could inject a command: CR, LF, NUL,
- * SP, '<', '>', a bad NOTIFY combination or parameter), MOX_ERR_NOMEM.
+ * SP, '<', '>', a bad NOTIFY combination or parameter: an ENVID that is
+ * not printable US-ASCII or longer than 100 characters as xtext (RFC 3461
+ * section 4.4), an ORCPT with a control character, malformed UTF-8 or
+ * longer than 500 characters encoded, a HOLDUNTIL that is not an RFC 3339
+ * date-time (RFC 4865)), MOX_ERR_NOMEM.
  * Checks that depend on the server (SIZE, 8BITMIME, SMTPUTF8, REQUIRETLS,
  * FUTURERELEASE) become outcomes, not errors. */
 MOX_API int mox_smtp_client_submit(mox_smtp_client *c,

@@ -70,6 +70,10 @@ static int start(void *ctx, const char *const *mechs, size_t nmechs, const mox_s
     memcpy(&s->run, s->cfg, s->cfg->size < sizeof s->run ? s->cfg->size : sizeof s->run);
     s->run.size = sizeof s->run;
     s->run.channel = &s->channel;
+    /* A binding type pinned by the configuration is the only one this
+     * client binds with: without it on this connection, no -PLUS. */
+    if (s->run.cb_type != MOX_SASL_CB_NONE)
+        s->channel.cb_types &= (unsigned)s->run.cb_type < 32 ? MOX_SASL_CB_BIT(s->run.cb_type) : 0u;
 
     mox_buf list = MOX_BUF_INIT;
     int rc = MOX_OK;
@@ -83,6 +87,25 @@ static int start(void *ctx, const char *const *mechs, size_t nmechs, const mox_s
         return rc;
     if (m == MOX_SASL_NONE)
         return MOX_ERR_NOTFOUND;
+    if (m == MOX_SASL_SCRAM_SHA_1 || m == MOX_SASL_SCRAM_SHA_256) {
+        /* RFC 5802 §6: the gs2 flag 'y' says "I support channel binding
+         * but think the server does not"; the SCRAM client sends it when
+         * its channel has binding data. That is only true if this client
+         * would have used the -PLUS variant (configuration and binding
+         * type allowing) and the server did not offer it; otherwise the
+         * flag must be 'n', or a server offering -PLUS fails the exchange
+         * as a downgrade. Without binding types on the channel it is. */
+        mox_sasl_mech plus = m == MOX_SASL_SCRAM_SHA_1 ? MOX_SASL_SCRAM_SHA_1_PLUS
+                                                       : MOX_SASL_SCRAM_SHA_256_PLUS;
+        const char *pn = mox_sasl_mech_name(plus);
+        size_t pl = strlen(pn);
+        int offered = 0;
+        for (size_t i = 0; i < nmechs && !offered; i++)
+            offered = strlen(mechs[i]) == pl && moxi_strncasecmp(mechs[i], pn, pl) == 0;
+        int could = mox_sasl_client_choose(&s->run, pn, pl) == plus;
+        if (offered || !could)
+            s->channel.cb_types = 0;
+    }
     rc = mox_sasl_client_new(&s->client, m, &s->run, NULL);
     if (rc != MOX_OK)
         return rc;

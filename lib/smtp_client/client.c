@@ -1356,14 +1356,129 @@ static int safe_address(const char *s, int allow_empty)
     return !q;
 }
 
-static int safe_param(const char *s)
+/* Length of `s` as xtext (RFC 3461 section 4). */
+static size_t xtext_len(const char *s)
 {
-    if (!s)
-        return 1;
+    size_t n = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p <= 0x20 || *p >= 0x7f)
+        n += *p < 33 || *p > 126 || *p == '+' || *p == '=' ? 3 : 1;
+    return n;
+}
+
+/* RFC 3461 section 4.4: before xtext encoding the ENVID is printable
+ * US-ASCII (space included: it is encoded as "+20"); the encoded value is
+ * at most 100 characters. A control character or a non-ASCII byte cannot
+ * be sent in any form. */
+static int envid_ok(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
             return 0;
-    return *s != 0;
+    return xtext_len(s) <= 100;
+}
+
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points above
+ * U+10FFFF) without C0 controls or DEL; `*ascii` set when all bytes are
+ * ASCII. */
+static int utf8_text_ok(const char *s, int *ascii)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    *ascii = 1;
+    while (*p) {
+        unsigned c = *p;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return 0;
+            p++;
+            continue;
+        }
+        *ascii = 0;
+        size_t need;
+        unsigned cp, min;
+        if (c >= 0xc2 && c <= 0xdf)
+            need = 1, cp = c & 0x1f, min = 0x80;
+        else if (c >= 0xe0 && c <= 0xef)
+            need = 2, cp = c & 0x0f, min = 0x800;
+        else if (c >= 0xf0 && c <= 0xf4)
+            need = 3, cp = c & 0x07, min = 0x10000;
+        else
+            return 0;
+        for (size_t k = 1; k <= need; k++) {
+            if ((p[k] & 0xc0) != 0x80)
+                return 0; /* also stops at the NUL */
+            cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += need + 1;
+    }
+    return 1;
+}
+
+/* RFC 3461 section 4.2 ORCPT: an address without controls; as "rfc822;"
+ * xtext when ASCII, else as RFC 6533 "utf-8;" (which needs well-formed
+ * UTF-8); the whole value at most 500 characters. For UTF-8 the shortest
+ * form (utf-8-addr-unitext, with SMTPUTF8) is measured: which form is
+ * used is known only once the server's extensions are. */
+static int orcpt_ok(const char *s)
+{
+    int ascii;
+    if (!*s || !utf8_text_ok(s, &ascii))
+        return 0;
+    if (ascii)
+        return strlen("rfc822;") + xtext_len(s) <= 500;
+    size_t n = strlen("utf-8;");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x80)
+            n++; /* passes unencoded in utf-8-addr-unitext */
+        else if (*p == ' ' || *p == '+' || *p == '=' || *p == '\\')
+            n += 6; /* "\x{HH}" */
+        else
+            n++;
+    }
+    return n <= 500;
+}
+
+static int two_digits(const char *p, int *v)
+{
+    if (!moxi_is_digit(p[0]) || !moxi_is_digit(p[1]))
+        return 0;
+    *v = (p[0] - '0') * 10 + (p[1] - '0');
+    return 1;
+}
+
+/* RFC 4865 HOLDUNTIL: an RFC 3339 date-time,
+ * YYYY-MM-DD "T" HH:MM:SS [.fraction] ("Z" / ("+"/"-") HH:MM). */
+static int rfc3339_ok(const char *s)
+{
+    size_t n = strlen(s);
+    int y1, y2, mo, d, h, mi, se;
+    if (n < 20 || !two_digits(s, &y1) || !two_digits(s + 2, &y2) || s[4] != '-' ||
+        !two_digits(s + 5, &mo) || s[7] != '-' || !two_digits(s + 8, &d) ||
+        (s[10] != 'T' && s[10] != 't') || !two_digits(s + 11, &h) || s[13] != ':' ||
+        !two_digits(s + 14, &mi) || s[16] != ':' || !two_digits(s + 17, &se))
+        return 0;
+    int y = y1 * 100 + y2;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+        h > 23 || mi > 59 || se > 60)
+        return 0;
+    size_t i = 19;
+    if (s[i] == '.') {
+        size_t st = ++i;
+        while (moxi_is_digit(s[i]))
+            i++;
+        if (i == st)
+            return 0;
+    }
+    if (s[i] == 'Z' || s[i] == 'z')
+        return s[i + 1] == 0;
+    int oh, om;
+    return (s[i] == '+' || s[i] == '-') && n - i == 6 && two_digits(s + i + 1, &oh) &&
+           s[i + 3] == ':' && two_digits(s + i + 4, &om) && oh <= 23 && om <= 59;
 }
 
 int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *msg, mox_errinfo *ei)
@@ -1380,10 +1495,13 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "no message data");
     if (!safe_address(m.from, 1))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "unsafe or missing sender address");
-    if (m.ret < MOX_SMTP_CLIENT_RET_NONE || m.ret > MOX_SMTP_CLIENT_RET_HDRS || !safe_param(m.hold_until))
+    if (m.ret < MOX_SMTP_CLIENT_RET_NONE || m.ret > MOX_SMTP_CLIENT_RET_HDRS)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid message parameter");
-    if (m.envid && (!*m.envid || strlen(m.envid) > 100))
-        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid ENVID");
+    if (m.hold_until && !rfc3339_ok(m.hold_until))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "HOLDUNTIL is not an RFC 3339 date-time");
+    if (m.envid && !envid_ok(m.envid))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX,
+                         "invalid ENVID (printable US-ASCII, at most 100 characters as xtext)");
     if (m.hold_for && m.hold_until)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "HOLDFOR and HOLDUNTIL are exclusive");
     for (size_t i = 0; i < m.nrcpts; i++) {
@@ -1394,8 +1512,9 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "NOTIFY=NEVER with other values");
         if (r->notify & ~0xfu)
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "unknown NOTIFY bits");
-        if (r->orcpt && (!*r->orcpt || strlen(r->orcpt) > 500))
-            return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "invalid ORCPT");
+        if (r->orcpt && !orcpt_ok(r->orcpt))
+            return moxi_fail(ei, MOX_ERR_INVAL, 0, i,
+                             "invalid ORCPT (control character, bad UTF-8 or too long)");
     }
     clear_delivery(c);
     int rc = MOX_OK;

@@ -52,18 +52,26 @@ int moxi_smtp_hello_valid(const char *name, int *is_literal)
 
 /* ---------------------------------------------------------------- EHLO */
 
-static void ext_line(mox_buf *b, const char *fmt, ...)
+/* Appends one EHLO keyword line; a failure is remembered in *err so that
+ * the reply is never sent with a line missing (a lost host name line would
+ * make the client read the first extension as the host name). */
+static void ext_line(mox_buf *b, int *err, const char *fmt, ...)
 #ifdef __GNUC__
-    __attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 3, 4)))
 #endif
     ;
-static void ext_line(mox_buf *b, const char *fmt, ...)
+static void ext_line(mox_buf *b, int *err, const char *fmt, ...)
 {
-    if (b->len)
-        mox_buf_append_byte(b, '\n');
+    if (*err)
+        return;
+    if (b->len && mox_buf_append_byte(b, '\n') != MOX_OK) {
+        *err = MOX_ERR_NOMEM;
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
-    mox_buf_vappendf(b, fmt, ap);
+    if (mox_buf_vappendf(b, fmt, ap) != MOX_OK)
+        *err = MOX_ERR_NOMEM;
     va_end(ap);
 }
 
@@ -71,42 +79,47 @@ static void ehlo_reply(mox_smtp_server *s, const mox_smtp_reply *r)
 {
     unsigned x = s->cfg.extensions;
     mox_buf b = MOX_BUF_INIT;
-    ext_line(&b, "%s%s%s", s->hostname, r->text[0] ? " " : "", r->text);
+    int err = MOX_OK;
+    ext_line(&b, &err, "%s%s%s", s->hostname, r->text[0] ? " " : "", r->text);
     if (x & MOX_SMTP_EXT_PIPELINING)
-        ext_line(&b, "PIPELINING");
+        ext_line(&b, &err, "PIPELINING");
     if (x & MOX_SMTP_EXT_SIZE) {
         if (s->cfg.max_message_size)
-            ext_line(&b, "SIZE %llu", (unsigned long long)s->cfg.max_message_size);
+            ext_line(&b, &err, "SIZE %llu", (unsigned long long)s->cfg.max_message_size);
         else
-            ext_line(&b, "SIZE");
+            ext_line(&b, &err, "SIZE");
     }
     if (!s->sess.tls && s->cfg.tls_available)
-        ext_line(&b, "STARTTLS"); /* never the last line: ENHANCEDSTATUSCODES follows */
+        ext_line(&b, &err, "STARTTLS"); /* never the last line: ENHANCEDSTATUSCODES follows */
     else if (s->sess.tls && (x & MOX_SMTP_EXT_REQUIRETLS))
-        ext_line(&b, "REQUIRETLS");
+        ext_line(&b, &err, "REQUIRETLS");
     mox_buf mechs = MOX_BUF_INIT;
-    if (moxi_smtp_auth_mechs(s, &mechs) == MOX_OK && mechs.len)
-        ext_line(&b, "AUTH %s", (const char *)mechs.data);
+    int mrc = moxi_smtp_auth_mechs(s, &mechs);
+    if (mrc == MOX_ERR_NOMEM)
+        err = MOX_ERR_NOMEM;
+    else if (mrc == MOX_OK && mechs.len)
+        ext_line(&b, &err, "AUTH %s", (const char *)mechs.data);
     mox_buf_free(&mechs);
     if (s->cfg.mode == MOX_SMTP_SUBMISSION && s->cfg.max_hold_seconds) {
         char when[32];
         moxi_smtp_rfc3339_format(moxi_smtp_now_wall_s(s) + s->cfg.max_hold_seconds, when);
-        ext_line(&b, "FUTURERELEASE %lu %s", (unsigned long)s->cfg.max_hold_seconds, when);
+        ext_line(&b, &err, "FUTURERELEASE %lu %s", (unsigned long)s->cfg.max_hold_seconds, when);
     }
-    ext_line(&b, "ENHANCEDSTATUSCODES");
+    ext_line(&b, &err, "ENHANCEDSTATUSCODES");
     if (x & MOX_SMTP_EXT_8BITMIME)
-        ext_line(&b, "8BITMIME");
+        ext_line(&b, &err, "8BITMIME");
     if ((x & MOX_SMTP_EXT_LIMITS) && s->cfg.max_rcpts)
-        ext_line(&b, "LIMITS RCPTMAX=%u", s->cfg.max_rcpts);
+        ext_line(&b, &err, "LIMITS RCPTMAX=%u", s->cfg.max_rcpts);
     if (x & MOX_SMTP_EXT_SMTPUTF8)
-        ext_line(&b, "SMTPUTF8");
+        ext_line(&b, &err, "SMTPUTF8");
     if (x & MOX_SMTP_EXT_CHUNKING)
-        ext_line(&b, "CHUNKING");
+        ext_line(&b, &err, "CHUNKING");
     if (x & MOX_SMTP_EXT_BINARYMIME)
-        ext_line(&b, "BINARYMIME");
+        ext_line(&b, &err, "BINARYMIME");
     if (x & MOX_SMTP_EXT_DSN)
-        ext_line(&b, "DSN");
-    if (!b.data) {
+        ext_line(&b, &err, "DSN");
+    if (err != MOX_OK || !b.data) {
+        mox_buf_free(&b);
         s->broken = 1;
         return;
     }
@@ -380,6 +393,7 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
         moxi_smtp_error(s, 503, "5.5.1", "nested MAIL command");
         return;
     }
+    s->mail_refused = 1; /* until the MAIL decision accepts it */
     if (s->cfg.mode == MOX_SMTP_SUBMISSION && !s->auth_user) {
         moxi_smtp_error(s, 530, "5.7.0", "authentication required");
         return;
@@ -519,9 +533,13 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
     if (!need_hello(s))
         return;
     if (!s->in_txn) {
-        moxi_smtp_error(s, 503, "5.5.1", "need MAIL command first");
+        if (s->mail_refused)
+            moxi_smtp_reply(s, 503, "5.5.1", "need MAIL command first");
+        else
+            moxi_smtp_error(s, 503, "5.5.1", "need MAIL command first");
         return;
     }
+    s->rcpt_tried = 1;
     const char *path;
     size_t plen, np;
     param ps[16];
@@ -580,12 +598,15 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
                 moxi_smtp_error(s, 501, "5.5.4", "malformed ORCPT");
                 goto fail;
             }
+            /* Stored as addr-type ";" decoded address. */
             mox_buf b = MOX_BUF_INIT;
-            mox_buf_append(&b, q->v, (size_t)(semi - q->v + 1));
-            mox_buf_append_str(&b, dec);
+            int ar = mox_buf_append(&b, q->v, (size_t)(semi - q->v + 1));
+            if (ar == MOX_OK)
+                ar = mox_buf_append_str(&b, dec);
             mox_free(dec);
             size_t bl;
-            rc->orcpt = mox_buf_steal(&b, &bl);
+            rc->orcpt = ar == MOX_OK ? mox_buf_steal(&b, &bl) : NULL;
+            mox_buf_free(&b);
             if (!rc->orcpt) {
                 s->broken = 1;
                 goto fail;
@@ -633,11 +654,17 @@ static void cmd_data(mox_smtp_server *s, const char *arg, size_t len)
     if (!need_hello(s) || !no_args(s, arg, len))
         return;
     if (!s->in_txn) {
-        moxi_smtp_error(s, 503, "5.5.1", "need MAIL command first");
+        if (s->mail_refused)
+            moxi_smtp_reply(s, 503, "5.5.1", "need MAIL command first");
+        else
+            moxi_smtp_error(s, 503, "5.5.1", "need MAIL command first");
         return;
     }
     if (s->txn.nrcpts == 0) {
-        moxi_smtp_error(s, 503, "5.5.1", "need RCPT command first");
+        if (s->rcpt_tried)
+            moxi_smtp_reply(s, 503, "5.5.1", "no valid recipients");
+        else
+            moxi_smtp_error(s, 503, "5.5.1", "need RCPT command first");
         return;
     }
     if (s->txn.chunking) {
@@ -701,11 +728,14 @@ static void cmd_bdat(mox_smtp_server *s, const char *arg, size_t len)
         return;
     }
     if (!s->in_txn) {
-        bdat_discard(s, 1, 503, "5.5.1", "need MAIL command first");
+        bdat_discard(s, !s->mail_refused, 503, "5.5.1", "need MAIL command first");
         return;
     }
     if (s->txn.nrcpts == 0) {
-        bdat_discard(s, 1, 503, "5.5.1", "need RCPT command first");
+        if (s->rcpt_tried)
+            bdat_discard(s, 0, 503, "5.5.1", "no valid recipients");
+        else
+            bdat_discard(s, 1, 503, "5.5.1", "need RCPT command first");
         return;
     }
     if (s->dfail) {
@@ -809,6 +839,10 @@ static void handle_line(mox_smtp_server *s, const char *l, size_t len, int bare_
         moxi_smtp_error(s, 503, "5.5.1", "no service here, only QUIT");
         return;
     }
+    /* A refused MAIL's batch is its RCPTs and the DATA or BDAT chunks
+     * that follow; any other command ends it. */
+    if (k != 2 && k != 3 && k != 4 && k != 5)
+        s->mail_refused = 0;
     switch (k) {
     case 0:
     case 1:
@@ -822,9 +856,12 @@ static void handle_line(mox_smtp_server *s, const char *l, size_t len, int bare_
         break;
     case 4:
         cmd_data(s, arg, alen);
+        s->mail_refused = 0;
         break;
     case 5:
         cmd_bdat(s, arg, alen);
+        if (s->bdat_last)
+            s->mail_refused = 0;
         break;
     case 6:
         if (no_args(s, arg, alen)) {
@@ -950,10 +987,12 @@ void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_reply *r)
         }
         break;
     case MOX_SMTP_DECIDE_MAIL:
-        if (ok2(r))
+        if (ok2(r)) {
             s->in_txn = 1;
-        else
+            s->mail_refused = 0;
+        } else {
             moxi_smtp_txn_clear(s);
+        }
         moxi_smtp_queue_reply(s, r, 1);
         break;
     case MOX_SMTP_DECIDE_RCPT:

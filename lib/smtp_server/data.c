@@ -204,10 +204,16 @@ static void log_rcpts(mox_smtp_server *s)
     for (size_t i = 0; i < s->txn.nrcpts; i++) {
         mox_smtp_rcpt *r = &s->txn.rcpts[i];
         mox_buf b = MOX_BUF_INIT;
-        if (r->path.is_postmaster)
-            mox_buf_append_str(&b, "postmaster");
-        else
-            mox_mailbox_format(&r->path.mailbox, 1, &b);
+        int rc = r->path.is_postmaster ? mox_buf_append_str(&b, "postmaster")
+                                       : mox_mailbox_format(&r->path.mailbox, 1, &b);
+        if (rc != MOX_OK) {
+            /* Not a log line with a recipient missing: the session is
+             * unusable, as for any other allocation failure. */
+            mox_buf_free(&b);
+            if (rc == MOX_ERR_NOMEM)
+                s->broken = 1;
+            return;
+        }
         char code[8];
         snprintf(code, sizeof code, "%d", r->outcome);
         moxi_smtp_log(s, MOX_LOG_INFO, "recipient", "rcpt", b.data ? (const char *)b.data : "",

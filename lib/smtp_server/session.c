@@ -80,6 +80,7 @@ void moxi_smtp_txn_clear(mox_smtp_server *s)
     memset(&s->txn, 0, sizeof s->txn);
     s->rcpt_cap = 0;
     s->in_txn = 0;
+    s->rcpt_tried = 0;
     s->data_started = 0;
     s->dfail = 0;
 }

@@ -78,6 +78,12 @@ struct mox_smtp_server {
     void *tls_binding_ctx;
 
     int in_txn;
+    /* RFC 2920 §3.1: a pipelining client sends RCPTs and DATA/BDAT without
+     * waiting for MAIL's reply, and DATA without knowing whether any RCPT
+     * was accepted. The 503s those get are its correct conduct, not
+     * protocol errors: they are not counted toward max_errors. */
+    int mail_refused;  /* the last MAIL was refused; until the batch ends */
+    int rcpt_tried;    /* a RCPT was given in the open transaction */
     mox_smtp_txn txn;
     size_t rcpt_cap;
     mox_smtp_rcpt pend_rcpt; /* RCPT awaiting its decision */

@@ -1086,6 +1086,76 @@ static void t_auth_sasl_scram_plus(void **st)
     mox_sasl_secrets_wipe(&sec);
 }
 
+/* RFC 5802 section 6: the gs2 flag of the SCRAM client-first message. 'y'
+ * ("I support channel binding but think the server does not") only when
+ * this client would have used -PLUS and the server did not offer it; 'n'
+ * when the configuration (or the binding type) rules -PLUS out, whether or
+ * not the server offers it: a server offering -PLUS fails 'y' as a
+ * downgrade. */
+static void t_auth_sasl_scram_gs2_flag(void **st)
+{
+    (void)st;
+    static const struct {
+        unsigned mechs;
+        mox_sasl_cb_type cb;
+        const char *server;
+        const char *want; /* AUTH line prefix, then the decoded gs2 header */
+        const char *gs2;
+    } cases[] = {
+        {MOX_SASL_BIT(MOX_SASL_SCRAM_SHA_256), MOX_SASL_CB_NONE,
+         "SCRAM-SHA-256 SCRAM-SHA-256-PLUS", "AUTH SCRAM-SHA-256 ", "n,,"},
+        {MOX_SASL_BIT(MOX_SASL_SCRAM_SHA_1), MOX_SASL_CB_NONE,
+         "SCRAM-SHA-1 SCRAM-SHA-1-PLUS scram-sha-256-plus", "AUTH SCRAM-SHA-1 ", "n,,"},
+        {MOX_SASL_BIT(MOX_SASL_SCRAM_SHA_256), MOX_SASL_CB_NONE, "SCRAM-SHA-256",
+         "AUTH SCRAM-SHA-256 ", "n,,"},
+        {0, MOX_SASL_CB_NONE, "PLAIN SCRAM-SHA-256", "AUTH SCRAM-SHA-256 ", "y,,"},
+        {MOX_SASL_BIT(MOX_SASL_SCRAM_SHA_1) | MOX_SASL_BIT(MOX_SASL_SCRAM_SHA_1_PLUS),
+         MOX_SASL_CB_NONE, "SCRAM-SHA-1 SCRAM-SHA-256-PLUS", "AUTH SCRAM-SHA-1 ", "y,,"},
+        /* -PLUS allowed, but only with tls-unique, which TLS 1.3 lacks. */
+        {0, MOX_SASL_CB_TLS_UNIQUE, "SCRAM-SHA-256 SCRAM-SHA-256-PLUS", "AUTH SCRAM-SHA-256 ",
+         "n,,"},
+        {0, MOX_SASL_CB_TLS_UNIQUE, "SCRAM-SHA-256", "AUTH SCRAM-SHA-256 ", "n,,"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mox_sasl_client_config scfg = MOX_SASL_CLIENT_CONFIG_INIT;
+        scfg.username = g_user;
+        scfg.password = "pencil";
+        scfg.mechs = cases[i].mechs;
+        scfg.cb_type = cases[i].cb;
+        mox_smtp_client_sasl *sa = NULL;
+        assert_int_equal(mox_smtp_client_sasl_new(&sa, &scfg), MOX_OK);
+        drv d;
+        mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
+        cfg.auth = mox_smtp_client_sasl_auth(sa);
+        drv_init(&d, &cfg);
+        greet(&d, "250-mx\r\n250 STARTTLS\r\n");
+        C(&d, "STARTTLS\r\n");
+        S(&d, "220 go\r\n");
+        mox_smtp_client_tls_info ti = tls_info();
+        assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_OK);
+        C(&d, "EHLO client.example\r\n");
+        char ehlo[128];
+        snprintf(ehlo, sizeof ehlo, "250-mx\r\n250 AUTH %s\r\n", cases[i].server);
+        S(&d, ehlo);
+        drv_collect(&d);
+        size_t pl = strlen(cases[i].want);
+        if (d.sent.len < pl + 2 || memcmp(d.sent.data, cases[i].want, pl))
+            fail_msg("case %zu: sent %.*s", i, (int)d.sent.len, (const char *)d.sent.data);
+        mox_buf dec = MOX_BUF_INIT;
+        assert_int_equal(mox_base64_decode((const char *)d.sent.data + pl, d.sent.len - pl - 2, 0,
+                                           &dec, NULL),
+                         MOX_OK);
+        if (dec.len < 3 || memcmp(dec.data, cases[i].gs2, 3))
+            fail_msg("case %zu: client-first %.*s, want gs2 header %s", i, (int)dec.len,
+                     (const char *)dec.data, cases[i].gs2);
+        mox_buf_free(&dec);
+        mox_buf_reset(&d.sent);
+        S(&d, "535 5.7.8 no\r\n");
+        drv_free(&d);
+        mox_smtp_client_sasl_free(sa);
+    }
+}
+
 /* ------------------------------------------------------------ failures */
 
 static void t_greeting_failures(void **st)
@@ -1180,6 +1250,101 @@ static void t_deadlines(void **st)
     assert_non_null(strstr(dlv(&d)->rcpts[0].outcome.text, "end-of-data"));
     assert_int_equal(mox_smtp_client_deadline(d.c), INT64_MAX);
     drv_free(&d);
+}
+
+/* Parameters no server can take are refused by submit (MOX_ERR_INVAL), not
+ * sent to draw a 501: ENVID (RFC 3461 section 4.4: printable US-ASCII
+ * before xtext encoding, at most 100 characters encoded), ORCPT (an
+ * address: no control characters, well-formed UTF-8 for RFC 6533, at most
+ * 500 characters encoded) and HOLDUNTIL (RFC 4865: an RFC 3339
+ * date-time). What is encodable is accepted. */
+static int submit_params(const char *envid, const char *orcpt, const char *hold_until)
+{
+    mox_smtp_client *c = NULL;
+    mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
+    cfg.ehlo_name = "ok.example";
+    assert_int_equal(mox_smtp_client_new(&c, &cfg, NULL), MOX_OK);
+    mox_smtp_client_rcpt r = {"a@x.example", 0, orcpt};
+    mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
+    m.from = "f@x.example";
+    m.rcpts = &r;
+    m.nrcpts = 1;
+    m.envid = envid;
+    m.hold_until = hold_until;
+    mox_errinfo ei;
+    memset(&ei, 0, sizeof ei);
+    int rc = mox_smtp_client_submit(c, &m, &ei);
+    if (rc == MOX_ERR_INVAL)
+        assert_true(ei.msg[0] != 0);
+    mox_smtp_client_free(c);
+    return rc;
+}
+
+static void t_submit_params(void **st)
+{
+    (void)st;
+    char big[160];
+    static const char *const bad_envid[] = {"", "id\x01x", "a\tb", "a\x7f", "caf\xc3\xa9",
+                                            "id\r\nRSET"};
+    for (size_t i = 0; i < sizeof bad_envid / sizeof bad_envid[0]; i++)
+        if (submit_params(bad_envid[i], NULL, NULL) != MOX_ERR_INVAL)
+            fail_msg("ENVID %zu accepted", i);
+    static const char *const good_envid[] = {"id 1", "Q123+a=b c\\d", "~!"};
+    for (size_t i = 0; i < sizeof good_envid / sizeof good_envid[0]; i++)
+        if (submit_params(good_envid[i], NULL, NULL) != MOX_OK)
+            fail_msg("ENVID %zu refused", i);
+    /* 100 characters as xtext, then 102. */
+    memset(big, 'a', 100);
+    big[100] = 0;
+    assert_int_equal(submit_params(big, NULL, NULL), MOX_OK);
+    memset(big, '+', 34);
+    big[34] = 0;
+    assert_int_equal(submit_params(big, NULL, NULL), MOX_ERR_INVAL);
+    big[33] = 0; /* 99 */
+    assert_int_equal(submit_params(big, NULL, NULL), MOX_OK);
+
+    static const char *const bad_orcpt[] = {"", "bad\x01orcpt@example.org", "a\x7f@x",
+                                            "a\n@x", "j\xc3@x.example", "j\xc0\xb6@x",
+                                            "\xed\xa0\x80@x", "\xf4\x90\x80\x80@x"};
+    for (size_t i = 0; i < sizeof bad_orcpt / sizeof bad_orcpt[0]; i++)
+        if (submit_params(NULL, bad_orcpt[i], NULL) != MOX_ERR_INVAL)
+            fail_msg("ORCPT %zu accepted", i);
+    static const char *const good_orcpt[] = {"orig@example.org", "\"a b\"+x=y@example.org",
+                                             "j\xc3\xb6ran@d\xc3\xa9st.example",
+                                             "\xf0\x9f\x93\xa7@x.example"};
+    for (size_t i = 0; i < sizeof good_orcpt / sizeof good_orcpt[0]; i++)
+        if (submit_params(NULL, good_orcpt[i], NULL) != MOX_OK)
+            fail_msg("ORCPT %zu refused", i);
+    /* "rfc822;" + 493 = 500 characters, then one more. */
+    char addr[600];
+    memset(addr, 'a', 483);
+    memcpy(addr + 483, "@x.example", 11);
+    assert_int_equal(strlen(addr), 493);
+    assert_int_equal(submit_params(NULL, addr, NULL), MOX_OK);
+    memset(addr, 'a', 484);
+    memcpy(addr + 484, "@x.example", 11);
+    assert_int_equal(submit_params(NULL, addr, NULL), MOX_ERR_INVAL);
+    /* The encoded length counts: 170 "+" are 510 characters as xtext. */
+    memset(addr, '+', 170);
+    memcpy(addr + 170, "@x.example", 11);
+    assert_int_equal(submit_params(NULL, addr, NULL), MOX_ERR_INVAL);
+
+    static const char *const bad_hold[] = {
+        "tomorrow", "", "2030-01-01", "2030-01-01T00:00:00", "2030-01-01 00:00:00Z",
+        "2030-13-01T00:00:00Z", "2030-02-29T00:00:00Z", "2030-04-31T00:00:00Z",
+        "2030-01-01T24:00:00Z", "2030-01-01T00:60:00Z", "2030-01-01T00:00:61Z",
+        "2030-01-01T00:00:00.Z", "2030-01-01T00:00:00+0100", "2030-01-01T00:00:00+01:00x",
+        "2030-01-01T00:00:00Zx", "2030-01-01T00:00:00 Z", "2030-1-01T00:00:00Z",
+        "2030-01-01T00:00:00+24:00", "20x0-01-01T00:00:00Z"};
+    for (size_t i = 0; i < sizeof bad_hold / sizeof bad_hold[0]; i++)
+        if (submit_params(NULL, NULL, bad_hold[i]) != MOX_ERR_INVAL)
+            fail_msg("HOLDUNTIL %s accepted", bad_hold[i]);
+    static const char *const good_hold[] = {"2030-01-01T00:00:00Z", "2028-02-29T23:59:60z",
+                                            "2030-06-30t12:30:00.123456-07:00",
+                                            "2030-12-31T23:59:59+14:00"};
+    for (size_t i = 0; i < sizeof good_hold / sizeof good_hold[0]; i++)
+        if (submit_params(NULL, NULL, good_hold[i]) != MOX_OK)
+            fail_msg("HOLDUNTIL %s refused", good_hold[i]);
 }
 
 static void t_invalid(void **st)
@@ -1328,6 +1493,7 @@ static int setup_whole(void **st)
     cmocka_unit_test_setup(t_tls_required_missing, setup),                       \
     cmocka_unit_test_setup(t_auth, setup),                                       \
     cmocka_unit_test_setup(t_auth_sasl_scram_plus, setup),                       \
+    cmocka_unit_test_setup(t_auth_sasl_scram_gs2_flag, setup),                   \
     cmocka_unit_test_setup(t_greeting_failures, setup),                          \
     cmocka_unit_test_setup(t_421_midway, setup),                                 \
     cmocka_unit_test_setup(t_deadlines, setup)
@@ -1342,6 +1508,7 @@ int main(void)
         ENGINE_TESTS(setup_whole),
         ENGINE_TESTS(setup_bytewise),
         cmocka_unit_test(t_invalid),
+        cmocka_unit_test(t_submit_params),
         cmocka_unit_test(t_alloc_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

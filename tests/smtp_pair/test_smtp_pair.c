@@ -1925,20 +1925,8 @@ static void t_dsn_orcpt_utf8(void **st)
 
 /* ---------------------------------------------------------------- known bugs */
 
-/* Known defects, found by these tests in code this test does not own. Each
- * runs its failing check only with MOX_PAIR_KNOWN_BUGS=1; otherwise it
- * prints why and is skipped, so the suite stays green until the owner
- * fixes the engine (then the check passes and the skip can go). */
-static int known_bugs_strict(void)
-{
-    const char *v = getenv("MOX_PAIR_KNOWN_BUGS");
-    return v && *v && strcmp(v, "0") != 0;
-}
-
-static void known_bug(const char *why)
-{
-    print_message("KNOWN BUG (skipped; MOX_PAIR_KNOWN_BUGS=1 runs it): %s\n", why);
-}
+/* Former known defects of the engines, found by these tests; each now runs
+ * as a normal test. */
 
 static void check_refused_batches(pair *p)
 {
@@ -1952,22 +1940,11 @@ static void check_refused_batches(pair *p)
     expect_accepted(p, p->ndone - 1, 0);
 }
 
-static void t_bug_server_counts_pipelined_503(void **st)
+/* Formerly a known defect: the server counted these 503s as protocol
+ * errors and closed the session after max_errors (10) of them. */
+static void t_pipelined_503(void **st)
 {
     (void)st;
-    const char *why =
-        "smtp_server counts the 503 replies to commands a PIPELINING client correctly sent "
-        "after a refused MAIL or after refused RCPTs (RFC 2920 section 3.1: the client "
-        "pipelines DATA, the server answers 503/554 when no recipient was accepted) as "
-        "protocol errors (moxi_smtp_error in cmd_rcpt/cmd_data), so after max_errors (10) "
-        "such replies it answers 421 4.7.0 'too many errors' and closes: one refused MAIL "
-        "with 9 pipelined RCPTs, or 10 messages whose recipients were all refused, end the "
-        "session of a well-behaved client, and what follows fails temporarily.";
-    if (!known_bugs_strict()) {
-        known_bug(why);
-        skip();
-        return;
-    }
     static const mox_smtp_client_rcpt good[] = {R("you@dest.example")};
     /* (a) A refused sender with 12 recipients, then a good message. */
     make_rcpts(12, "r%d@dest.example");
@@ -1997,52 +1974,7 @@ static void t_bug_server_counts_pipelined_503(void **st)
 typedef struct sweep_arg {
     const spec *sp;
     const char *want;
-    sb want_ehlo;
-    int strict;          /* known defects fail too */
-    unsigned tolerated;  /* runs changed by a known defect */
 } sweep_arg;
-
-/* The multi-line 250 replies (EHLO) in the server's output. */
-static void ehlo_replies(const sb *s2c, sb *out)
-{
-    const char *s = s2c->p ? s2c->p : "";
-    const char *blk = NULL;
-    for (const char *l = s; *l;) {
-        const char *e = strstr(l, "\r\n");
-        if (!e)
-            break;
-        if (!strncmp(l, "250-", 4)) {
-            if (!blk)
-                blk = l;
-        } else {
-            if (blk && !strncmp(l, "250 ", 4)) {
-                sb_add(out, blk, (size_t)(e + 2 - blk));
-                sb_adds(out, "--\n");
-            }
-            blk = NULL;
-        }
-        l = e + 2;
-    }
-}
-
-
-/* Known defects of the server engine (t_bug_server_silent_nomem): an
- * allocation failure while composing the EHLO reply, or the ORCPT value,
- * changes what the session does without any MOX_ERR_NOMEM. */
-static int known_nomem_defect(pair *p, const sweep_arg *a)
-{
-    sb eh = {0};
-    ehlo_replies(&p->s2c, &eh);
-    int ehlo_changed = strcmp(sb_str(&eh), sb_str((sb *)&a->want_ehlo)) != 0;
-    sb_free(&eh);
-    if (ehlo_changed)
-        return 1;
-    for (size_t i = 0; i < p->ntx; i++)
-        for (size_t k = 0; k < p->tx[i].nrcpts; k++)
-            if (p->tx[i].rcpts[k].orcpt && !strchr(p->tx[i].rcpts[k].orcpt, ';'))
-                return 1;
-    return 0;
-}
 
 static int sweep_fn(void *arg)
 {
@@ -2057,10 +1989,7 @@ static int sweep_fn(void *arg)
         char *got = pair_summary(p);
         int same = !strcmp(got, a->want);
         int nomem = p->nomem || (p->has_failure && strstr(p->failure_text, "out of memory"));
-        if (!same && !nomem && !a->strict && known_nomem_defect(p, a)) {
-            a->tolerated++;
-            rc = MOX_ERR_NOMEM;
-        } else if (!same && !nomem && moxtest_alloc_failed() && getenv("PAIR_SWEEP_LIST")) {
+        if (!same && !nomem && moxtest_alloc_failed() && getenv("PAIR_SWEEP_LIST")) {
             const char *w = a->want, *g = got;
             while (*w && *w == *g)
                 w++, g++;
@@ -2083,7 +2012,7 @@ static int sweep_fn(void *arg)
     return rc;
 }
 
-static void sweep_spec(const spec *sp, const char *what, int strict)
+static void sweep_spec(const spec *sp, const char *what)
 {
     pair *p = calloc(1, sizeof *p);
     if (!p)
@@ -2094,19 +2023,13 @@ static void sweep_spec(const spec *sp, const char *what, int strict)
     sweep_arg a;
     memset(&a, 0, sizeof a);
     a.sp = sp;
-    a.strict = strict;
     a.want = pair_summary(p);
-    ehlo_replies(&p->s2c, &a.want_ehlo);
     pair_free(p);
     free(p);
     unsigned long n = moxtest_alloc_sweep(sweep_fn, &a, what);
     print_message("%s: %lu allocations swept", what, n);
-    if (a.tolerated)
-        print_message(" (%u changed by a known defect, see t_bug_server_silent_nomem)",
-                      a.tolerated);
     print_message("\n");
     free((char *)a.want);
-    sb_free(&a.want_ehlo);
 }
 
 static void t_alloc_sweep(void **st)
@@ -2126,7 +2049,7 @@ static void t_alloc_sweep(void **st)
     sp.pol.reject_prefix = "bad";
     sp.msgs = &m;
     sp.nmsgs = 1;
-    sweep_spec(&sp, "submission session", known_bugs_strict());
+    sweep_spec(&sp, "submission session");
     /* Delivery: CHUNKING, SMTPUTF8, 452 retry. */
     static const mox_smtp_client_rcpt r2[] = {R("j\xc3\xb6ran@dest.example"), R("b@dest.example")};
     mox_smtp_client_message m2 = msg_of("mjl@mox.example", r2, 2, MSG_BDAT);
@@ -2137,7 +2060,7 @@ static void t_alloc_sweep(void **st)
     sp2.pol.rcpt_over_code = 452;
     sp2.msgs = &m2;
     sp2.nmsgs = 1;
-    sweep_spec(&sp2, "delivery session", known_bugs_strict());
+    sweep_spec(&sp2, "delivery session");
     /* Submission with SCRAM-SHA-256-PLUS over STARTTLS, BDAT, two
      * messages (the second after a 451 at the end of data). */
     static const mox_smtp_client_rcpt r3[] = {R("you@dest.example")};
@@ -2154,24 +2077,16 @@ static void t_alloc_sweep(void **st)
     sp3.pol.data_end_fail_first = 1;
     sp3.msgs = m3;
     sp3.nmsgs = 2;
-    sweep_spec(&sp3, "SCRAM-PLUS submission session", known_bugs_strict());
+    sweep_spec(&sp3, "SCRAM-PLUS submission session");
 }
 
-static void t_bug_server_silent_nomem(void **st)
+/* Formerly a known defect: an allocation failure while composing the
+ * EHLO reply (a lost line: without the host name line the client read
+ * PIPELINING as the host name) or the ORCPT value (stored without its
+ * 'rfc822;' type) changed the session without any MOX_ERR_NOMEM. */
+static void t_alloc_sweep_ehlo_orcpt(void **st)
 {
     (void)st;
-    const char *why =
-        "smtp_server ignores allocation failures in two places, so the session goes on with "
-        "corrupted protocol data instead of MOX_ERR_NOMEM: ehlo_reply()/ext_line() in "
-        "command.c drop the mox_buf_vappendf result (a failed append loses an EHLO line; "
-        "losing the host name line makes the client read PIPELINING as the host name and "
-        "lose it), and the ORCPT branch of cmd_rcpt() ignores mox_buf_append(addr-type) so "
-        "the recipient's ORCPT is stored without its 'rfc822;' type.";
-    if (!known_bugs_strict()) {
-        known_bug(why);
-        skip();
-        return;
-    }
     static const mox_smtp_client_rcpt r[] = {
         {"a@dest.example", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "orig@example.org"}};
     mox_smtp_client_message m = msg_of("mjl@mox.example", r, 1, MSG1);
@@ -2180,21 +2095,27 @@ static void t_bug_server_silent_nomem(void **st)
     sp.scfg.tls_available = 1;
     sp.msgs = &m;
     sp.nmsgs = 1;
-    sweep_spec(&sp, "EHLO and ORCPT", 1);
+    sweep_spec(&sp, "EHLO and ORCPT");
 }
 
-static void check_bad_params_refused(pair *p)
+static void check_edge_params_taken(pair *p)
 {
-    /* What happens today: each goes out and the server refuses it. */
-    expect_rcpt(p, 0, 0, 0, 501, "5.5.4", 0, 0, MOX_SMTP_CLIENT_STAGE_MAIL,
-                MOX_SMTP_CLIENT_SCOPE_TRANSACTION);
-    expect_rcpt(p, 1, 0, 0, 501, "5.5.4", 0, 0, MOX_SMTP_CLIENT_STAGE_RCPT,
-                MOX_SMTP_CLIENT_SCOPE_RECIPIENT);
-    expect_rcpt(p, 2, 0, 0, 501, "5.5.4", 0, 0, MOX_SMTP_CLIENT_STAGE_MAIL,
-                MOX_SMTP_CLIENT_SCOPE_TRANSACTION);
+    expect_no_failure(p);
+    for (size_t i = 0; i < 3; i++)
+        expect_accepted(p, i, 0);
+    assert_int_equal(p->ntx, 3);
+    assert_string_equal(p->tx[0].envid, "id x+=\\~");
+    assert_string_equal(p->tx[1].rcpts[0].orcpt, "rfc822;\"odd name\"+x=y@example.org");
+    assert_int_equal(p->tx[2].hold_until, 1700000000 + 3600); /* 2023-11-14T23:13:20Z */
 }
 
-static void t_bug_client_submit_accepts_unsendable_params(void **st)
+/* Formerly a known defect: submit accepted parameters no server can take
+ * (an ENVID with a control character: RFC 3461 section 4.4 wants printable
+ * US-ASCII before xtext encoding; an ORCPT address with one; a HOLDUNTIL
+ * that is not an RFC 3339 date-time, RFC 4865), sent them and the message
+ * failed with the server's 501 5.5.4 (a counted protocol error) instead of
+ * submit returning MOX_ERR_INVAL. */
+static void t_submit_refuses_unsendable_params(void **st)
 {
     (void)st;
     static const mox_smtp_client_rcpt r[] = {R("you@dest.example")};
@@ -2204,29 +2125,6 @@ static void t_bug_client_submit_accepts_unsendable_params(void **st)
                                     msg_of("mjl@mox.example", r, 1, MSG1)};
     m[0].envid = "id\x01x";
     m[2].hold_until = "tomorrow";
-    /* Observed behaviour, asserted so that a change is noticed: the server
-     * engine refuses each with 501 5.5.4 (and counts a protocol error). */
-    mox_sasl_client_config sc = sasl_cfg(MOX_SASL_BIT(MOX_SASL_PLAIN));
-    spec sp;
-    submission_spec(&sp, &sc);
-    sp.scfg.max_hold_seconds = 86400;
-    sp.msgs = m;
-    sp.nmsgs = 3;
-    pair_run_modes(&sp, check_bad_params_refused, 1);
-
-    const char *why =
-        "smtp_client: mox_smtp_client_submit accepts parameters no server can take and sends "
-        "them: an ENVID with a control character (RFC 3461 section 4.4: before xtext encoding "
-        "the ENVID MUST be printable US-ASCII), an ORCPT address with a control character "
-        "(decoded xtext may not hold controls), and a HOLDUNTIL that is not an RFC 3339 "
-        "date-time (RFC 4865); the server answers 501 5.5.4 and the message fails permanently "
-        "at MAIL/RCPT instead of submit returning MOX_ERR_INVAL as the header promises for 'a "
-        "bad parameter'.";
-    if (!known_bugs_strict()) {
-        known_bug(why);
-        skip();
-        return;
-    }
     mox_smtp_client_config cc = MOX_SMTP_CLIENT_CONFIG_INIT;
     cc.ehlo_name = "client.example";
     for (size_t i = 0; i < 3; i++) {
@@ -2237,25 +2135,31 @@ static void t_bug_client_submit_accepts_unsendable_params(void **st)
         if (rc != MOX_ERR_INVAL)
             fail_msg("message %zu: submit returned %d, want MOX_ERR_INVAL", i, rc);
     }
+    /* What xtext can carry is taken, sent and understood by the server:
+     * space, "+", "=", "\\" in ENVID and ORCPT, a HOLDUNTIL with
+     * fraction and offset. */
+    static const mox_smtp_client_rcpt rq[] = {
+        {"you@dest.example", 0, "\"odd name\"+x=y@example.org"}};
+    m[0].envid = "id x+=\\~";
+    m[1].rcpts = rq;
+    m[2].hold_until = "2023-11-15T00:13:20.000+01:00";
+    mox_sasl_client_config sc = sasl_cfg(MOX_SASL_BIT(MOX_SASL_PLAIN));
+    spec sp;
+    submission_spec(&sp, &sc);
+    sp.scfg.max_hold_seconds = 86400;
+    sp.msgs = m;
+    sp.nmsgs = 3;
+    pair_run_modes(&sp, check_edge_params_taken, 0);
 }
 
-static void t_bug_client_scram_y_flag_without_plus(void **st)
+/* Formerly a known defect: with -PLUS excluded by the configuration the
+ * client's SASL adapter left the TLS binding types on the channel, so the
+ * SCRAM client sent the gs2 flag 'y' although the server offered -PLUS,
+ * and the server failed the exchange as a downgrade (RFC 5802 section 6).
+ * A client that will not bind says 'n'. */
+static void t_scram_without_plus_configured(void **st)
 {
     (void)st;
-    const char *why =
-        "smtp_client's SASL adapter (auth_sasl.c start) hands the SASL client a channel with "
-        "the TLS binding types even when the configuration excludes every -PLUS mechanism "
-        "(e.g. `mox smtp send --mechanism SCRAM-SHA-256`), so the SCRAM client sends the gs2 "
-        "flag 'y' ('I support channel binding but think the server does not') although the "
-        "server's EHLO listed SCRAM-SHA-256-PLUS; the server must then fail the exchange as a "
-        "downgrade (RFC 5802 section 6) and answers 535, counted as a failed attempt. A "
-        "client that will not bind must say 'n'; 'y' is only for a -PLUS-capable client that "
-        "did not see -PLUS offered.";
-    if (!known_bugs_strict()) {
-        known_bug(why);
-        skip();
-        return;
-    }
     /* Restricted to SCRAM-SHA-256 (and SCRAM-SHA-1) over TLS with binding
      * data on both sides, the server offering -PLUS too. */
     auth_case(MOX_SASL_BIT(MOX_SASL_SCRAM_SHA_256), "SCRAM-SHA-256", CB_A, CB_A, NULL, NULL);
@@ -2312,10 +2216,10 @@ int main(void)
         cmocka_unit_test(t_server_failures),
         cmocka_unit_test(t_dsn_orcpt_utf8),
         cmocka_unit_test(t_alloc_sweep),
-        cmocka_unit_test(t_bug_server_counts_pipelined_503),
-        cmocka_unit_test(t_bug_server_silent_nomem),
-        cmocka_unit_test(t_bug_client_submit_accepts_unsendable_params),
-        cmocka_unit_test(t_bug_client_scram_y_flag_without_plus),
+        cmocka_unit_test(t_pipelined_503),
+        cmocka_unit_test(t_alloc_sweep_ehlo_orcpt),
+        cmocka_unit_test(t_submit_refuses_unsendable_params),
+        cmocka_unit_test(t_scram_without_plus_configured),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

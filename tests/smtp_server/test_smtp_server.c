@@ -14,6 +14,7 @@
 static const char *const transcripts[] = {
     "basic", "pipelining", "errors", "params", "bdat", "starttls", "noservice", "busy",
     "submission", "auth", "authfail", "certauth", "pedantic", "limits", "misc", "data", "dsn",
+    "pipelined503",
 };
 
 static void read_transcript(const char *name, mox_buf *b)
