@@ -131,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         size_t k = size - off < chunk ? size - off : chunk;
-        long t = mox_smtp_client_feed(c, data + off, k);
+        int64_t t = mox_smtp_client_feed(c, data + off, k);
         if (t < 0)
             break;
         off += k;

@@ -209,8 +209,10 @@ typedef struct mox_smtp_client_auth {
 
 #define MOX_SMTP_CLIENT_AUTH_INIT { sizeof(mox_smtp_client_auth), NULL, NULL, NULL, NULL, NULL }
 
-/* Engine configuration. Strings are copied at mox_smtp_client_new; `env`
- * and `auth` must outlive the engine.
+/* Engine configuration. Strings and the `auth` interface struct are copied
+ * at mox_smtp_client_new (`auth->size` may be that of any version: the
+ * engine reads what both know); `env` and the interface's `ctx` must
+ * outlive the engine.
  * Timeouts (milliseconds, 0: the RFC 5321 §4.5.3.2 value): greeting 5 min,
  * other commands (EHLO, STARTTLS, AUTH, MAIL, RCPT, RSET, QUIT) 5 min,
  * DATA initiation 2 min, each data block written 3 min, the reply to the
@@ -372,8 +374,8 @@ MOX_API int mox_smtp_client_state(const mox_smtp_client *c);
  * MOX_ERR_NOMEM (the session is closed with a temporary failure). Reply
  * syntax errors and limits close the session; they are not errors of
  * this call. */
-MOX_API long mox_smtp_client_feed(mox_smtp_client *c, const void *in,
-                                  size_t len);
+MOX_API int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in,
+                                     size_t len);
 
 /* The bytes to send (possibly none), owned by the engine and valid until
  * the next call on the engine. Then output_done(n) with how many were

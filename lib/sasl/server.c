@@ -23,10 +23,19 @@ int mox_sasl_server_new(mox_sasl_server **out, mox_sasl_mech mech,
     c.size = sizeof c;
     if (!mox_sasl_server_mech_allowed(&c, mech))
         return MOX_ERR_PERM;
+    /* The credentials interface is read up to the caller's `size` (a
+     * caller built against another version has fewer or more members)
+     * and kept as the engine's own copy. */
+    mox_sasl_credentials cred = MOX_SASL_CREDENTIALS_INIT;
+    if (c.creds) {
+        size_t n = c.creds->size < sizeof cred ? c.creds->size : sizeof cred;
+        if (n > sizeof cred.size)
+            memcpy((char *)&cred + sizeof cred.size, (const char *)c.creds + sizeof cred.size,
+                   n - sizeof cred.size);
+    }
     if (mech != MOX_SASL_EXTERNAL) {
-        const mox_sasl_credentials *cr = c.creds;
         int plain = mech == MOX_SASL_PLAIN || mech == MOX_SASL_LOGIN;
-        if (!cr || !(cr->lookup || (plain && cr->verify_password)))
+        if (!c.creds || !(cred.lookup || (plain && cred.verify_password)))
             return MOX_ERR_INVAL;
     }
     if (c.fixed_nonce && !moxi_sasl_scram_nonce_ok(c.fixed_nonce, strlen(c.fixed_nonce)))
@@ -37,6 +46,16 @@ int mox_sasl_server_new(mox_sasl_server **out, mox_sasl_mech mech,
         return MOX_ERR_NOMEM;
     s->mech = mech;
     s->cfg = c;
+    s->cfg.creds = NULL;
+    if (c.creds) {
+        mox_sasl_credentials *cc = mox_malloc(sizeof *cc);
+        if (!cc) {
+            mox_sasl_server_free(s);
+            return MOX_ERR_NOMEM;
+        }
+        *cc = cred;
+        s->cfg.creds = cc;
+    }
     mox_env z = MOX_ENV_INIT;
     s->env = z;
     if (c.env && c.env->size)
@@ -95,6 +114,7 @@ void mox_sasl_server_free(mox_sasl_server *s)
     mox_free(s->authzid_req);
     mox_free(s->hostname);
     mox_free(s->fixed_nonce);
+    mox_free((void *)s->cfg.creds); /* the engine's copy */
     moxi_sasl_wipe(s, sizeof *s);
     mox_free(s);
 }

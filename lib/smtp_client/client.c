@@ -32,7 +32,8 @@ struct mox_smtp_client {
     char *ehlo_name;
     int tls_mode;
     unsigned flags;
-    const mox_smtp_client_auth *auth;
+    const mox_smtp_client_auth *auth; /* &auth_copy, or NULL */
+    mox_smtp_client_auth auth_copy;
     mox_smtp_client_reply_limits limits;
     int64_t t_greeting, t_command, t_data_init, t_data_block, t_data_end;
 
@@ -1046,7 +1047,10 @@ int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "missing or invalid EHLO name");
     if (k.tls_mode < MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC || k.tls_mode > MOX_SMTP_CLIENT_TLS_IMPLICIT)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid TLS mode");
-    if (k.auth && (k.auth->size < sizeof(mox_smtp_client_auth) || !k.auth->start || !k.auth->step))
+    /* Every member of the interface is version 1: an embedder built
+     * against a later, larger version passes more and is read up to ours;
+     * one that lacks `end` is too old to be an interface at all. */
+    if (k.auth && (!MOXI_HAS(k.auth, mox_smtp_client_auth, end) || !k.auth->start || !k.auth->step))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "incomplete auth interface");
     mox_smtp_client *c = mox_calloc(1, sizeof *c);
     if (!c)
@@ -1054,7 +1058,14 @@ int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg
     c->env = k.env;
     c->tls_mode = k.tls_mode;
     c->flags = k.flags;
-    c->auth = k.auth;
+    if (k.auth) {
+        /* Copied: only the callbacks' ctx must outlive the engine. */
+        mox_smtp_client_auth a = MOX_SMTP_CLIENT_AUTH_INIT;
+        memcpy(&a, k.auth, k.auth->size < sizeof a ? k.auth->size : sizeof a);
+        a.size = sizeof a;
+        c->auth_copy = a;
+        c->auth = &c->auth_copy;
+    }
     c->limits = k.limits;
 #define MS(v, d) ((int64_t)((v) ? (v) : (d)) * 1000000)
     c->t_greeting = MS(k.timeout_greeting_ms, 300000);
@@ -1127,7 +1138,7 @@ int mox_smtp_client_state(const mox_smtp_client *c)
     }
 }
 
-static long finish_call(mox_smtp_client *c, int rc, long ret)
+static int64_t finish_call(mox_smtp_client *c, int rc, int64_t ret)
 {
     if (rc == MOX_ERR_NOMEM) {
         fail_nomem(c);
@@ -1138,7 +1149,7 @@ static long finish_call(mox_smtp_client *c, int rc, long ret)
     return ret;
 }
 
-long mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
+int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
 {
     if (!c || (!in && len))
         return MOX_ERR_INVAL;
@@ -1152,10 +1163,10 @@ long mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
             c->out.len = c->out_off = 0;
             update_deadline(c);
         }
-        return (long)len;
+        return (int64_t)len;
     }
-    if (len > LONG_MAX)
-        len = LONG_MAX;
+    if ((uint64_t)len > (uint64_t)INT64_MAX)
+        len = (size_t)INT64_MAX;
     if (len)
         c->got_bytes = 1;
     int rc = mox_buf_append(&c->in, in, len);
@@ -1198,7 +1209,7 @@ long mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
     mox_buf_consume(&c->in, off);
     if (c->phase == P_CLOSED)
         mox_buf_reset(&c->in);
-    return finish_call(c, rc, (long)len);
+    return finish_call(c, rc, (int64_t)len);
 }
 
 void mox_smtp_client_output(mox_smtp_client *c, const unsigned char **out, size_t *len)

@@ -1,5 +1,6 @@
 /* smtp_client: reply/EHLO parsers, body encoding and the engine against
  * scripted server transcripts (whole replies and byte at a time). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,7 +352,7 @@ static void S(drv *d, const char *s)
                 break;
         }
     } else {
-        assert_int_equal(mox_smtp_client_feed(d->c, s, n), (long)n);
+        assert_int_equal(mox_smtp_client_feed(d->c, s, n), (int64_t)n);
     }
 }
 
@@ -862,6 +863,50 @@ static void auth_cfg(mox_smtp_client_auth *au, fake_auth *fa)
     a.finish = fa_finish;
     a.end = fa_end;
     *au = a;
+}
+
+/* ABI: the auth interface is copied at new, read up to its `size`: a
+ * larger struct from a newer caller works (and may change or go away after
+ * new); one without every version-1 member is refused. */
+static void t_auth_abi(void **st)
+{
+    (void)st;
+    fake_auth fa = {"PLAIN", 0, MOX_OK, 0, 0};
+    struct {
+        mox_smtp_client_auth a;
+        void *later[4]; /* members of a later version */
+    } big;
+    memset(&big, 0x5a, sizeof big);
+    auth_cfg(&big.a, &fa);
+    big.a.size = sizeof big;
+    drv d;
+    mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
+    cfg.auth = &big.a;
+    cfg.tls_mode = MOX_SMTP_CLIENT_TLS_NONE;
+    cfg.flags = MOX_SMTP_CLIENT_PLAINTEXT_AUTH;
+    drv_init(&d, &cfg);
+    memset(&big, 0, sizeof big); /* the engine has its own copy */
+    greet(&d, "250-mx\r\n250 AUTH PLAIN\r\n");
+    C(&d, "AUTH PLAIN AHVzZXIAcGFzcw==\r\n");
+    S(&d, "235 2.7.0 ok\r\n");
+    assert_true(mox_smtp_client_authenticated(d.c));
+    assert_int_equal(fa.ended, 1);
+    quit(&d);
+    drv_free(&d);
+
+    mox_smtp_client_auth au;
+    auth_cfg(&au, &fa);
+    cfg.auth = &au;
+    cfg.env = NULL;
+    mox_smtp_client *c = NULL;
+    au.size = offsetof(mox_smtp_client_auth, end); /* no `end` */
+    assert_int_equal(mox_smtp_client_new(&c, &cfg, NULL), MOX_ERR_INVAL);
+    au.size = 0;
+    assert_int_equal(mox_smtp_client_new(&c, &cfg, NULL), MOX_ERR_INVAL);
+    assert_null(c);
+    au.size = offsetof(mox_smtp_client_auth, end) + sizeof au.end;
+    assert_int_equal(mox_smtp_client_new(&c, &cfg, NULL), MOX_OK);
+    mox_smtp_client_free(c);
 }
 
 static void t_auth(void **st)
@@ -1425,7 +1470,7 @@ static int sweep_session(void *arg)
             result = rc;
             break;
         }
-        long fr = mox_smtp_client_feed(c, script[i], strlen(script[i]));
+        int64_t fr = mox_smtp_client_feed(c, script[i], strlen(script[i]));
         if (fr < 0)
             result = (int)fr;
         if (result == MOX_OK && mox_smtp_client_state(c) == MOX_SMTP_CLIENT_READY) {
@@ -1492,6 +1537,7 @@ static int setup_whole(void **st)
     cmocka_unit_test_setup(t_starttls_injection, setup),                         \
     cmocka_unit_test_setup(t_tls_required_missing, setup),                       \
     cmocka_unit_test_setup(t_auth, setup),                                       \
+    cmocka_unit_test_setup(t_auth_abi, setup),                                   \
     cmocka_unit_test_setup(t_auth_sasl_scram_plus, setup),                       \
     cmocka_unit_test_setup(t_auth_sasl_scram_gs2_flag, setup),                   \
     cmocka_unit_test_setup(t_greeting_failures, setup),                          \

@@ -491,7 +491,7 @@ static int last_line_is(const sb *b, const char *prefix)
 
 static int srv_closed(pair *p) { return (mox_smtp_server_state(p->s) & MOX_SMTP_CLOSED) != 0; }
 
-static void note_nomem(pair *p, long rc, const char *what)
+static void note_nomem(pair *p, int64_t rc, const char *what)
 {
     if (rc == MOX_ERR_NOMEM) {
         p->nomem = 1;
@@ -593,7 +593,7 @@ static int step_s2c(pair *p)
         sb_adds(&tmp, p->sp->inject_s2c);
         inject = 0;
     }
-    long used = mox_smtp_client_feed(p->c, tmp.p, tmp.n);
+    int64_t used = mox_smtp_client_feed(p->c, tmp.p, tmp.n);
     note_nomem(p, used, "client feed");
     if (used >= 0 && (size_t)used != tmp.n)
         assert_int_equal(mox_smtp_client_state(p->c), MOX_SMTP_CLIENT_CLOSED);

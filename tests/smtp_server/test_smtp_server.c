@@ -2,6 +2,7 @@
  * splits with random deferral), smuggling vectors, STARTTLS injection,
  * backpressure, limits, timing, Received, API misuse, allocation failure. */
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,6 +531,80 @@ static void test_observability(void **state)
     th_free(&t);
 }
 
+/* ABI of mox_sasl_credentials (read by the SASL server engine the SMTP
+ * AUTH command runs): read up to its `size` and copied at
+ * mox_sasl_server_new. An older caller's struct lacks verify_password and
+ * authorize: the bytes after it are not read (a pointer there would be
+ * called). A newer caller's larger struct works, and may change after new. */
+static int abi_lookups;
+static int abi_lookup(void *ctx, const char *user, mox_sasl_secrets *out)
+{
+    (void)ctx;
+    abi_lookups++;
+    if (strcmp(user, "mjl"))
+        return MOX_ERR_NOTFOUND;
+    return mox_sasl_secrets_derive("pencil", 6, NULL, out, NULL);
+}
+
+static int abi_verify_never(void *ctx, const char *user, const char *pw, size_t len)
+{
+    (void)ctx, (void)user, (void)pw, (void)len;
+    fail_msg("verify_password past the caller's size was read");
+    return MOX_ERR_PERM;
+}
+
+static int abi_plain(const mox_sasl_credentials *cr)
+{
+    mox_sasl_server_config sc = MOX_SASL_SERVER_CONFIG_INIT;
+    sc.creds = cr;
+    sc.mechs = MOX_SASL_BIT(MOX_SASL_PLAIN);
+    mox_sasl_channel ch = MOX_SASL_CHANNEL_INIT;
+    ch.tls = 1;
+    sc.channel = &ch;
+    mox_sasl_server *ss = NULL;
+    int rc = mox_sasl_server_new(&ss, MOX_SASL_PLAIN, &sc);
+    if (rc != MOX_OK)
+        return rc;
+    /* The caller's struct changes after new: the engine has its copy. */
+    memset((void *)cr, 0, cr->size < sizeof *cr ? cr->size : sizeof *cr);
+    const unsigned char *out;
+    size_t n;
+    rc = mox_sasl_server_step(ss, (const unsigned char *)"\0mjl\0pencil", 11, &out, &n);
+    mox_sasl_server_free(ss);
+    return rc;
+}
+
+static void test_sasl_credentials_abi(void **state)
+{
+    (void)state;
+    struct {
+        mox_sasl_credentials c;
+        void *later[4];
+    } big;
+    memset(&big, 0x5a, sizeof big);
+    mox_sasl_credentials init = MOX_SASL_CREDENTIALS_INIT;
+    big.c = init;
+    big.c.size = sizeof big;
+    big.c.lookup = abi_lookup;
+    abi_lookups = 0;
+    assert_int_equal(abi_plain(&big.c), MOX_SASL_SUCCESS);
+    assert_int_equal(abi_lookups, 1);
+
+    mox_sasl_credentials old = MOX_SASL_CREDENTIALS_INIT;
+    old.lookup = abi_lookup;
+    old.verify_password = abi_verify_never;
+    old.size = offsetof(mox_sasl_credentials, verify_password);
+    abi_lookups = 0;
+    assert_int_equal(abi_plain(&old), MOX_SASL_SUCCESS);
+    assert_int_equal(abi_lookups, 1);
+
+    /* Without `lookup` in its size: no way to check a password. */
+    mox_sasl_credentials tiny = MOX_SASL_CREDENTIALS_INIT;
+    tiny.lookup = abi_lookup;
+    tiny.size = offsetof(mox_sasl_credentials, lookup);
+    assert_int_equal(abi_plain(&tiny), MOX_ERR_INVAL);
+}
+
 static void test_too_many_errors(void **state)
 {
     (void)state;
@@ -778,6 +853,7 @@ int main(void)
         cmocka_unit_test(test_auth_scram),
         cmocka_unit_test(test_observability),
         cmocka_unit_test(test_too_many_errors),
+        cmocka_unit_test(test_sasl_credentials_abi),
         cmocka_unit_test(test_tarpit_slow),
         cmocka_unit_test(test_received),
         cmocka_unit_test(test_api),
