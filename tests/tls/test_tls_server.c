@@ -70,13 +70,18 @@ static int teardown(void **st)
 }
 
 static char tmpdir[] = "/tmp/mox-tls-srv-XXXXXX";
+/* Whether tmpdir was created: its random suffix may itself end in 'X',
+ * so the template cannot tell. */
+static int tmpdir_made;
 
 static const char *write_tmp(const char *name, const blob *b)
 {
     static char path[8][300];
     static int i;
-    if (tmpdir[sizeof tmpdir - 2] == 'X')
+    if (!tmpdir_made) {
         assert_non_null(mkdtemp(tmpdir));
+        tmpdir_made = 1;
+    }
     char *p = path[i++ % 8];
     snprintf(p, 300, "%s/%s", tmpdir, name);
     FILE *f = fopen(p, "wb");
@@ -376,7 +381,7 @@ int main(void)
         cmocka_unit_test(t_alloc_sweep),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
-    if (tmpdir[sizeof tmpdir - 2] != 'X') {
+    if (tmpdir_made) {
         char cmd[400];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
         if (system(cmd) != 0)
