@@ -819,6 +819,12 @@ int mox_dmarc_feed(mox_dmarc *d, const mox_dns_answer *ans)
     return MOX_OK;
 }
 
+/* mox_dns_lookup_feed callback */
+static int feed_cb(void *e, const mox_dns_answer *a)
+{
+    return mox_dmarc_feed(e, a);
+}
+
 int mox_dmarc_run(mox_dmarc *d, const mox_resolver *r)
 {
     if (!d || !r)
@@ -831,20 +837,7 @@ int mox_dmarc_run(mox_dmarc *d, const mox_resolver *r)
             return rc;
         if (rc == MOX_DMARC_DONE)
             return MOX_OK;
-        mox_dns_answer *ans = NULL;
-        rc = mox_dns_lookup(r, name, type, &ans);
-        if (rc == MOX_ERR_NOMEM)
-            return rc;
-        if (rc != MOX_OK || !ans) {
-            mox_dns_answer fake;
-            memset(&fake, 0, sizeof fake);
-            fake.qtype = type;
-            fake.status = MOX_DNS_NETERR;
-            rc = mox_dmarc_feed(d, &fake);
-        } else {
-            rc = mox_dmarc_feed(d, ans);
-            mox_dns_answer_free(ans);
-        }
+        rc = mox_dns_lookup_feed(r, name, type, feed_cb, d);
         if (rc < 0)
             return rc;
     }

@@ -106,6 +106,12 @@ int mox_dmarc_report_check_feed(mox_dmarc_report_check *c, const mox_dns_answer 
     return MOX_OK;
 }
 
+/* mox_dns_lookup_feed callback */
+static int feed_cb(void *e, const mox_dns_answer *a)
+{
+    return mox_dmarc_report_check_feed(e, a);
+}
+
 int mox_dmarc_report_check_run(mox_dmarc_report_check *c, const mox_resolver *r)
 {
     if (!c || !r)
@@ -114,20 +120,7 @@ int mox_dmarc_report_check_run(mox_dmarc_report_check *c, const mox_resolver *r)
     uint16_t type;
     int rc;
     while ((rc = mox_dmarc_report_check_step(c, &name, &type)) == MOX_DMARC_NEED_DNS) {
-        mox_dns_answer *ans = NULL;
-        rc = mox_dns_lookup(r, name, type, &ans);
-        if (rc == MOX_ERR_NOMEM)
-            return rc;
-        if (rc != MOX_OK || !ans) {
-            mox_dns_answer fake;
-            memset(&fake, 0, sizeof fake);
-            fake.qtype = type;
-            fake.status = MOX_DNS_NETERR;
-            rc = mox_dmarc_report_check_feed(c, &fake);
-        } else {
-            rc = mox_dmarc_report_check_feed(c, ans);
-            mox_dns_answer_free(ans);
-        }
+        rc = mox_dns_lookup_feed(r, name, type, feed_cb, c);
         if (rc < 0)
             return rc;
     }

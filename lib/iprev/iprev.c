@@ -229,6 +229,12 @@ int mox_iprev_feed(mox_iprev *c, const mox_dns_answer *ans)
     return rc;
 }
 
+/* mox_dns_lookup_feed callback */
+static int feed_cb(void *e, const mox_dns_answer *a)
+{
+    return mox_iprev_feed(e, a);
+}
+
 int mox_iprev_run(mox_iprev *c, const mox_resolver *r)
 {
     if (!c || !r)
@@ -241,20 +247,7 @@ int mox_iprev_run(mox_iprev *c, const mox_resolver *r)
             return rc;
         if (rc == MOX_IPREV_DONE)
             return MOX_OK;
-        mox_dns_answer *ans = NULL;
-        rc = mox_dns_lookup(r, name, type, &ans);
-        if (rc == MOX_ERR_NOMEM)
-            return rc;
-        if (rc != MOX_OK || !ans) {
-            mox_dns_answer fake;
-            memset(&fake, 0, sizeof fake);
-            fake.qtype = type;
-            fake.status = MOX_DNS_NETERR;
-            rc = mox_iprev_feed(c, &fake);
-        } else {
-            rc = mox_iprev_feed(c, ans);
-            mox_dns_answer_free(ans);
-        }
+        rc = mox_dns_lookup_feed(r, name, type, feed_cb, c);
         if (rc < 0)
             return rc;
     }

@@ -285,6 +285,12 @@ int mox_msgauth_feed_dns(mox_msgauth *m, const mox_dns_answer *ans)
     return rc;
 }
 
+/* mox_dns_lookup_feed callback */
+static int feed_cb(void *e, const mox_dns_answer *a)
+{
+    return mox_msgauth_feed_dns(e, a);
+}
+
 int mox_msgauth_run(mox_msgauth *m, const mox_resolver *r)
 {
     if (!m || !r)
@@ -301,21 +307,7 @@ int mox_msgauth_run(mox_msgauth *m, const mox_resolver *r)
             return MOX_OK;
         if (rc == MOX_MSGAUTH_NEED_MESSAGE)
             return MOX_ERR_STATE; /* cannot happen once ended */
-        mox_dns_answer *ans = NULL;
-        rc = mox_dns_lookup(r, name, type, &ans);
-        if (rc == MOX_ERR_NOMEM)
-            return rc;
-        if (rc != MOX_OK || !ans) {
-            mox_dns_answer fake;
-            memset(&fake, 0, sizeof fake);
-            fake.qname = (char *)name;
-            fake.qtype = type;
-            fake.status = MOX_DNS_NETERR;
-            rc = mox_msgauth_feed_dns(m, &fake);
-        } else {
-            rc = mox_msgauth_feed_dns(m, ans);
-            mox_dns_answer_free(ans);
-        }
+        rc = mox_dns_lookup_feed(r, name, type, feed_cb, m);
         if (rc < 0)
             return rc;
     }

@@ -865,6 +865,12 @@ int mox_spf_step(mox_spf *s, const char **name, uint16_t *type)
     return MOX_SPF_NEED_DNS;
 }
 
+/* mox_dns_lookup_feed callback */
+static int feed_cb(void *s, const mox_dns_answer *a)
+{
+    return mox_spf_feed(s, a);
+}
+
 int mox_spf_run(mox_spf *s, const mox_resolver *r)
 {
     if (!s || !r)
@@ -875,21 +881,7 @@ int mox_spf_run(mox_spf *s, const mox_resolver *r)
         int rc = mox_spf_step(s, &name, &type);
         if (rc <= 0)
             return rc;
-        mox_dns_answer *a = NULL;
-        rc = mox_dns_lookup(r, name, type, &a);
-        if (rc == MOX_ERR_NOMEM)
-            return rc;
-        if (rc || !a) {
-            /* The resolver could not even start: a DNS failure to SPF. */
-            mox_dns_answer tmp;
-            memset(&tmp, 0, sizeof tmp);
-            tmp.qtype = type;
-            tmp.status = MOX_DNS_NETERR;
-            rc = mox_spf_feed(s, &tmp);
-        } else {
-            rc = mox_spf_feed(s, a);
-            mox_dns_answer_free(a);
-        }
+        rc = mox_dns_lookup_feed(r, name, type, feed_cb, s);
         if (rc)
             return rc;
     }
