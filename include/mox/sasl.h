@@ -306,9 +306,11 @@ MOX_API int mox_sasl_server_mechs_string(const mox_sasl_server_config *cfg,
 
 /* Creates a server engine for one exchange (free with
  * mox_sasl_server_free). `cfg`, `*cfg->env` and `*cfg->channel` are copied,
- * and so are the hostname, fixed_nonce and unknown_user_key; what is only
- * referenced must outlive the engine: `cfg->creds`, the interfaces the env
- * points to, and the channel's ctx and external_identity. Errors:
+ * and so are the hostname, fixed_nonce, unknown_user_key and `*cfg->creds`
+ * (up to its `size`: an older, smaller struct never has later members
+ * read); what is only referenced must outlive the engine: the creds' ctx,
+ * the interfaces the env points to, and the channel's ctx and
+ * external_identity. Errors:
  * MOX_ERR_INVAL (NULL arguments, no creds for a mechanism that needs
  * them), MOX_ERR_UNSUPPORTED (unknown mechanism), MOX_ERR_PERM (mechanism
  * not allowed on this connection, see mox_sasl_server_mech_allowed),
