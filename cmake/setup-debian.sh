@@ -13,7 +13,8 @@ zlib1g-dev libsqlite3-dev libcmocka-dev"
 # Test peers and helpers (127.0.0.1 only). Recommends are kept: swaks needs
 # them for TLS.
 PKGS="$PKGS python3 python3-dnslib python3-dkim python3-spf python3-aiosmtpd
-python3-yaml swaks gsasl msmtp nsd libjansson-dev libyaml-dev postfix"
+python3-yaml python3-dnspython swaks gsasl msmtp nsd openssl strace libmail-dkim-perl
+libjansson-dev libyaml-dev postfix"
 
 missing=""
 for p in $PKGS; do
