@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void setup(th *t, uint8_t f)
 {
     th_init(t);
-    t->cfg.mode = (f & 1) ? MOX_SMTP_SUBMISSION : MOX_SMTP_DELIVERY;
+    t->cfg.mode = (f & 1) ? MOX_SMTP_SERVER_SUBMISSION : MOX_SMTP_SERVER_DELIVERY;
     t->cfg.pedantic = (f >> 1) & 1;
     t->cfg.tls_available = (f >> 2) & 1;
     if ((f >> 3) & 1) {
@@ -61,7 +61,7 @@ static void run(const uint8_t *d, size_t n, uint8_t f, uint64_t seed, int split,
     }
     mox_smtp_server_eof(t.s);
     th_drain(&t);
-    if (!(mox_smtp_server_state(t.s) & MOX_SMTP_CLOSED))
+    if (!(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_CLOSED))
         abort();
     mox_buf_append(out, t.out.data ? t.out.data : (const unsigned char *)"", t.out.len);
     th_free(&t);

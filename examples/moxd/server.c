@@ -297,8 +297,8 @@ static void feed(moxd_conn *c)
     }
 }
 
-static void tls_info_fill(moxd_conn *c, mox_smtp_tls_info *ti, char *ver, size_t vl, char *ciph,
-                          size_t cl, char *cert, size_t certl)
+static void tls_info_fill(moxd_conn *c, mox_smtp_server_tls_info *ti, char *ver, size_t vl,
+                          char *ciph, size_t cl, char *cert, size_t certl)
 {
     snprintf(ver, vl, "%s", mox_tls_version_name(mox_tls_version(c->tls)));
     snprintf(ciph, cl, "%s", mox_tls_cipher(c->tls));
@@ -379,7 +379,7 @@ static void handshake(moxd_conn *c)
     }
     c->tls_state = TLS_ACTIVE;
     char ver[16], ciph[96], cert[100];
-    mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
     tls_info_fill(c, &ti, ver, sizeof ver, ciph, sizeof ciph, cert, sizeof cert);
     count(srv, "moxd_tls_handshake_total", "resumed", mox_tls_resumed(c->tls) ? "yes" : "no");
     if (mox_smtp_server_tls_started(c->s, &ti) != MOX_OK) {
@@ -439,7 +439,7 @@ static void conn_run(moxd_conn *c)
         }
         int progress = 0;
         unsigned st = mox_smtp_server_state(c->s);
-        if ((st & MOX_SMTP_WANT_READ) && c->in_len < sizeof c->in && !c->eof) {
+        if ((st & MOX_SMTP_SERVER_WANT_READ) && c->in_len < sizeof c->in && !c->eof) {
             long r = raw_read(c, c->in + c->in_len, sizeof c->in - c->in_len);
             if (r > 0) {
                 trace(c, "C", c->in + c->in_len, (size_t)r);
@@ -463,20 +463,21 @@ static void conn_run(moxd_conn *c)
         /* EOF after everything buffered was processed: a deferred decision
          * still has pipelined input (e.g. QUIT) behind it. */
         if (c->eof && c->in_len == 0 && !c->deferred &&
-            !(mox_smtp_server_state(c->s) & (MOX_SMTP_CLOSED | MOX_SMTP_DEFERRED))) {
+            !(mox_smtp_server_state(c->s) & (MOX_SMTP_SERVER_CLOSED | MOX_SMTP_SERVER_DEFERRED))) {
             mox_smtp_server_eof(c->s);
             progress = 1;
         }
         flush_out(c);
         st = mox_smtp_server_state(c->s);
-        if (st & MOX_SMTP_WANT_TLS) {
+        if (st & MOX_SMTP_SERVER_WANT_TLS) {
             if (start_tls(c) != 0) {
                 moxd_conn_close(c);
                 return;
             }
             continue;
         }
-        if ((st & MOX_SMTP_CLOSED) && !(st & (MOX_SMTP_WANT_WRITE | MOX_SMTP_TIMER))) {
+        if ((st & MOX_SMTP_SERVER_CLOSED) &&
+            !(st & (MOX_SMTP_SERVER_WANT_WRITE | MOX_SMTP_SERVER_TIMER))) {
             moxd_conn_close(c);
             return;
         }
@@ -490,13 +491,13 @@ static void conn_run(moxd_conn *c)
         ev = (w & MOX_TLS_WANT_WRITE) ? EPOLLOUT : EPOLLIN;
     } else {
         unsigned st = mox_smtp_server_state(c->s);
-        if ((st & MOX_SMTP_WANT_READ) && c->in_len < sizeof c->in && !c->eof)
+        if ((st & MOX_SMTP_SERVER_WANT_READ) && c->in_len < sizeof c->in && !c->eof)
             ev |= EPOLLIN;
-        if (st & MOX_SMTP_WANT_WRITE)
+        if (st & MOX_SMTP_SERVER_WANT_WRITE)
             ev |= EPOLLOUT;
         if (c->tls && (ev & EPOLLOUT) && mox_tls_wants(c->tls) == MOX_TLS_WANT_READ)
             ev |= EPOLLIN;
-        c->timer = (st & MOX_SMTP_TIMER) ? mox_smtp_server_due_ns(c->s) : -1;
+        c->timer = (st & MOX_SMTP_SERVER_TIMER) ? mox_smtp_server_due_ns(c->s) : -1;
         /* Decrypted bytes already buffered give no epoll event. */
         if (c->tls && mox_tls_pending(c->tls) && (ev & EPOLLIN) && c->in_len < sizeof c->in)
             c->timer = moxd_now_ns();
@@ -787,7 +788,7 @@ static void check_timeouts(moxd_server *srv, int64_t now)
                 continue;
             }
             unsigned st = mox_smtp_server_state(c->s);
-            if (st & MOX_SMTP_CLOSED) {
+            if (st & MOX_SMTP_SERVER_CLOSED) {
                 moxd_conn_close(c); /* the peer does not read: give up */
                 continue;
             }
@@ -795,7 +796,7 @@ static void check_timeouts(moxd_server *srv, int64_t now)
             mox_smtp_server_close(c->s, 421, "4.4.2", "timeout, closing connection");
             c->deadline = now + 5LL * 1000000000;
             moxd_conn_run(c);
-        } else if (srv->stopping && c->s && !c->deferred && !mox_smtp_server_txn(c->s) &&
+        } else if (srv->stopping && c->s && !c->deferred && !mox_smtp_server_get_txn(c->s) &&
                    !c->closing) {
             /* Between transactions: end it now. One in flight finishes
              * first (checked again on the next tick). */

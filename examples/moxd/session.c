@@ -77,17 +77,18 @@ static int sender_allowed(moxd_conn *c, const char *addr)
 
 /* ---------------------------------------------------------------- callbacks */
 
-static int on_mail(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_reply *r)
+static int on_mail(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                   mox_smtp_server_reply *r)
 {
     (void)s;
     moxd_conn *c = u;
     moxd_txn_clear(c);
     c->mail_from = moxd_path_addr(&t->mail_from);
     if (c->kind != MOXD_SMTP && !sender_allowed(c, c->mail_from)) {
-        mox_smtp_reply_set(r, 550, "5.7.0", "not allowed to send as this address");
-        return MOX_SMTP_REPLY;
+        mox_smtp_server_reply_set(r, 550, "5.7.0", "not allowed to send as this address");
+        return MOX_SMTP_SERVER_REPLY;
     }
-    return MOX_SMTP_REPLY;
+    return MOX_SMTP_SERVER_REPLY;
 }
 
 static int quota_full(moxd_account *a, uint64_t extra)
@@ -95,8 +96,8 @@ static int quota_full(moxd_account *a, uint64_t extra)
     return a->quota && moxd_maildir_usage(a->maildir) + extra > a->quota;
 }
 
-static int on_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *t, const mox_smtp_rcpt *rc,
-                   mox_smtp_reply *r)
+static int on_rcpt(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                   const mox_smtp_server_rcpt *rc, mox_smtp_server_reply *r)
 {
     (void)s;
     moxd_conn *c = u;
@@ -121,7 +122,7 @@ static int on_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *t, const mox
     int rcode = 250;
     if (al) {
         if (!al->post_public && !(c->kind != MOXD_SMTP && is_member(al, c->account))) {
-            mox_smtp_reply_set(r, 550, "5.7.1", "only members may send to this address");
+            mox_smtp_server_reply_set(r, 550, "5.7.1", "only members may send to this address");
             rcode = 550;
         } else {
             for (size_t i = 0; i < al->nmembers; i++) {
@@ -131,7 +132,7 @@ static int on_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *t, const mox
                     (c->kind != MOXD_SMTP && m == c->account))
                     continue;
                 if (quota_full(m, t->size_declared)) {
-                    mox_smtp_reply_set(r, 452, "4.2.2", "mailbox full");
+                    mox_smtp_server_reply_set(r, 452, "4.2.2", "mailbox full");
                     rcode = 452;
                     break;
                 }
@@ -147,29 +148,30 @@ static int on_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *t, const mox
         }
     } else if (a) {
         if (quota_full(a, t->size_declared)) {
-            mox_smtp_reply_set(r, 452, "4.2.2", "mailbox full");
+            mox_smtp_server_reply_set(r, 452, "4.2.2", "mailbox full");
             rcode = 452;
         } else {
             add_target(c, a);
         }
     } else if (c->kind != MOXD_SMTP) {
         /* Until the queue engine exists nothing leaves this server. */
-        mox_smtp_reply_set(r, 451, "4.4.0",
-                           "delivery to other domains is not available yet (no queue): "
-                           "only local recipients");
+        mox_smtp_server_reply_set(r, 451, "4.4.0",
+                                  "delivery to other domains is not available yet (no queue): "
+                                  "only local recipients");
         rcode = 451;
     } else {
-        mox_smtp_reply_set(r, 550, "5.1.1", "no such user");
+        mox_smtp_server_reply_set(r, 550, "5.1.1", "no such user");
         r->delay_ms = cfg->unknown_rcpt_delay_ms;
         rcode = 550;
         mox_metric_label l = {"result", "unknown"};
         mox_metric_count(&c->srv->msink, "moxd_rcpt_total", &l, 1, 1);
     }
     free(addr);
-    return rcode == 250 ? MOX_SMTP_REPLY : MOX_SMTP_REPLY;
+    return rcode == 250 ? MOX_SMTP_SERVER_REPLY : MOX_SMTP_SERVER_REPLY;
 }
 
-static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_reply *r)
+static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                         mox_smtp_server_reply *r)
 {
     (void)s;
     (void)t;
@@ -179,7 +181,7 @@ static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox
     c->msg_failed = 0;
     c->in_data = 1;
     c->deadline = moxd_now_ns() + (int64_t)c->srv->cfg->data_timeout * 1000000000LL;
-    return MOX_SMTP_REPLY;
+    return MOX_SMTP_SERVER_REPLY;
 }
 
 static int on_chunk(void *u, mox_smtp_server *s, const void *p, size_t n)
@@ -198,15 +200,16 @@ static void on_reset(void *u, mox_smtp_server *s, int reason)
     moxd_txn_clear(u);
 }
 
-static int on_auth(void *u, mox_smtp_server *s, const mox_smtp_auth *a, mox_smtp_reply *r)
+static int on_auth(void *u, mox_smtp_server *s, const mox_smtp_server_auth *a,
+                   mox_smtp_server_reply *r)
 {
     (void)s;
     moxd_conn *c = u;
     moxd_server *srv = c->srv;
     if (moxd_auth_blocked(srv, c->ip)) {
-        mox_smtp_reply_set(r, 421, "4.7.0", "too many authentication failures, try later");
+        mox_smtp_server_reply_set(r, 421, "4.7.0", "too many authentication failures, try later");
         r->close = 1;
-        return MOX_SMTP_REPLY;
+        return MOX_SMTP_SERVER_REPLY;
     }
     mox_metric_label l[2] = {{"mechanism", a->mechanism}, {"result", a->success ? "ok" : "fail"}};
     mox_metric_count(&srv->msink, "moxd_auth_total", l, 2, 1);
@@ -215,19 +218,20 @@ static int on_auth(void *u, mox_smtp_server *s, const mox_smtp_auth *a, mox_smtp
             moxd_auth_failed(srv, c->ip);
         moxd_logf(srv, MOX_LOG_INFO, "authentication failed", "cid", c->cid, "username",
                   a->username ? a->username : "");
-        return MOX_SMTP_REPLY;
+        return MOX_SMTP_SERVER_REPLY;
     }
     c->account = moxd_login_account(srv, a->authzid && *a->authzid ? a->authzid : a->authcid);
     moxd_logf(srv, MOX_LOG_INFO, "authenticated", "cid", c->cid, "username", a->authcid);
-    return MOX_SMTP_REPLY;
+    return MOX_SMTP_SERVER_REPLY;
 }
 
-static int on_verify(void *u, mox_smtp_server *s, int expn, const char *arg, mox_smtp_reply *r)
+static int on_verify(void *u, mox_smtp_server *s, int expn, const char *arg,
+                     mox_smtp_server_reply *r)
 {
     (void)s;
     moxd_conn *c = u;
     if (!expn)
-        return MOX_SMTP_REPLY; /* 252: no address verification */
+        return MOX_SMTP_SERVER_REPLY; /* 252: no address verification */
     char buf[512];
     snprintf(buf, sizeof buf, "%s", arg);
     char *lt = strchr(buf, '<'), *gt = strrchr(buf, '>');
@@ -235,15 +239,15 @@ static int on_verify(void *u, mox_smtp_server *s, int expn, const char *arg, mox
     moxd_lower(addr);
     moxd_alias *al = moxd_config_alias(c->srv->cfg, addr);
     if (!al || !al->list_members || !is_member(al, c->account)) {
-        mox_smtp_reply_set(r, 550, "5.7.0", "list members are not disclosed");
-        return MOX_SMTP_REPLY;
+        mox_smtp_server_reply_set(r, 550, "5.7.0", "list members are not disclosed");
+        return MOX_SMTP_SERVER_REPLY;
     }
     mox_buf t = MOX_BUF_INIT;
     for (size_t i = 0; i < al->nmembers; i++)
         mox_buf_appendf(&t, "%s<%s>", i ? "\n" : "", al->members[i]);
-    mox_smtp_reply_set(r, 250, "2.1.5", t.data ? (char *)t.data : "");
+    mox_smtp_server_reply_set(r, 250, "2.1.5", t.data ? (char *)t.data : "");
     mox_buf_free(&t);
-    return MOX_SMTP_REPLY;
+    return MOX_SMTP_SERVER_REPLY;
 }
 
 /* ---------------------------------------------------------------- delivery job */
@@ -289,15 +293,15 @@ static void deliver_done(moxd_job *j)
         if (d->err) {
             moxd_logf(srv, MOX_LOG_ERROR, "delivery failed", "cid", c->cid, "err",
                       strerror(-d->err));
-            mox_smtp_server_reply_code(c->s, MOX_SMTP_DECIDE_DATA_END, 451, "4.3.0",
-                                       "cannot store message, try again later");
+            mox_smtp_server_decide_code(c->s, MOX_SMTP_SERVER_DECIDE_DATA_END, 451, "4.3.0",
+                                        "cannot store message, try again later");
         } else {
             char text[64];
             snprintf(text, sizeof text, "delivered to %zu mailbox%s", d->delivered,
                      d->delivered == 1 ? "" : "es");
             moxd_logf(srv, MOX_LOG_INFO, "delivered", "cid", c->cid, "from",
                       c->mail_from ? c->mail_from : "");
-            mox_smtp_server_reply_code(c->s, MOX_SMTP_DECIDE_DATA_END, 250, "2.0.0", text);
+            mox_smtp_server_decide_code(c->s, MOX_SMTP_SERVER_DECIDE_DATA_END, 250, "2.0.0", text);
         }
         moxd_conn_run(c);
     }
@@ -313,7 +317,7 @@ static void deliver_done(moxd_job *j)
 static void finish_refuse(moxd_conn *c, int code, const char *enh, const char *text)
 {
     c->deferred = 0;
-    mox_smtp_server_reply_code(c->s, MOX_SMTP_DECIDE_DATA_END, code, enh, text);
+    mox_smtp_server_decide_code(c->s, MOX_SMTP_SERVER_DECIDE_DATA_END, code, enh, text);
 }
 
 /* The reason header: which checks ran, their results, and why the message
@@ -419,8 +423,8 @@ static void checks_done(moxd_conn *c)
     if (rc == MOX_OK && sp)
         rc = mox_spf_received_header(sp, h);
     if (rc == MOX_OK)
-        rc = mox_smtp_server_received(c->s, mox_smtp_server_txn(c->s)->nrcpts == 1 ? 0 : SIZE_MAX,
-                                      h);
+        rc = mox_smtp_server_received(c->s,
+                                      mox_smtp_server_get_txn(c->s)->nrcpts == 1 ? 0 : SIZE_MAX, h);
     if (rc == MOX_OK)
         rc = mox_buf_append(h, c->prefix.data ? c->prefix.data : (const unsigned char *)"",
                             c->prefix.len);
@@ -605,24 +609,25 @@ static int prepare_submission(moxd_conn *c, char *err, size_t errlen)
     return 0;
 }
 
-static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_reply *r)
+static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                       mox_smtp_server_reply *r)
 {
     moxd_conn *c = u;
     moxd_server *srv = c->srv;
     c->in_data = 0;
     if (!c->ntargets) {
-        mox_smtp_reply_set(r, 554, "5.5.1", "no valid recipients");
-        return MOX_SMTP_REPLY;
+        mox_smtp_server_reply_set(r, 554, "5.5.1", "no valid recipients");
+        return MOX_SMTP_SERVER_REPLY;
     }
     if (c->kind != MOXD_SMTP) {
         char err[200];
         int code = prepare_submission(c, err, sizeof err);
         if (code) {
-            mox_smtp_reply_set(r, code, code >= 500 ? "5.7.0" : "4.3.0", err);
-            return MOX_SMTP_REPLY;
+            mox_smtp_server_reply_set(r, code, code >= 500 ? "5.7.0" : "4.3.0", err);
+            return MOX_SMTP_SERVER_REPLY;
         }
     }
-    const mox_smtp_session *ss = mox_smtp_server_session(s);
+    const mox_smtp_server_session *ss = mox_smtp_server_get_session(s);
     mox_msgauth_config mc = MOX_MSGAUTH_CONFIG_INIT;
     mox_spf_config spc = MOX_SPF_CONFIG_INIT;
     spc.receiver = srv->cfg->hostname;
@@ -645,15 +650,15 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_s
          * allocation failures end up here. */
         mox_msgauth_free(c->ma);
         c->ma = NULL;
-        mox_smtp_reply_set(r, 451, "4.3.0", "local error");
-        return MOX_SMTP_REPLY;
+        mox_smtp_server_reply_set(r, 451, "4.3.0", "local error");
+        return MOX_SMTP_SERVER_REPLY;
     }
     (void)srv;
     c->deferred = 1;
     /* The checks may finish synchronously (in-process DNS) and answer:
      * not from inside this callback, but from the loop right after. */
     c->start_checks = 1;
-    return MOX_SMTP_DEFER;
+    return MOX_SMTP_SERVER_DEFER;
 }
 
 /* Called from the loop when a deferred data end needs its checks started
@@ -674,7 +679,7 @@ int moxd_session_new(moxd_conn *c)
     moxd_config *cfg = srv->cfg;
     mox_smtp_server_config sc = MOX_SMTP_SERVER_CONFIG_INIT;
     sc.env = &srv->env;
-    sc.mode = c->kind == MOXD_SMTP ? MOX_SMTP_DELIVERY : MOX_SMTP_SUBMISSION;
+    sc.mode = c->kind == MOXD_SMTP ? MOX_SMTP_SERVER_DELIVERY : MOX_SMTP_SERVER_SUBMISSION;
     sc.hostname = cfg->hostname;
     sc.conn_id = c->cid;
     sc.remote_ip = c->ip;

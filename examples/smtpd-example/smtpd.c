@@ -50,15 +50,16 @@ static unsigned long seq;
 
 static int64_t now_ns(void) { return mox_clock_mono_ns(NULL); }
 
-static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_reply *r)
+static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                         mox_smtp_server_reply *r)
 {
     conn *c = u;
     c->msgno = ++seq;
     snprintf(c->tmp, sizeof c->tmp, "%s/.tmp-%ld-%lu", dir, (long)getpid(), c->msgno);
     c->msg = fopen(c->tmp, "wb");
     if (!c->msg) {
-        mox_smtp_reply_set(r, 451, "4.3.0", "cannot store message");
-        return MOX_SMTP_REPLY;
+        mox_smtp_server_reply_set(r, 451, "4.3.0", "cannot store message");
+        return MOX_SMTP_SERVER_REPLY;
     }
     /* The Received header: one for the whole transaction, naming the
      * first recipient only when there is just one. */
@@ -66,7 +67,7 @@ static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox
     if (mox_smtp_server_received(s, t->nrcpts == 1 ? 0 : SIZE_MAX, &h) == MOX_OK)
         fwrite(h.data, 1, h.len, c->msg);
     mox_buf_free(&h);
-    return MOX_SMTP_REPLY;
+    return MOX_SMTP_SERVER_REPLY;
 }
 
 static int on_chunk(void *u, mox_smtp_server *s, const void *p, size_t n)
@@ -90,13 +91,14 @@ static void write_path(FILE *f, const mox_path *p)
     mox_buf_free(&b);
 }
 
-static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_reply *r)
+static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                       mox_smtp_server_reply *r)
 {
     conn *c = u;
     if (!c->msg || fclose(c->msg) != 0) {
         c->msg = NULL;
-        mox_smtp_reply_set(r, 451, "4.3.0", "cannot store message");
-        return MOX_SMTP_REPLY;
+        mox_smtp_server_reply_set(r, 451, "4.3.0", "cannot store message");
+        return MOX_SMTP_SERVER_REPLY;
     }
     c->msg = NULL;
     char base[600], path[700];
@@ -118,14 +120,14 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_s
     snprintf(path, sizeof path, "%s.eml", base);
     if (rename(c->tmp, path) != 0) {
         unlink(c->tmp);
-        mox_smtp_reply_set(r, 451, "4.3.0", "cannot store message");
-        return MOX_SMTP_REPLY;
+        mox_smtp_server_reply_set(r, 451, "4.3.0", "cannot store message");
+        return MOX_SMTP_SERVER_REPLY;
     }
     c->tmp[0] = 0;
     char text[100];
     snprintf(text, sizeof text, "queued as msg-%ld-%lu", (long)getpid(), c->msgno);
-    mox_smtp_reply_set(r, 250, "2.0.0", text);
-    return MOX_SMTP_REPLY;
+    mox_smtp_server_reply_set(r, 250, "2.0.0", text);
+    return MOX_SMTP_SERVER_REPLY;
 }
 
 static void on_reset(void *u, mox_smtp_server *s, int reason)
@@ -287,11 +289,11 @@ int main(int argc, char **argv)
                 continue;
             unsigned st = mox_smtp_server_state(c->s);
             short ev = 0;
-            if ((st & MOX_SMTP_WANT_READ) && c->in_len < sizeof c->in)
+            if ((st & MOX_SMTP_SERVER_WANT_READ) && c->in_len < sizeof c->in)
                 ev |= POLLIN;
-            if (st & MOX_SMTP_WANT_WRITE)
+            if (st & MOX_SMTP_SERVER_WANT_WRITE)
                 ev |= POLLOUT;
-            if (st & MOX_SMTP_TIMER) {
+            if (st & MOX_SMTP_SERVER_TIMER) {
                 int64_t due = mox_smtp_server_due_ns(c->s);
                 int ms = due > now ? (int)((due - now) / 1000000) + 1 : 0;
                 if (ms < timeout)
@@ -368,14 +370,15 @@ int main(int argc, char **argv)
             feed(c);
             flush_output(c);
             unsigned st = mox_smtp_server_state(c->s);
-            if (!(st & MOX_SMTP_CLOSED) && t - c->last > IDLE_SECONDS) {
+            if (!(st & MOX_SMTP_SERVER_CLOSED) && t - c->last > IDLE_SECONDS) {
                 mox_smtp_server_close(c->s, 421, "4.4.2", "timeout, closing connection");
                 flush_output(c);
                 st = mox_smtp_server_state(c->s);
             }
             /* no TLS here: STARTTLS is never offered, so WANT_TLS cannot
              * happen; a closed session goes once its output is out */
-            if ((st & MOX_SMTP_CLOSED) && !(st & (MOX_SMTP_WANT_WRITE | MOX_SMTP_TIMER)))
+            if ((st & MOX_SMTP_SERVER_CLOSED) &&
+                !(st & (MOX_SMTP_SERVER_WANT_WRITE | MOX_SMTP_SERVER_TIMER)))
                 conn_close(c);
         }
     }

@@ -11,7 +11,7 @@ static int auth_offered(const mox_smtp_server *s)
 {
     if (!s->cfg.auth_mechs)
         return 0;
-    return s->cfg.mode == MOX_SMTP_SUBMISSION || s->cfg.auth_in_delivery;
+    return s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION || s->cfg.auth_in_delivery;
 }
 
 void moxi_smtp_auth_sasl_config(mox_smtp_server *s, mox_sasl_server_config *c)
@@ -59,12 +59,12 @@ void moxi_smtp_auth_abort(mox_smtp_server *s)
 static void finish(mox_smtp_server *s, int success)
 {
     mox_sasl_mech m = mox_sasl_server_mech(s->sasl);
-    mox_smtp_auth a;
+    mox_smtp_server_auth a;
     memset(&a, 0, sizeof a);
     a.mechanism = mox_sasl_mech_name(m);
     a.success = success;
     a.username = mox_sasl_server_username(s->sasl);
-    mox_smtp_reply r;
+    mox_smtp_server_reply r;
     if (success) {
         a.authcid = mox_sasl_server_authcid(s->sasl);
         a.authzid = mox_sasl_server_authzid(s->sasl);
@@ -96,17 +96,17 @@ static void finish(mox_smtp_server *s, int success)
                       mox_sasl_failure_name(f));
     }
     s->phase = PH_CMD;
-    int rc = MOX_SMTP_REPLY;
+    int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_auth)
         rc = s->cb.on_auth(s->user, s, &a, &r);
     /* the embedder must not turn a failure into a success */
-    if (rc == MOX_SMTP_REPLY && !success && r.code >= 200 && r.code < 300)
+    if (rc == MOX_SMTP_SERVER_REPLY && !success && r.code >= 200 && r.code < 300)
         moxi_smtp_default(&r, 535, "5.7.8", "authentication credentials invalid");
     s->auth_final_wait = success ? 2 : 3; /* remembered for auth_apply */
-    moxi_smtp_decide(s, MOX_SMTP_DECIDE_AUTH, rc, &r);
+    moxi_smtp_decide(s, MOX_SMTP_SERVER_DECIDE_AUTH, rc, &r);
 }
 
-void moxi_smtp_auth_apply(mox_smtp_server *s, mox_smtp_reply *r)
+void moxi_smtp_auth_apply(mox_smtp_server *s, mox_smtp_server_reply *r)
 {
     int success = s->auth_final_wait == 2 && r->code >= 200 && r->code < 300;
     if (s->auth_final_wait != 2 && r->code >= 200 && r->code < 300)
@@ -167,7 +167,7 @@ static void step_result(mox_smtp_server *s, int st, const unsigned char *out, si
         return;
     case MOX_SASL_PENDING:
         s->auth_lookup_wait = 1;
-        s->pending = MOX_SMTP_DECIDE_AUTH;
+        s->pending = MOX_SMTP_SERVER_DECIDE_AUTH;
         return;
     case MOX_ERR_NOMEM:
         s->broken = 1;
@@ -316,7 +316,7 @@ int mox_smtp_server_auth_resume(mox_smtp_server *s)
     if (!s->auth_lookup_wait || !s->sasl)
         return MOX_ERR_STATE;
     s->auth_lookup_wait = 0;
-    s->pending = MOX_SMTP_DECIDE_NONE;
+    s->pending = MOX_SMTP_SERVER_DECIDE_NONE;
     const unsigned char *out = NULL;
     size_t out_len = 0;
     int st = mox_sasl_server_resume(s->sasl, &out, &out_len);

@@ -75,15 +75,15 @@ static void ext_line(mox_buf *b, int *err, const char *fmt, ...)
     va_end(ap);
 }
 
-static void ehlo_reply(mox_smtp_server *s, const mox_smtp_reply *r)
+static void ehlo_reply(mox_smtp_server *s, const mox_smtp_server_reply *r)
 {
     unsigned x = s->cfg.extensions;
     mox_buf b = MOX_BUF_INIT;
     int err = MOX_OK;
     ext_line(&b, &err, "%s%s%s", s->hostname, r->text[0] ? " " : "", r->text);
-    if (x & MOX_SMTP_EXT_PIPELINING)
+    if (x & MOX_SMTP_SERVER_EXT_PIPELINING)
         ext_line(&b, &err, "PIPELINING");
-    if (x & MOX_SMTP_EXT_SIZE) {
+    if (x & MOX_SMTP_SERVER_EXT_SIZE) {
         if (s->cfg.max_message_size)
             ext_line(&b, &err, "SIZE %llu", (unsigned long long)s->cfg.max_message_size);
         else
@@ -91,7 +91,7 @@ static void ehlo_reply(mox_smtp_server *s, const mox_smtp_reply *r)
     }
     if (!s->sess.tls && s->cfg.tls_available)
         ext_line(&b, &err, "STARTTLS"); /* never the last line: ENHANCEDSTATUSCODES follows */
-    else if (s->sess.tls && (x & MOX_SMTP_EXT_REQUIRETLS))
+    else if (s->sess.tls && (x & MOX_SMTP_SERVER_EXT_REQUIRETLS))
         ext_line(&b, &err, "REQUIRETLS");
     mox_buf mechs = MOX_BUF_INIT;
     int mrc = moxi_smtp_auth_mechs(s, &mechs);
@@ -100,23 +100,23 @@ static void ehlo_reply(mox_smtp_server *s, const mox_smtp_reply *r)
     else if (mrc == MOX_OK && mechs.len)
         ext_line(&b, &err, "AUTH %s", (const char *)mechs.data);
     mox_buf_free(&mechs);
-    if (s->cfg.mode == MOX_SMTP_SUBMISSION && s->cfg.max_hold_seconds) {
+    if (s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION && s->cfg.max_hold_seconds) {
         char when[32];
         moxi_smtp_rfc3339_format(moxi_smtp_now_wall_s(s) + s->cfg.max_hold_seconds, when);
         ext_line(&b, &err, "FUTURERELEASE %lu %s", (unsigned long)s->cfg.max_hold_seconds, when);
     }
     ext_line(&b, &err, "ENHANCEDSTATUSCODES");
-    if (x & MOX_SMTP_EXT_8BITMIME)
+    if (x & MOX_SMTP_SERVER_EXT_8BITMIME)
         ext_line(&b, &err, "8BITMIME");
-    if ((x & MOX_SMTP_EXT_LIMITS) && s->cfg.max_rcpts)
+    if ((x & MOX_SMTP_SERVER_EXT_LIMITS) && s->cfg.max_rcpts)
         ext_line(&b, &err, "LIMITS RCPTMAX=%u", s->cfg.max_rcpts);
-    if (x & MOX_SMTP_EXT_SMTPUTF8)
+    if (x & MOX_SMTP_SERVER_EXT_SMTPUTF8)
         ext_line(&b, &err, "SMTPUTF8");
-    if (x & MOX_SMTP_EXT_CHUNKING)
+    if (x & MOX_SMTP_SERVER_EXT_CHUNKING)
         ext_line(&b, &err, "CHUNKING");
-    if (x & MOX_SMTP_EXT_BINARYMIME)
+    if (x & MOX_SMTP_SERVER_EXT_BINARYMIME)
         ext_line(&b, &err, "BINARYMIME");
-    if (x & MOX_SMTP_EXT_DSN)
+    if (x & MOX_SMTP_SERVER_EXT_DSN)
         ext_line(&b, &err, "DSN");
     if (err != MOX_OK || !b.data) {
         mox_buf_free(&b);
@@ -185,17 +185,17 @@ static void cmd_hello(mox_smtp_server *s, int ehlo, const char *arg, size_t len)
         return;
     }
     /* RFC 5321 §4.1.4: EHLO/HELO also resets the transaction. */
-    moxi_smtp_txn_reset(s, MOX_SMTP_RESET_HELLO);
+    moxi_smtp_txn_reset(s, MOX_SMTP_SERVER_RESET_HELLO);
     mox_free(s->hello_pending);
     s->hello_pending = name;
     s->hello_is_ehlo = ehlo;
-    mox_smtp_hello h = {ehlo, name, lit, valid};
-    mox_smtp_reply r;
+    mox_smtp_server_hello h = {ehlo, name, lit, valid};
+    mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "", "");
-    int rc = MOX_SMTP_REPLY;
+    int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_hello)
         rc = s->cb.on_hello(s->user, s, &h, &r);
-    moxi_smtp_decide(s, MOX_SMTP_DECIDE_HELLO, rc, &r);
+    moxi_smtp_decide(s, MOX_SMTP_SERVER_DECIDE_HELLO, rc, &r);
 }
 
 /* ---------------------------------------------------------------- parameters */
@@ -394,7 +394,7 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
         return;
     }
     s->mail_refused = 1; /* until the MAIL decision accepts it */
-    if (s->cfg.mode == MOX_SMTP_SUBMISSION && !s->auth_user) {
+    if (s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION && !s->auth_user) {
         moxi_smtp_error(s, 530, "5.7.0", "authentication required");
         return;
     }
@@ -403,14 +403,14 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
     param ps[16];
     if (path_and_params(s, arg, len, "FROM:", &path, &plen, ps, 16, &np))
         return;
-    mox_smtp_txn *t = &s->txn;
+    mox_smtp_server_txn *t = &s->txn;
     moxi_smtp_txn_clear(s);
     unsigned x = s->cfg.extensions;
-    int submission = s->cfg.mode == MOX_SMTP_SUBMISSION;
+    int submission = s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION;
     int64_t holdfor = -1;
     for (size_t i = 0; i < np; i++) {
         param *q = &ps[i];
-        if (ieq(q->k, q->klen, "SIZE") && (x & MOX_SMTP_EXT_SIZE)) {
+        if (ieq(q->k, q->klen, "SIZE") && (x & MOX_SMTP_SERVER_EXT_SIZE)) {
             if (parse_u64(q->v, q->vlen, &t->size_declared)) {
                 moxi_smtp_error(s, 501, "5.5.4", "malformed SIZE");
                 goto fail;
@@ -421,38 +421,38 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
             }
         } else if (ieq(q->k, q->klen, "BODY")) {
             if (ieq(q->v, q->vlen, "7BIT"))
-                t->body = MOX_SMTP_BODY_7BIT;
-            else if (ieq(q->v, q->vlen, "8BITMIME") && (x & MOX_SMTP_EXT_8BITMIME))
-                t->body = MOX_SMTP_BODY_8BITMIME;
-            else if (ieq(q->v, q->vlen, "BINARYMIME") && (x & MOX_SMTP_EXT_BINARYMIME))
-                t->body = MOX_SMTP_BODY_BINARYMIME;
+                t->body = MOX_SMTP_SERVER_BODY_7BIT;
+            else if (ieq(q->v, q->vlen, "8BITMIME") && (x & MOX_SMTP_SERVER_EXT_8BITMIME))
+                t->body = MOX_SMTP_SERVER_BODY_8BITMIME;
+            else if (ieq(q->v, q->vlen, "BINARYMIME") && (x & MOX_SMTP_SERVER_EXT_BINARYMIME))
+                t->body = MOX_SMTP_SERVER_BODY_BINARYMIME;
             else {
                 moxi_smtp_error(s, 501, "5.5.4", "unsupported BODY");
                 goto fail;
             }
-        } else if (ieq(q->k, q->klen, "SMTPUTF8") && (x & MOX_SMTP_EXT_SMTPUTF8)) {
+        } else if (ieq(q->k, q->klen, "SMTPUTF8") && (x & MOX_SMTP_SERVER_EXT_SMTPUTF8)) {
             if (q->has_v) {
                 moxi_smtp_error(s, 501, "5.5.4", "SMTPUTF8 takes no value");
                 goto fail;
             }
             t->smtputf8 = 1;
-        } else if (ieq(q->k, q->klen, "REQUIRETLS") && (x & MOX_SMTP_EXT_REQUIRETLS) &&
+        } else if (ieq(q->k, q->klen, "REQUIRETLS") && (x & MOX_SMTP_SERVER_EXT_REQUIRETLS) &&
                    s->sess.tls) {
             if (q->has_v) {
                 moxi_smtp_error(s, 501, "5.5.4", "REQUIRETLS takes no value");
                 goto fail;
             }
             t->requiretls = 1;
-        } else if (ieq(q->k, q->klen, "RET") && (x & MOX_SMTP_EXT_DSN)) {
+        } else if (ieq(q->k, q->klen, "RET") && (x & MOX_SMTP_SERVER_EXT_DSN)) {
             if (ieq(q->v, q->vlen, "FULL"))
-                t->ret = MOX_SMTP_RET_FULL;
+                t->ret = MOX_SMTP_SERVER_RET_FULL;
             else if (ieq(q->v, q->vlen, "HDRS"))
-                t->ret = MOX_SMTP_RET_HDRS;
+                t->ret = MOX_SMTP_SERVER_RET_HDRS;
             else {
                 moxi_smtp_error(s, 501, "5.5.4", "RET must be FULL or HDRS");
                 goto fail;
             }
-        } else if (ieq(q->k, q->klen, "ENVID") && (x & MOX_SMTP_EXT_DSN)) {
+        } else if (ieq(q->k, q->klen, "ENVID") && (x & MOX_SMTP_SERVER_EXT_DSN)) {
             int rc = q->vlen <= 100 ? moxi_smtp_xtext_decode(q->v, q->vlen, &t->envid) : MOX_ERR_LIMIT;
             if (rc == MOX_ERR_NOMEM) {
                 s->broken = 1;
@@ -515,12 +515,12 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
     }
     if (parse_path(s, path, plen, 0, t->smtputf8, &t->mail_from))
         goto fail;
-    mox_smtp_reply r;
+    mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "2.1.0", "sender ok");
-    int rc = MOX_SMTP_REPLY;
+    int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_mail)
         rc = s->cb.on_mail(s->user, s, t, &r);
-    moxi_smtp_decide(s, MOX_SMTP_DECIDE_MAIL, rc, &r);
+    moxi_smtp_decide(s, MOX_SMTP_SERVER_DECIDE_MAIL, rc, &r);
     return;
 fail:
     moxi_smtp_txn_clear(s);
@@ -551,12 +551,12 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
         moxi_smtp_reply(s, 452, "4.5.3", msg);
         return;
     }
-    mox_smtp_rcpt *rc = &s->pend_rcpt;
+    mox_smtp_server_rcpt *rc = &s->pend_rcpt;
     moxi_smtp_rcpt_clear(rc);
     unsigned x = s->cfg.extensions;
     for (size_t i = 0; i < np; i++) {
         param *q = &ps[i];
-        if (ieq(q->k, q->klen, "NOTIFY") && (x & MOX_SMTP_EXT_DSN)) {
+        if (ieq(q->k, q->klen, "NOTIFY") && (x & MOX_SMTP_SERVER_EXT_DSN)) {
             unsigned bits = 0;
             size_t st = 0;
             int ok = q->vlen > 0;
@@ -565,10 +565,10 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
                 size_t e = c ? (size_t)(c - q->v) : q->vlen;
                 const char *w = q->v + st;
                 size_t wl = e - st;
-                unsigned b = ieq(w, wl, "NEVER")     ? MOX_SMTP_NOTIFY_NEVER
-                             : ieq(w, wl, "SUCCESS") ? MOX_SMTP_NOTIFY_SUCCESS
-                             : ieq(w, wl, "FAILURE") ? MOX_SMTP_NOTIFY_FAILURE
-                             : ieq(w, wl, "DELAY")   ? MOX_SMTP_NOTIFY_DELAY
+                unsigned b = ieq(w, wl, "NEVER")     ? MOX_SMTP_SERVER_NOTIFY_NEVER
+                             : ieq(w, wl, "SUCCESS") ? MOX_SMTP_SERVER_NOTIFY_SUCCESS
+                             : ieq(w, wl, "FAILURE") ? MOX_SMTP_SERVER_NOTIFY_FAILURE
+                             : ieq(w, wl, "DELAY")   ? MOX_SMTP_SERVER_NOTIFY_DELAY
                                                      : 0;
                 if (!b || (bits & b))
                     ok = 0;
@@ -577,12 +577,13 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
                     break;
                 st = e + 1;
             }
-            if (!ok || ((bits & MOX_SMTP_NOTIFY_NEVER) && bits != MOX_SMTP_NOTIFY_NEVER)) {
+            if (!ok ||
+                ((bits & MOX_SMTP_SERVER_NOTIFY_NEVER) && bits != MOX_SMTP_SERVER_NOTIFY_NEVER)) {
                 moxi_smtp_error(s, 501, "5.5.4", "malformed NOTIFY");
                 goto fail;
             }
             rc->notify = bits;
-        } else if (ieq(q->k, q->klen, "ORCPT") && (x & MOX_SMTP_EXT_DSN)) {
+        } else if (ieq(q->k, q->klen, "ORCPT") && (x & MOX_SMTP_SERVER_EXT_DSN)) {
             const char *semi = q->vlen ? memchr(q->v, ';', q->vlen) : NULL;
             int ok = semi && semi > q->v && q->vlen <= 500;
             for (const char *c = q->v; ok && c < semi; c++)
@@ -618,12 +619,12 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
     }
     if (parse_path(s, path, plen, 1, s->txn.smtputf8, &rc->path))
         goto fail;
-    mox_smtp_reply r;
+    mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "2.1.5", "recipient ok");
-    int cr = MOX_SMTP_REPLY;
+    int cr = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_rcpt)
         cr = s->cb.on_rcpt(s->user, s, &s->txn, rc, &r);
-    moxi_smtp_decide(s, MOX_SMTP_DECIDE_RCPT, cr, &r);
+    moxi_smtp_decide(s, MOX_SMTP_SERVER_DECIDE_RCPT, cr, &r);
     return;
 fail:
     moxi_smtp_rcpt_clear(rc);
@@ -641,12 +642,12 @@ static int no_args(mox_smtp_server *s, const char *arg, size_t len)
 
 static void ask_data_start(mox_smtp_server *s)
 {
-    mox_smtp_reply r;
+    mox_smtp_server_reply r;
     moxi_smtp_default(&r, 354, "", "go ahead, end with <CR><LF>.<CR><LF>");
-    int rc = MOX_SMTP_REPLY;
+    int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_data_start)
         rc = s->cb.on_data_start(s->user, s, &s->txn, &r);
-    moxi_smtp_decide(s, MOX_SMTP_DECIDE_DATA_START, rc, &r);
+    moxi_smtp_decide(s, MOX_SMTP_SERVER_DECIDE_DATA_START, rc, &r);
 }
 
 static void cmd_data(mox_smtp_server *s, const char *arg, size_t len)
@@ -671,7 +672,7 @@ static void cmd_data(mox_smtp_server *s, const char *arg, size_t len)
         moxi_smtp_error(s, 503, "5.5.1", "DATA not allowed after BDAT");
         return;
     }
-    if (s->txn.body == MOX_SMTP_BODY_BINARYMIME) {
+    if (s->txn.body == MOX_SMTP_SERVER_BODY_BINARYMIME) {
         moxi_smtp_error(s, 503, "5.5.1", "BODY=BINARYMIME requires BDAT");
         return;
     }
@@ -719,7 +720,7 @@ static void cmd_bdat(mox_smtp_server *s, const char *arg, size_t len)
     s->bdat_last = last;
     /* Whatever goes wrong, the chunk's octets follow and must be consumed
      * to stay in sync (RFC 3030 §2). */
-    if (!(s->cfg.extensions & MOX_SMTP_EXT_CHUNKING)) {
+    if (!(s->cfg.extensions & MOX_SMTP_SERVER_EXT_CHUNKING)) {
         bdat_discard(s, 1, 502, "5.5.1", "CHUNKING not offered");
         return;
     }
@@ -770,12 +771,12 @@ static void cmd_vrfy(mox_smtp_server *s, int expn, const char *arg, size_t len)
         return;
     }
     s->verify_expn = expn;
-    mox_smtp_reply r;
+    mox_smtp_server_reply r;
     moxi_smtp_default(&r, 252, "2.5.0", "cannot verify, but will accept the message and attempt delivery");
-    int rc = MOX_SMTP_REPLY;
+    int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_verify)
         rc = s->cb.on_verify(s->user, s, expn, s->verify_arg, &r);
-    moxi_smtp_decide(s, MOX_SMTP_DECIDE_VERIFY, rc, &r);
+    moxi_smtp_decide(s, MOX_SMTP_SERVER_DECIDE_VERIFY, rc, &r);
 }
 
 static void cmd_starttls(mox_smtp_server *s, const char *arg, size_t len)
@@ -790,15 +791,15 @@ static void cmd_starttls(mox_smtp_server *s, const char *arg, size_t len)
         moxi_smtp_error(s, 502, "5.5.1", "STARTTLS not available");
         return;
     }
-    mox_smtp_reply r;
+    mox_smtp_server_reply r;
     char text[200];
     snprintf(text, sizeof text, "ready to start TLS%s%s%s", s->conn_id ? " (" : "",
              s->conn_id ? s->conn_id : "", s->conn_id ? ")" : "");
     moxi_smtp_default(&r, 220, "2.0.0", text);
-    int rc = MOX_SMTP_REPLY;
+    int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_starttls)
         rc = s->cb.on_starttls(s->user, s, &r);
-    moxi_smtp_decide(s, MOX_SMTP_DECIDE_STARTTLS, rc, &r);
+    moxi_smtp_decide(s, MOX_SMTP_SERVER_DECIDE_STARTTLS, rc, &r);
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -865,7 +866,7 @@ static void handle_line(mox_smtp_server *s, const char *l, size_t len, int bare_
         break;
     case 6:
         if (no_args(s, arg, alen)) {
-            moxi_smtp_txn_reset(s, MOX_SMTP_RESET_RSET);
+            moxi_smtp_txn_reset(s, MOX_SMTP_SERVER_RESET_RSET);
             moxi_smtp_reply(s, 250, "2.0.0", "ok");
         }
         break;
@@ -944,14 +945,17 @@ size_t moxi_smtp_lines(mox_smtp_server *s, const unsigned char *p, size_t n)
 
 /* ---------------------------------------------------------------- effects */
 
-static int ok2(const mox_smtp_reply *r) { return r->code >= 200 && r->code < 300; }
+static int ok2(const mox_smtp_server_reply *r)
+{
+    return r->code >= 200 && r->code < 300;
+}
 
-void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_reply *r)
+void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_server_reply *r)
 {
     switch (kind) {
-    case MOX_SMTP_DECIDE_CONNECT:
+    case MOX_SMTP_SERVER_DECIDE_CONNECT:
         if (ok2(r)) {
-            mox_smtp_reply g = *r;
+            mox_smtp_server_reply g = *r;
             g.code = 220;
             snprintf(g.text, sizeof g.text, "%.200s ESMTP%s%.250s", s->hostname,
                      r->text[0] ? " " : "", r->text);
@@ -964,7 +968,7 @@ void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_reply *r)
                 s->phase = PH_NOSERVICE;
         }
         break;
-    case MOX_SMTP_DECIDE_HELLO:
+    case MOX_SMTP_SERVER_DECIDE_HELLO:
         if (ok2(r)) {
             mox_free(s->hello);
             s->hello = s->hello_pending;
@@ -974,7 +978,7 @@ void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_reply *r)
             if (s->hello_is_ehlo) {
                 ehlo_reply(s, r);
             } else {
-                mox_smtp_reply g = *r;
+                mox_smtp_server_reply g = *r;
                 g.code = 250;
                 snprintf(g.text, sizeof g.text, "%.200s%s%.250s", s->hostname,
                          r->text[0] ? " " : "", r->text);
@@ -986,7 +990,7 @@ void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_reply *r)
             moxi_smtp_queue_reply(s, r, 1);
         }
         break;
-    case MOX_SMTP_DECIDE_MAIL:
+    case MOX_SMTP_SERVER_DECIDE_MAIL:
         if (ok2(r)) {
             s->in_txn = 1;
             s->mail_refused = 0;
@@ -995,11 +999,11 @@ void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_reply *r)
         }
         moxi_smtp_queue_reply(s, r, 1);
         break;
-    case MOX_SMTP_DECIDE_RCPT:
+    case MOX_SMTP_SERVER_DECIDE_RCPT:
         if (ok2(r)) {
             if (s->txn.nrcpts == s->rcpt_cap) {
                 size_t nc = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
-                mox_smtp_rcpt *nr = mox_realloc(s->txn.rcpts, nc * sizeof *nr);
+                mox_smtp_server_rcpt *nr = mox_realloc(s->txn.rcpts, nc * sizeof *nr);
                 if (!nr) {
                     s->broken = 1;
                     moxi_smtp_rcpt_clear(&s->pend_rcpt);
@@ -1015,11 +1019,11 @@ void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_reply *r)
         }
         moxi_smtp_queue_reply(s, r, 1);
         break;
-    case MOX_SMTP_DECIDE_DATA_START:
+    case MOX_SMTP_SERVER_DECIDE_DATA_START:
         if (s->bdat_discard == -1) { /* DATA */
             s->bdat_discard = 0;
             if (ok2(r) || r->code == 354) {
-                mox_smtp_reply g = *r;
+                mox_smtp_server_reply g = *r;
                 g.code = 354;
                 if (ok2(r))
                     snprintf(g.text, sizeof g.text, "go ahead, end with <CR><LF>.<CR><LF>");
@@ -1044,27 +1048,27 @@ void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_reply *r)
             }
         }
         break;
-    case MOX_SMTP_DECIDE_DATA_END:
+    case MOX_SMTP_SERVER_DECIDE_DATA_END:
         moxi_smtp_data_end_apply(s, r);
         break;
-    case MOX_SMTP_DECIDE_VERIFY:
+    case MOX_SMTP_SERVER_DECIDE_VERIFY:
         mox_free(s->verify_arg);
         s->verify_arg = NULL;
         moxi_smtp_queue_reply(s, r, 1);
         break;
-    case MOX_SMTP_DECIDE_STARTTLS:
+    case MOX_SMTP_SERVER_DECIDE_STARTTLS:
         if (ok2(r) || r->code == 220) {
-            mox_smtp_reply g = *r;
+            mox_smtp_server_reply g = *r;
             g.code = 220;
             snprintf(g.enhanced, sizeof g.enhanced, "2.0.0");
             moxi_smtp_queue_reply(s, &g, 1);
-            moxi_smtp_txn_reset(s, MOX_SMTP_RESET_HELLO);
+            moxi_smtp_txn_reset(s, MOX_SMTP_SERVER_RESET_HELLO);
             s->phase = PH_TLS;
         } else {
             moxi_smtp_queue_reply(s, r, 1);
         }
         break;
-    case MOX_SMTP_DECIDE_AUTH:
+    case MOX_SMTP_SERVER_DECIDE_AUTH:
         moxi_smtp_auth_apply(s, r);
         break;
     default:

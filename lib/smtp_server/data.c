@@ -202,7 +202,7 @@ static void log_rcpts(mox_smtp_server *s)
     if (!e || !e->logger || !e->logger->log || MOX_LOG_INFO < e->logger->min_level)
         return;
     for (size_t i = 0; i < s->txn.nrcpts; i++) {
-        mox_smtp_rcpt *r = &s->txn.rcpts[i];
+        mox_smtp_server_rcpt *r = &s->txn.rcpts[i];
         mox_buf b = MOX_BUF_INIT;
         int rc = r->path.is_postmaster ? mox_buf_append_str(&b, "postmaster")
                                        : mox_mailbox_format(&r->path.mailbox, 1, &b);
@@ -222,7 +222,7 @@ static void log_rcpts(mox_smtp_server *s)
     }
 }
 
-void moxi_smtp_data_end_apply(mox_smtp_server *s, mox_smtp_reply *r)
+void moxi_smtp_data_end_apply(mox_smtp_server *s, mox_smtp_server_reply *r)
 {
     for (size_t i = 0; i < s->txn.nrcpts; i++)
         if (!s->txn.rcpts[i].outcome)
@@ -233,21 +233,22 @@ void moxi_smtp_data_end_apply(mox_smtp_server *s, mox_smtp_reply *r)
         s->sess.transactions++;
         moxi_smtp_txn_clear(s);
     } else {
-        moxi_smtp_txn_reset(s, MOX_SMTP_RESET_REJECTED);
+        moxi_smtp_txn_reset(s, MOX_SMTP_SERVER_RESET_REJECTED);
     }
 }
 
 /* The message is complete: judge what the engine can, then ask. */
 void moxi_smtp_data_finish(mox_smtp_server *s)
 {
-    mox_smtp_txn *t = &s->txn;
+    mox_smtp_server_txn *t = &s->txn;
     if (!s->dfail && s->cfg.pedantic) {
         int eight = t->header_8bit || t->body_8bit;
-        if (eight && t->body != MOX_SMTP_BODY_8BITMIME && t->body != MOX_SMTP_BODY_BINARYMIME)
+        if (eight && t->body != MOX_SMTP_SERVER_BODY_8BITMIME &&
+            t->body != MOX_SMTP_SERVER_BODY_BINARYMIME)
             dfail(s, 1, 554, "5.6.0", "8-bit data requires BODY=8BITMIME");
         else if (t->header_8bit && !t->smtputf8)
             dfail(s, 1, 554, "5.6.7", "non-ASCII header requires SMTPUTF8");
-        else if (t->has_return_path && s->cfg.mode == MOX_SMTP_SUBMISSION)
+        else if (t->has_return_path && s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION)
             dfail(s, 1, 554, "5.6.0", "a submitted message must not have a Return-Path header");
     }
     if (s->dfail) {
@@ -255,15 +256,15 @@ void moxi_smtp_data_finish(mox_smtp_server *s)
             t->rcpts[i].outcome = s->dfail_code;
         log_rcpts(s);
         moxi_smtp_reply(s, s->dfail_code, s->dfail_enh, s->dfail_text);
-        moxi_smtp_txn_reset(s, MOX_SMTP_RESET_FAILED);
+        moxi_smtp_txn_reset(s, MOX_SMTP_SERVER_RESET_FAILED);
         return;
     }
-    mox_smtp_reply r;
+    mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "2.0.0", "message accepted");
-    int rc = MOX_SMTP_REPLY;
+    int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_data_end)
         rc = s->cb.on_data_end(s->user, s, t, &r);
-    moxi_smtp_decide(s, MOX_SMTP_DECIDE_DATA_END, rc, &r);
+    moxi_smtp_decide(s, MOX_SMTP_SERVER_DECIDE_DATA_END, rc, &r);
 }
 
 /* Handles a bare LF inside a line: normalised to CRLF, or refused. */
@@ -412,7 +413,8 @@ static void chunk_done(mox_smtp_server *s)
         else
             moxi_smtp_queue_reply(s, &s->held, 1);
         if (s->bdat_last && s->in_txn && !s->bdat_count_error)
-            moxi_smtp_txn_reset(s, s->dfail ? MOX_SMTP_RESET_FAILED : MOX_SMTP_RESET_REJECTED);
+            moxi_smtp_txn_reset(s, s->dfail ? MOX_SMTP_SERVER_RESET_FAILED
+                                            : MOX_SMTP_SERVER_RESET_REJECTED);
         return;
     }
     if (s->bdat_last) {

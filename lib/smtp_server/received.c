@@ -102,7 +102,7 @@ int mox_smtp_server_received(const mox_smtp_server *cs, size_t rcpt_idx, mox_buf
     if (s->txn.requiretls)
         tok(&b, &col, "(requiretls)");
     if (rcpt_idx != SIZE_MAX && rcpt_idx < s->txn.nrcpts) {
-        mox_smtp_rcpt *r = &s->txn.rcpts[rcpt_idx];
+        mox_smtp_server_rcpt *r = &s->txn.rcpts[rcpt_idx];
         mox_buf a = MOX_BUF_INIT;
         int rc = r->path.is_postmaster ? mox_buf_append_str(&a, "postmaster")
                                        : mox_mailbox_format(&r->path.mailbox, s->txn.smtputf8, &a);

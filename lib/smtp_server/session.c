@@ -61,7 +61,7 @@ void moxi_smtp_count(mox_smtp_server *s, const char *name, const char *label,
     mox_metric_count(e->metrics, name, label ? &l : NULL, label ? 1 : 0, 1);
 }
 
-void moxi_smtp_rcpt_clear(mox_smtp_rcpt *r)
+void moxi_smtp_rcpt_clear(mox_smtp_server_rcpt *r)
 {
     mox_path_clear(&r->path);
     mox_free(r->orcpt);
@@ -99,10 +99,10 @@ void moxi_smtp_close(mox_smtp_server *s)
     if (s->phase == PH_CLOSED)
         return;
     moxi_smtp_auth_abort(s);
-    moxi_smtp_txn_reset(s, MOX_SMTP_RESET_CLOSED);
+    moxi_smtp_txn_reset(s, MOX_SMTP_SERVER_RESET_CLOSED);
     moxi_smtp_rcpt_clear(&s->pend_rcpt);
     s->phase = PH_CLOSED;
-    s->pending = MOX_SMTP_DECIDE_NONE;
+    s->pending = MOX_SMTP_SERVER_DECIDE_NONE;
     mox_buf_free(&s->in);
     mox_buf_free(&s->line);
 }
@@ -215,7 +215,7 @@ void moxi_smtp_hold(mox_smtp_server *s, uint64_t start, uint64_t end, uint32_t d
     g->slow = slow;
 }
 
-void moxi_smtp_queue_reply(mox_smtp_server *s, const mox_smtp_reply *r, int with_enh)
+void moxi_smtp_queue_reply(mox_smtp_server *s, const mox_smtp_server_reply *r, int with_enh)
 {
     uint64_t start = s->out_base + s->out.len;
     format_reply(s, r->code, with_enh ? r->enhanced : NULL, r->text);
@@ -226,7 +226,7 @@ void moxi_smtp_queue_reply(mox_smtp_server *s, const mox_smtp_reply *r, int with
         s->closing = 1;
 }
 
-void moxi_smtp_default(mox_smtp_reply *r, int code, const char *enh, const char *text)
+void moxi_smtp_default(mox_smtp_server_reply *r, int code, const char *enh, const char *text)
 {
     memset(r, 0, sizeof *r);
     r->size = sizeof *r;
@@ -237,15 +237,16 @@ void moxi_smtp_default(mox_smtp_reply *r, int code, const char *enh, const char 
         snprintf(r->text, sizeof r->text, "%s", text);
 }
 
-void mox_smtp_reply_set(mox_smtp_reply *r, int code, const char *enhanced, const char *text)
+void mox_smtp_server_reply_set(mox_smtp_server_reply *r, int code, const char *enhanced,
+                               const char *text)
 {
     if (!r)
         return;
     r->code = code;
-    if (r->size >= offsetof(mox_smtp_reply, text)) {
+    if (r->size >= offsetof(mox_smtp_server_reply, text)) {
         snprintf(r->enhanced, sizeof r->enhanced, "%s", enhanced ? enhanced : "");
     }
-    if (r->size >= offsetof(mox_smtp_reply, delay_ms))
+    if (r->size >= offsetof(mox_smtp_server_reply, delay_ms))
         snprintf(r->text, sizeof r->text, "%s", text ? text : "");
 }
 
@@ -279,7 +280,7 @@ void moxi_smtp_error(mox_smtp_server *s, int code, const char *enh, const char *
 
 /* Normalises a reply from the embedder: code in range, enhanced code of the
  * right class. `lo`..`hi` is the acceptable success range for this kind. */
-static void normalise(mox_smtp_reply *r)
+static void normalise(mox_smtp_server_reply *r)
 {
     if (r->code < 200 || r->code > 599 || (r->code >= 300 && r->code < 400 && r->code != 354 &&
                                            r->code != 334)) {
@@ -293,9 +294,9 @@ static void normalise(mox_smtp_reply *r)
         snprintf(r->enhanced, sizeof r->enhanced, "%d.0.0", r->code / 100);
 }
 
-void moxi_smtp_decide(mox_smtp_server *s, int kind, int rc, mox_smtp_reply *r)
+void moxi_smtp_decide(mox_smtp_server *s, int kind, int rc, mox_smtp_server_reply *r)
 {
-    if (rc == MOX_SMTP_DEFER) {
+    if (rc == MOX_SMTP_SERVER_DEFER) {
         s->pending = kind;
         return;
     }
@@ -350,8 +351,8 @@ int mox_smtp_server_new(mox_smtp_server **out, const mox_smtp_server_config *con
         s->cfg.max_auth_line = 12288;
     if (!s->cfg.max_pending)
         s->cfg.max_pending = 65536;
-    if (!(s->cfg.extensions & MOX_SMTP_EXT_CHUNKING))
-        s->cfg.extensions &= ~MOX_SMTP_EXT_BINARYMIME;
+    if (!(s->cfg.extensions & MOX_SMTP_SERVER_EXT_CHUNKING))
+        s->cfg.extensions &= ~MOX_SMTP_SERVER_EXT_BINARYMIME;
     int rc = dup_opt(&s->hostname, config->hostname);
     if (rc == MOX_OK)
         rc = dup_opt(&s->conn_id, config->conn_id);
@@ -412,13 +413,13 @@ int mox_smtp_server_start(mox_smtp_server *s)
         return MOX_ERR_STATE;
     s->phase = PH_CMD;
     moxi_smtp_count(s, "mox_smtpserver_connection_total", "mode",
-                    s->cfg.mode == MOX_SMTP_SUBMISSION ? "submission" : "delivery");
-    mox_smtp_reply r;
+                    s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION ? "submission" : "delivery");
+    mox_smtp_server_reply r;
     moxi_smtp_default(&r, 220, "", s->greeting ? s->greeting : "");
-    int rc = MOX_SMTP_REPLY;
+    int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_connect)
         rc = s->cb.on_connect(s->user, s, &r);
-    moxi_smtp_decide(s, MOX_SMTP_DECIDE_CONNECT, rc, &r);
+    moxi_smtp_decide(s, MOX_SMTP_SERVER_DECIDE_CONNECT, rc, &r);
     moxi_smtp_resume(s);
     return s->broken ? MOX_ERR_NOMEM : MOX_OK;
 }
@@ -427,7 +428,7 @@ int mox_smtp_server_start(mox_smtp_server *s)
 
 static int paused(const mox_smtp_server *s)
 {
-    return s->pending != MOX_SMTP_DECIDE_NONE || s->broken;
+    return s->pending != MOX_SMTP_SERVER_DECIDE_NONE || s->broken;
 }
 
 /* Processes input until it is used up or the session pauses. Returns the
@@ -543,7 +544,7 @@ int mox_smtp_server_close(mox_smtp_server *s, int code, const char *enhanced, co
         return MOX_ERR_INVAL;
     if (s->phase == PH_CLOSED)
         return MOX_ERR_STATE;
-    mox_smtp_reply r;
+    mox_smtp_server_reply r;
     moxi_smtp_default(&r, code, enhanced, text);
     normalise(&r);
     moxi_smtp_queue_reply(s, &r, 1);
@@ -629,31 +630,31 @@ int64_t mox_smtp_server_due_ns(mox_smtp_server *s)
 unsigned mox_smtp_server_state(mox_smtp_server *s)
 {
     if (!s)
-        return MOX_SMTP_CLOSED;
+        return MOX_SMTP_SERVER_CLOSED;
     unsigned st = 0;
     int64_t due;
     size_t a = available(s, &due);
     if (a > 0)
-        st |= MOX_SMTP_WANT_WRITE;
+        st |= MOX_SMTP_SERVER_WANT_WRITE;
     if (a < s->out.len)
-        st |= MOX_SMTP_TIMER;
+        st |= MOX_SMTP_SERVER_TIMER;
     if (s->broken)
-        return st | MOX_SMTP_CLOSED;
-    if (s->pending != MOX_SMTP_DECIDE_NONE)
-        st |= MOX_SMTP_DEFERRED;
+        return st | MOX_SMTP_SERVER_CLOSED;
+    if (s->pending != MOX_SMTP_SERVER_DECIDE_NONE)
+        st |= MOX_SMTP_SERVER_DEFERRED;
     switch (s->phase) {
     case PH_CLOSED:
-        st |= MOX_SMTP_CLOSED;
+        st |= MOX_SMTP_SERVER_CLOSED;
         break;
     case PH_TLS:
         if (s->out.len == 0)
-            st |= MOX_SMTP_WANT_TLS;
+            st |= MOX_SMTP_SERVER_WANT_TLS;
         break;
     case PH_NEW:
         break;
     default:
-        if (s->pending == MOX_SMTP_DECIDE_NONE || s->in.len < s->cfg.max_pending)
-            st |= MOX_SMTP_WANT_READ;
+        if (s->pending == MOX_SMTP_SERVER_DECIDE_NONE || s->in.len < s->cfg.max_pending)
+            st |= MOX_SMTP_SERVER_WANT_READ;
         break;
     }
     return st;
@@ -661,33 +662,33 @@ unsigned mox_smtp_server_state(mox_smtp_server *s)
 
 int mox_smtp_server_pending(const mox_smtp_server *s) { return s ? s->pending : 0; }
 
-int mox_smtp_server_reply(mox_smtp_server *s, int decide, const mox_smtp_reply *r)
+int mox_smtp_server_decide(mox_smtp_server *s, int decide, const mox_smtp_server_reply *r)
 {
-    if (!s || !r || r->size < offsetof(mox_smtp_reply, text))
+    if (!s || !r || r->size < offsetof(mox_smtp_server_reply, text))
         return MOX_ERR_INVAL;
     if (s->broken)
         return MOX_ERR_NOMEM;
-    if (s->pending == MOX_SMTP_DECIDE_NONE || s->pending != decide)
+    if (s->pending == MOX_SMTP_SERVER_DECIDE_NONE || s->pending != decide)
         return MOX_ERR_STATE;
-    if (decide == MOX_SMTP_DECIDE_AUTH && s->auth_lookup_wait)
+    if (decide == MOX_SMTP_SERVER_DECIDE_AUTH && s->auth_lookup_wait)
         return MOX_ERR_STATE; /* waiting for a credentials lookup, not a reply */
-    mox_smtp_reply c;
+    mox_smtp_server_reply c;
     moxi_smtp_default(&c, 0, NULL, NULL);
     memcpy(&c, r, r->size < sizeof c ? r->size : sizeof c);
     c.size = sizeof c;
-    s->pending = MOX_SMTP_DECIDE_NONE;
+    s->pending = MOX_SMTP_SERVER_DECIDE_NONE;
     normalise(&c);
     moxi_smtp_apply(s, decide, &c);
     moxi_smtp_resume(s);
     return s->broken ? MOX_ERR_NOMEM : MOX_OK;
 }
 
-int mox_smtp_server_reply_code(mox_smtp_server *s, int decide, int code, const char *enhanced,
-                               const char *text)
+int mox_smtp_server_decide_code(mox_smtp_server *s, int decide, int code, const char *enhanced,
+                                const char *text)
 {
-    mox_smtp_reply r;
+    mox_smtp_server_reply r;
     moxi_smtp_default(&r, code, enhanced, text);
-    return mox_smtp_server_reply(s, decide, &r);
+    return mox_smtp_server_decide(s, decide, &r);
 }
 
 int mox_smtp_server_set_rcpt_outcome(mox_smtp_server *s, size_t idx, int code)
@@ -702,19 +703,19 @@ int mox_smtp_server_set_rcpt_outcome(mox_smtp_server *s, size_t idx, int code)
     return MOX_OK;
 }
 
-const mox_smtp_session *mox_smtp_server_session(const mox_smtp_server *s)
+const mox_smtp_server_session *mox_smtp_server_get_session(const mox_smtp_server *s)
 {
     return s ? &s->sess : NULL;
 }
 
-const mox_smtp_txn *mox_smtp_server_txn(const mox_smtp_server *s)
+const mox_smtp_server_txn *mox_smtp_server_get_txn(const mox_smtp_server *s)
 {
     return s && s->in_txn ? &s->txn : NULL;
 }
 
 /* ---------------------------------------------------------------- TLS */
 
-int mox_smtp_server_tls_started(mox_smtp_server *s, const mox_smtp_tls_info *info)
+int mox_smtp_server_tls_started(mox_smtp_server *s, const mox_smtp_server_tls_info *info)
 {
     if (!s)
         return MOX_ERR_INVAL;
@@ -723,7 +724,7 @@ int mox_smtp_server_tls_started(mox_smtp_server *s, const mox_smtp_tls_info *inf
         return MOX_ERR_STATE;
     if (s->phase == PH_TLS && s->out.len)
         return MOX_ERR_STATE; /* the 220 has not been written yet */
-    mox_smtp_tls_info d = MOX_SMTP_TLS_INFO_INIT;
+    mox_smtp_server_tls_info d = MOX_SMTP_SERVER_TLS_INFO_INIT;
     if (info)
         memcpy(&d, info, info->size < sizeof d ? info->size : sizeof d);
     mox_free(s->tls_version);
@@ -752,7 +753,7 @@ int mox_smtp_server_tls_started(mox_smtp_server *s, const mox_smtp_tls_info *inf
     s->auth_user = NULL;
     s->sess.auth_user = NULL;
     s->sess.auth_mech = NULL;
-    if (s->cert_user && s->cfg.mode == MOX_SMTP_SUBMISSION) {
+    if (s->cert_user && s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION) {
         /* The embedder authorised the client certificate: the session is
          * authenticated without an AUTH command. */
         s->auth_user = moxi_strdup(s->cert_user);

@@ -47,7 +47,7 @@ struct mox_smtp_server {
     char *hostname, *conn_id, *remote_ip, *local_ip, *greeting;
 
     int phase;
-    int pending;      /* MOX_SMTP_DECIDE_* awaited */
+    int pending; /* MOX_SMTP_SERVER_DECIDE_* awaited */
     int broken;       /* allocation failed: session unusable */
     int closing;      /* close once the current reply is queued */
 
@@ -60,7 +60,7 @@ struct mox_smtp_server {
     moxi_smtp_seg *segs;
     size_t nsegs, capsegs;
 
-    mox_smtp_session sess;
+    mox_smtp_server_session sess;
     char *hello, *tls_version, *tls_cipher, *tls_client_cert, *cert_user;
     char *auth_user;
     char *verify_arg;     /* VRFY/EXPN argument while deferred */
@@ -84,9 +84,9 @@ struct mox_smtp_server {
      * protocol errors: they are not counted toward max_errors. */
     int mail_refused;  /* the last MAIL was refused; until the batch ends */
     int rcpt_tried;    /* a RCPT was given in the open transaction */
-    mox_smtp_txn txn;
+    mox_smtp_server_txn txn;
     size_t rcpt_cap;
-    mox_smtp_rcpt pend_rcpt; /* RCPT awaiting its decision */
+    mox_smtp_server_rcpt pend_rcpt; /* RCPT awaiting its decision */
 
     /* data */
     int data_started;  /* on_data_start accepted for this transaction */
@@ -105,7 +105,7 @@ struct mox_smtp_server {
     int bdat_last;
     int bdat_discard;    /* consume the chunk, then answer `held` */
     int bdat_count_error;
-    mox_smtp_reply held;
+    mox_smtp_server_reply held;
 };
 
 /* session.c */
@@ -119,20 +119,17 @@ void moxi_smtp_replyf(mox_smtp_server *s, int code, const char *enh,
     ;
 void moxi_smtp_error(mox_smtp_server *s, int code, const char *enh,
                      const char *text);
-void moxi_smtp_queue_reply(mox_smtp_server *s, const mox_smtp_reply *r,
-                           int with_enh);
+void moxi_smtp_queue_reply(mox_smtp_server *s, const mox_smtp_server_reply *r, int with_enh);
 void moxi_smtp_hold(mox_smtp_server *s, uint64_t start, uint64_t end,
                     uint32_t delay_ms, int slow);
 void moxi_smtp_raw(mox_smtp_server *s, const char *p, size_t n);
-void moxi_smtp_decide(mox_smtp_server *s, int kind, int rc,
-                      mox_smtp_reply *r);
-void moxi_smtp_default(mox_smtp_reply *r, int code, const char *enh,
-                       const char *text);
+void moxi_smtp_decide(mox_smtp_server *s, int kind, int rc, mox_smtp_server_reply *r);
+void moxi_smtp_default(mox_smtp_server_reply *r, int code, const char *enh, const char *text);
 void moxi_smtp_close(mox_smtp_server *s);
 void moxi_smtp_resume(mox_smtp_server *s);
 void moxi_smtp_txn_reset(mox_smtp_server *s, int reason);
 void moxi_smtp_txn_clear(mox_smtp_server *s);
-void moxi_smtp_rcpt_clear(mox_smtp_rcpt *r);
+void moxi_smtp_rcpt_clear(mox_smtp_server_rcpt *r);
 void moxi_smtp_log(mox_smtp_server *s, int level, const char *msg,
                    const char *k1, const char *v1, const char *k2,
                    const char *v2);
@@ -142,7 +139,7 @@ int64_t moxi_smtp_now_wall_s(const mox_smtp_server *s);
 
 /* command.c */
 size_t moxi_smtp_lines(mox_smtp_server *s, const unsigned char *p, size_t n);
-void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_reply *r);
+void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_server_reply *r);
 int moxi_smtp_hello_valid(const char *name, int *is_literal);
 
 /* data.c */
@@ -151,12 +148,12 @@ size_t moxi_smtp_data(mox_smtp_server *s, const unsigned char *p, size_t n);
 void moxi_smtp_bdat_begin(mox_smtp_server *s);
 size_t moxi_smtp_bdat(mox_smtp_server *s, const unsigned char *p, size_t n);
 void moxi_smtp_data_finish(mox_smtp_server *s);
-void moxi_smtp_data_end_apply(mox_smtp_server *s, mox_smtp_reply *r);
+void moxi_smtp_data_end_apply(mox_smtp_server *s, mox_smtp_server_reply *r);
 
 /* auth.c */
 void moxi_smtp_auth_cmd(mox_smtp_server *s, const char *arg, size_t len);
 void moxi_smtp_auth_line(mox_smtp_server *s, const char *line, size_t len);
-void moxi_smtp_auth_apply(mox_smtp_server *s, mox_smtp_reply *r);
+void moxi_smtp_auth_apply(mox_smtp_server *s, mox_smtp_server_reply *r);
 int moxi_smtp_auth_mechs(mox_smtp_server *s, mox_buf *out);
 void moxi_smtp_auth_abort(mox_smtp_server *s);
 void moxi_smtp_auth_sasl_config(mox_smtp_server *s, mox_sasl_server_config *c);

@@ -155,9 +155,9 @@ static void test_init_macros(void **state)
     CHECK_INIT(mox_sasl_server_config, MOX_SASL_SERVER_CONFIG_INIT);
     CHECK_INIT(mox_sasl_client_config, MOX_SASL_CLIENT_CONFIG_INIT);
     CHECK_INIT(mox_smtp_server_config, MOX_SMTP_SERVER_CONFIG_INIT);
-    CHECK_INIT(mox_smtp_reply, MOX_SMTP_REPLY_INIT);
+    CHECK_INIT(mox_smtp_server_reply, MOX_SMTP_SERVER_REPLY_INIT);
     CHECK_INIT(mox_smtp_server_callbacks, MOX_SMTP_SERVER_CALLBACKS_INIT);
-    CHECK_INIT(mox_smtp_tls_info, MOX_SMTP_TLS_INFO_INIT);
+    CHECK_INIT(mox_smtp_server_tls_info, MOX_SMTP_SERVER_TLS_INFO_INIT);
     CHECK_INIT(mox_smtp_client_tls_info, MOX_SMTP_CLIENT_TLS_INFO_INIT);
     CHECK_INIT(mox_smtp_client_auth, MOX_SMTP_CLIENT_AUTH_INIT);
     CHECK_INIT(mox_smtp_client_config, MOX_SMTP_CLIENT_CONFIG_INIT);
@@ -314,23 +314,23 @@ static void test_old_config_sizes(void **state)
     assert_null(tc);
 }
 
-/* mox_smtp_reply_set honours the size of an older reply struct: it writes
+/* mox_smtp_server_reply_set honours the size of an older reply struct: it writes
  * nothing past it. */
 static void test_reply_set_old_size(void **state)
 {
     (void)state;
-    mox_smtp_reply r = MOX_SMTP_REPLY_INIT;
+    mox_smtp_server_reply r = MOX_SMTP_SERVER_REPLY_INIT;
     memset(r.text, 'X', sizeof r.text);
-    r.size = offsetof(mox_smtp_reply, text);
-    mox_smtp_reply_set(&r, 550, "5.7.1", "no");
+    r.size = offsetof(mox_smtp_server_reply, text);
+    mox_smtp_server_reply_set(&r, 550, "5.7.1", "no");
     assert_int_equal(r.code, 550);
     assert_string_equal(r.enhanced, "5.7.1");
     assert_int_equal(r.text[0], 'X');
     r.size = sizeof r;
-    mox_smtp_reply_set(&r, 250, NULL, "ok");
+    mox_smtp_server_reply_set(&r, 250, NULL, "ok");
     assert_string_equal(r.text, "ok");
     assert_string_equal(r.enhanced, "");
-    mox_smtp_reply_set(NULL, 250, NULL, NULL);
+    mox_smtp_server_reply_set(NULL, 250, NULL, NULL);
 }
 
 /* ------------------------------------------------------------ version */

@@ -58,7 +58,7 @@ static int do_data(void *arg)
         off += (size_t)n;
     }
     drain(s);
-    return mox_smtp_server_txn(s) ? 1 : 0;
+    return mox_smtp_server_get_txn(s) ? 1 : 0;
 }
 
 static int do_memchr(void *arg)

@@ -165,14 +165,14 @@ static int creds_lookup(void *ctx, const char *user, mox_sasl_secrets *out)
 
 /* ---------------------------------------------------------------- server callbacks */
 
-static int decide(pair *p, int kind, mox_smtp_reply *r)
+static int decide(pair *p, int kind, mox_smtp_server_reply *r)
 {
     if (!p->mode.defer)
-        return MOX_SMTP_REPLY;
+        return MOX_SMTP_SERVER_REPLY;
     p->deferred = *r;
     p->deferred_kind = kind;
     p->have_deferred = 1;
-    return MOX_SMTP_DEFER;
+    return MOX_SMTP_SERVER_DEFER;
 }
 
 /* "<addr>" in Unicode form, into a malloc'd string; NULL on NOMEM. */
@@ -191,30 +191,32 @@ static char *path_text(pair *p, const mox_path *path)
     return s;
 }
 
-static int on_connect(void *u, mox_smtp_server *s, mox_smtp_reply *r)
+static int on_connect(void *u, mox_smtp_server *s, mox_smtp_server_reply *r)
 {
     (void)s;
     pair *p = u;
     if (p->sp->pol.connect_code)
-        mox_smtp_reply_set(r, p->sp->pol.connect_code, NULL, "no service for you");
+        mox_smtp_server_reply_set(r, p->sp->pol.connect_code, NULL, "no service for you");
     sb_addf(&p->events, "CONNECT -> %d\n", r->code);
-    return decide(p, MOX_SMTP_DECIDE_CONNECT, r);
+    return decide(p, MOX_SMTP_SERVER_DECIDE_CONNECT, r);
 }
 
-static int on_hello(void *u, mox_smtp_server *s, const mox_smtp_hello *h, mox_smtp_reply *r)
+static int on_hello(void *u, mox_smtp_server *s, const mox_smtp_server_hello *h,
+                    mox_smtp_server_reply *r)
 {
     pair *p = u;
     p->hellos++;
     if (h->ehlo && p->sp->pol.ehlo_code)
-        mox_smtp_reply_set(r, p->sp->pol.ehlo_code, NULL, "EHLO not supported");
+        mox_smtp_server_reply_set(r, p->sp->pol.ehlo_code, NULL, "EHLO not supported");
     sb_addf(&p->events, "%s %s valid=%d tls=%d -> %d\n", h->ehlo ? "EHLO" : "HELO", h->name,
-            h->valid, mox_smtp_server_session(s)->tls, r->code);
-    return decide(p, MOX_SMTP_DECIDE_HELLO, r);
+            h->valid, mox_smtp_server_get_session(s)->tls, r->code);
+    return decide(p, MOX_SMTP_SERVER_DECIDE_HELLO, r);
 }
 
 static const char *or_dash(const char *s) { return s ? s : "-"; }
 
-static int on_mail(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_reply *r)
+static int on_mail(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                   mox_smtp_server_reply *r)
 {
     (void)s;
     pair *p = u;
@@ -229,16 +231,17 @@ static int on_mail(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_
     free(from);
     const char *mrp = p->sp->pol.mail_reject_prefix;
     if (p->sp->pol.mail_code)
-        mox_smtp_reply_set(r, p->sp->pol.mail_code, p->sp->pol.mail_enh, "sender refused by policy");
+        mox_smtp_server_reply_set(r, p->sp->pol.mail_code, p->sp->pol.mail_enh,
+                                  "sender refused by policy");
     else if (mrp && t->mail_from.mailbox.localpart &&
              !strncmp(t->mail_from.mailbox.localpart, mrp, strlen(mrp)))
-        mox_smtp_reply_set(r, 550, "5.7.1", "sender refused by policy");
+        mox_smtp_server_reply_set(r, 550, "5.7.1", "sender refused by policy");
     sb_addf(&p->events, " -> %d\n", r->code);
-    return decide(p, MOX_SMTP_DECIDE_MAIL, r);
+    return decide(p, MOX_SMTP_SERVER_DECIDE_MAIL, r);
 }
 
-static int on_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *t, const mox_smtp_rcpt *rc,
-                   mox_smtp_reply *r)
+static int on_rcpt(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                   const mox_smtp_server_rcpt *rc, mox_smtp_server_reply *r)
 {
     (void)s;
     (void)t;
@@ -250,33 +253,36 @@ static int on_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *t, const mox
         return MOX_ERR_NOMEM;
     sb_addf(&p->events, "RCPT %s notify=%u orcpt=%s", to, rc->notify, or_dash(rc->orcpt));
     if (pol->rcpt_all_code)
-        mox_smtp_reply_set(r, pol->rcpt_all_code, pol->rcpt_all_code / 100 == 4 ? "4.5.3" : "5.7.1",
-                           "recipient refused by policy");
+        mox_smtp_server_reply_set(r, pol->rcpt_all_code,
+                                  pol->rcpt_all_code / 100 == 4 ? "4.5.3" : "5.7.1",
+                                  "recipient refused by policy");
     else if (pol->reject_prefix && !strncmp(to + 1, pol->reject_prefix, strlen(pol->reject_prefix)))
-        mox_smtp_reply_set(r, 550, "5.1.1", "no such user");
+        mox_smtp_server_reply_set(r, 550, "5.1.1", "no such user");
     else if (pol->rcpt_accept_max && p->txn_ok >= pol->rcpt_accept_max)
-        mox_smtp_reply_set(r, pol->rcpt_over_code, pol->rcpt_over_code == 452 ? "4.5.3" : "5.5.3",
-                           "too many recipients in this transaction");
+        mox_smtp_server_reply_set(r, pol->rcpt_over_code,
+                                  pol->rcpt_over_code == 452 ? "4.5.3" : "5.5.3",
+                                  "too many recipients in this transaction");
     free(to);
     r->delay_ms = pol->rcpt_delay_ms;
     r->slow = pol->rcpt_slow;
     if (r->code >= 200 && r->code < 300)
         p->txn_ok++;
     sb_addf(&p->events, " -> %d\n", r->code);
-    return decide(p, MOX_SMTP_DECIDE_RCPT, r);
+    return decide(p, MOX_SMTP_SERVER_DECIDE_RCPT, r);
 }
 
-static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_reply *r)
+static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                         mox_smtp_server_reply *r)
 {
     (void)s;
     pair *p = u;
     p->data_starts++;
     if (p->sp->pol.data_start_code) {
-        mox_smtp_reply_set(r, p->sp->pol.data_start_code, NULL, "not now");
+        mox_smtp_server_reply_set(r, p->sp->pol.data_start_code, NULL, "not now");
         r->close = p->sp->pol.data_start_close;
     }
     sb_addf(&p->events, "DATA-START rcpts=%zu -> %d\n", t->nrcpts, r->code);
-    return decide(p, MOX_SMTP_DECIDE_DATA_START, r);
+    return decide(p, MOX_SMTP_SERVER_DECIDE_DATA_START, r);
 }
 
 static int on_data_chunk(void *u, mox_smtp_server *s, const void *d, size_t n)
@@ -287,14 +293,16 @@ static int on_data_chunk(void *u, mox_smtp_server *s, const void *d, size_t n)
     return MOX_OK;
 }
 
-static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_smtp_reply *r)
+static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
+                       mox_smtp_server_reply *r)
 {
     (void)s;
     pair *p = u;
     const policy *pol = &p->sp->pol;
     p->data_ends++;
     if (pol->data_end_code && (!pol->data_end_fail_first || p->data_ends <= pol->data_end_fail_first)) {
-        mox_smtp_reply_set(r, pol->data_end_code, pol->data_end_enh, "message not accepted now");
+        mox_smtp_server_reply_set(r, pol->data_end_code, pol->data_end_enh,
+                                  "message not accepted now");
         r->close = pol->data_end_close;
     }
     sb_addf(&p->events, "DATA-END size=%llu chunking=%d 8bit=%d/%d -> %d\n",
@@ -332,7 +340,7 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *t, mox_s
         sb_add(&x->data, p->cur.p ? p->cur.p : "", p->cur.n);
     }
     p->cur.n = 0;
-    return decide(p, MOX_SMTP_DECIDE_DATA_END, r);
+    return decide(p, MOX_SMTP_SERVER_DECIDE_DATA_END, r);
 }
 
 static void on_reset(void *u, mox_smtp_server *s, int reason)
@@ -344,28 +352,29 @@ static void on_reset(void *u, mox_smtp_server *s, int reason)
     p->cur.n = 0;
 }
 
-static int on_starttls(void *u, mox_smtp_server *s, mox_smtp_reply *r)
+static int on_starttls(void *u, mox_smtp_server *s, mox_smtp_server_reply *r)
 {
     (void)s;
     pair *p = u;
     p->starttls++;
     if (p->sp->pol.starttls_code)
-        mox_smtp_reply_set(r, p->sp->pol.starttls_code, "4.7.0", "TLS not available now");
+        mox_smtp_server_reply_set(r, p->sp->pol.starttls_code, "4.7.0", "TLS not available now");
     sb_addf(&p->events, "STARTTLS%s\n", p->sp->pol.starttls_code ? " refused" : "");
-    return decide(p, MOX_SMTP_DECIDE_STARTTLS, r);
+    return decide(p, MOX_SMTP_SERVER_DECIDE_STARTTLS, r);
 }
 
-static int on_auth(void *u, mox_smtp_server *s, const mox_smtp_auth *a, mox_smtp_reply *r)
+static int on_auth(void *u, mox_smtp_server *s, const mox_smtp_server_auth *a,
+                   mox_smtp_server_reply *r)
 {
     (void)s;
     pair *p = u;
     p->auths++;
     if (a->success && p->sp->pol.auth_refuse)
-        mox_smtp_reply_set(r, 535, "5.7.8", "account disabled");
+        mox_smtp_server_reply_set(r, 535, "5.7.8", "account disabled");
     sb_addf(&p->events, "AUTH %s success=%d authcid=%s failure=%s counted=%d -> %d\n",
             or_dash(a->mechanism), a->success, or_dash(a->authcid),
             mox_sasl_failure_name((mox_sasl_failure)a->failure), a->counted, r->code);
-    return decide(p, MOX_SMTP_DECIDE_AUTH, r);
+    return decide(p, MOX_SMTP_SERVER_DECIDE_AUTH, r);
 }
 
 /* Channel binding the server's "TLS stack" reports. */
@@ -427,7 +436,7 @@ static void record_ends(pair *p)
     p->ext_flags = ext ? ext->flags : 0;
     p->ext_rcptmax = ext ? ext->rcptmax : 0;
     const mox_smtp_server *s = p->s;
-    const mox_smtp_session *ss = mox_smtp_server_session(s);
+    const mox_smtp_server_session *ss = mox_smtp_server_get_session(s);
     p->srv_tls = ss->tls;
     p->srv_transactions = ss->transactions;
     p->srv_auth_failures = ss->auth_failures;
@@ -489,7 +498,10 @@ static int last_line_is(const sb *b, const char *prefix)
     return e - st >= strlen(prefix) && !memcmp(b->p + st, prefix, strlen(prefix));
 }
 
-static int srv_closed(pair *p) { return (mox_smtp_server_state(p->s) & MOX_SMTP_CLOSED) != 0; }
+static int srv_closed(pair *p)
+{
+    return (mox_smtp_server_state(p->s) & MOX_SMTP_SERVER_CLOSED) != 0;
+}
 
 static void note_nomem(pair *p, int64_t rc, const char *what)
 {
@@ -611,15 +623,15 @@ static int step_s2c(pair *p)
 static int step_decisions(pair *p)
 {
     int pend = mox_smtp_server_pending(p->s);
-    if (pend == MOX_SMTP_DECIDE_NONE || srv_closed(p))
+    if (pend == MOX_SMTP_SERVER_DECIDE_NONE || srv_closed(p))
         return 0;
     if (p->have_deferred && pend == p->deferred_kind) {
-        mox_smtp_reply r = p->deferred;
+        mox_smtp_server_reply r = p->deferred;
         p->have_deferred = 0;
-        note_nomem(p, mox_smtp_server_reply(p->s, pend, &r), "server reply");
+        note_nomem(p, mox_smtp_server_decide(p->s, pend, &r), "server reply");
         return 1;
     }
-    if (pend == MOX_SMTP_DECIDE_AUTH) {
+    if (pend == MOX_SMTP_SERVER_DECIDE_AUTH) {
         p->lookup_ready = 1;
         note_nomem(p, mox_smtp_server_auth_resume(p->s), "server auth_resume");
         return 1;
@@ -638,7 +650,7 @@ static int step_tls(pair *p)
     if (n)
         return 0;
     unsigned st = mox_smtp_server_state(p->s);
-    if (!(st & MOX_SMTP_WANT_TLS))
+    if (!(st & MOX_SMTP_SERVER_WANT_TLS))
         return 0;
     if (p->sp->tls_fail) {
         mox_smtp_server_tls_failed(p->s, "handshake");
@@ -646,7 +658,7 @@ static int step_tls(pair *p)
         return 1;
     }
     const spec *sp = p->sp;
-    mox_smtp_tls_info si = MOX_SMTP_TLS_INFO_INIT;
+    mox_smtp_server_tls_info si = MOX_SMTP_SERVER_TLS_INFO_INIT;
     si.version = "TLS1.3";
     si.cipher = "TLS_AES_128_GCM_SHA256";
     si.client_cert = sp->client_cert ? "spki:test" : NULL;
@@ -725,7 +737,7 @@ static int step_app(pair *p)
         size_t n;
         mox_smtp_server_output(p->s, &o, &n);
         unsigned st = mox_smtp_server_state(p->s);
-        if (n == 0 && !(st & (MOX_SMTP_WANT_WRITE | MOX_SMTP_TIMER))) {
+        if (n == 0 && !(st & (MOX_SMTP_SERVER_WANT_WRITE | MOX_SMTP_SERVER_TIMER))) {
             p->client_eof_sent = 1;
             mox_smtp_client_eof(p->c, 0);
             return 1;
@@ -780,7 +792,7 @@ void pair_spec_init(spec *sp)
     sc.remote_ip = "192.0.2.1";
     sc.local_ip = "192.0.2.25";
     /* DATA by default; the BDAT scenarios switch CHUNKING on. */
-    sc.extensions &= ~(MOX_SMTP_EXT_CHUNKING | MOX_SMTP_EXT_BINARYMIME);
+    sc.extensions &= ~(MOX_SMTP_SERVER_EXT_CHUNKING | MOX_SMTP_SERVER_EXT_BINARYMIME);
     sp->scfg = sc;
     mox_smtp_client_config cc = MOX_SMTP_CLIENT_CONFIG_INIT;
     cc.ehlo_name = "client.example";

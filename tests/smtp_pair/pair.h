@@ -157,7 +157,7 @@ typedef struct pair {
 
     /* decisions */
     int have_deferred, deferred_kind;
-    mox_smtp_reply deferred;
+    mox_smtp_server_reply deferred;
     int lookup_ready;            /* the deferred credentials lookup may answer */
     unsigned lookups_deferred;
 

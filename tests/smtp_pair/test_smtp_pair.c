@@ -108,7 +108,7 @@ static void check_plain(pair *p)
     assert_string_equal(p->tx[0].from, "<mjl@mox.example>");
     assert_int_equal(p->tx[0].nrcpts, 1);
     assert_string_equal(p->tx[0].rcpts[0].path, "<you@dest.example>");
-    assert_int_equal(p->tx[0].body, MOX_SMTP_BODY_NONE);
+    assert_int_equal(p->tx[0].body, MOX_SMTP_SERVER_BODY_NONE);
     assert_int_equal(p->tx[0].smtputf8, 0);
     assert_int_equal(p->tx[0].chunking, 0);
     /* RFC 1870: SIZE is the CRLF message without stuffing or terminator. */
@@ -264,7 +264,7 @@ static void t_not_pipelined(void **st)
     mox_smtp_client_message m = msg_of("mjl@mox.example", g_rcpts, 3, MSG1);
     spec sp;
     pair_spec_init(&sp);
-    sp.scfg.extensions &= ~MOX_SMTP_EXT_PIPELINING;
+    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_PIPELINING;
     sp.msgs = &m;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_not_pipelined, 0);
@@ -338,7 +338,7 @@ static void t_rcptmax_not_advertised(void **st)
     spec sp;
     pair_spec_init(&sp);
     sp.scfg.max_rcpts = 3;
-    sp.scfg.extensions &= ~MOX_SMTP_EXT_LIMITS;
+    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_LIMITS;
     sp.msgs = &m;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_rcptmax_hidden, 0);
@@ -387,7 +387,7 @@ static void run_over(int code, int chunking)
     spec sp;
     pair_spec_init(&sp);
     if (chunking)
-        sp.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+        sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
     sp.pol.rcpt_accept_max = 4;
     sp.pol.rcpt_over_code = code;
     sp.pol.reject_prefix = "bad";
@@ -694,7 +694,7 @@ static void t_requiretls(void **st)
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_rtls_tls, 0);
     /* TLS, but the server does not offer REQUIRETLS. */
-    sp.scfg.extensions &= ~MOX_SMTP_EXT_REQUIRETLS;
+    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_REQUIRETLS;
     pair_run_modes(&sp, check_rtls_not_offered, 0);
 }
 
@@ -714,12 +714,12 @@ static void check_utf8_on(pair *p)
     assert_string_equal(p->tx[0].rcpts[1].path, "<info@m\xc3\xbcnchen.example>");
     assert_string_equal(p->tx[0].rcpts[2].path, "<plain@dest.example>");
     /* 8-bit only in the addresses: no BODY=8BITMIME for an ASCII body. */
-    assert_int_equal(p->tx[0].body, MOX_SMTP_BODY_NONE);
+    assert_int_equal(p->tx[0].body, MOX_SMTP_SERVER_BODY_NONE);
     /* Second message: UTF-8 header (flagged by the embedder). */
     expect_accepted(p, 1, 0);
     assert_int_equal(p->tx[1].smtputf8, 1);
     assert_int_equal(p->tx[1].header_8bit, 1);
-    assert_int_equal(p->tx[1].body, MOX_SMTP_BODY_8BITMIME);
+    assert_int_equal(p->tx[1].body, MOX_SMTP_SERVER_BODY_8BITMIME);
     /* Third: UTF-8 sender. */
     expect_accepted(p, 2, 0);
     assert_string_equal(p->tx[2].from, "<s\xc3\xa9nder@mox.example>");
@@ -769,7 +769,7 @@ static void t_smtputf8(void **st)
     sp.msgs = m;
     sp.nmsgs = 4;
     pair_run_modes(&sp, check_utf8_on, 0);
-    sp.scfg.extensions &= ~MOX_SMTP_EXT_SMTPUTF8;
+    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_SMTPUTF8;
     pair_run_modes(&sp, check_utf8_off, 0);
 }
 
@@ -782,14 +782,14 @@ static void check_8bit_on(pair *p)
 {
     expect_no_failure(p);
     expect_accepted(p, 0, 0);
-    assert_int_equal(p->tx[0].body, MOX_SMTP_BODY_8BITMIME);
+    assert_int_equal(p->tx[0].body, MOX_SMTP_SERVER_BODY_8BITMIME);
     assert_int_equal(p->tx[0].body_8bit, 1);
     assert_int_equal(p->tx[0].header_8bit, 0);
     assert_int_equal(p->tx[0].smtputf8, 0);
     expect_body(&p->tx[0], MSG_8BIT, strlen(MSG_8BIT));
     /* 7-bit message: no BODY parameter. */
     expect_accepted(p, 1, 0);
-    assert_int_equal(p->tx[1].body, MOX_SMTP_BODY_NONE);
+    assert_int_equal(p->tx[1].body, MOX_SMTP_SERVER_BODY_NONE);
 }
 
 static void check_8bit_off(pair *p)
@@ -805,7 +805,7 @@ static void check_8bit_lenient(pair *p)
 {
     expect_no_failure(p);
     expect_accepted(p, 0, 0);
-    assert_int_equal(p->tx[0].body, MOX_SMTP_BODY_NONE);
+    assert_int_equal(p->tx[0].body, MOX_SMTP_SERVER_BODY_NONE);
     assert_int_equal(p->tx[0].body_8bit, 1);
     expect_body(&p->tx[0], MSG_8BIT, strlen(MSG_8BIT));
 }
@@ -829,7 +829,7 @@ static void t_8bitmime(void **st)
     sp.msgs = m;
     sp.nmsgs = 2;
     pair_run_modes(&sp, check_8bit_on, 0);
-    sp.scfg.extensions &= ~MOX_SMTP_EXT_8BITMIME;
+    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_8BITMIME;
     pair_run_modes(&sp, check_8bit_off, 0);
     sp.ccfg.flags |= MOX_SMTP_CLIENT_LENIENT_8BIT;
     pair_run_modes(&sp, check_8bit_lenient, 0);
@@ -904,7 +904,7 @@ static void t_bdat(void **st)
                                     msg_of("mjl@mox.example", r, 1, "")};
     spec sp;
     pair_spec_init(&sp);
-    sp.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+    sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
     sp.pol.reject_prefix = "bad";
     sp.msgs = m;
     sp.nmsgs = 3;
@@ -924,19 +924,20 @@ static void check_dsn(pair *p)
     for (size_t i = 0; i < 4; i++)
         expect_accepted(p, 0, i);
     const stx *x = &p->tx[0];
-    assert_int_equal(x->ret, MOX_SMTP_RET_HDRS);
+    assert_int_equal(x->ret, MOX_SMTP_SERVER_RET_HDRS);
     assert_string_equal(x->envid, "Q123+a=b c\\d");
-    assert_int_equal(x->rcpts[0].notify, MOX_SMTP_NOTIFY_SUCCESS | MOX_SMTP_NOTIFY_FAILURE |
-                                             MOX_SMTP_NOTIFY_DELAY);
+    assert_int_equal(x->rcpts[0].notify, MOX_SMTP_SERVER_NOTIFY_SUCCESS |
+                                             MOX_SMTP_SERVER_NOTIFY_FAILURE |
+                                             MOX_SMTP_SERVER_NOTIFY_DELAY);
     assert_string_equal(x->rcpts[0].orcpt, "rfc822;Orig+Rcpt=x@example.org");
-    assert_int_equal(x->rcpts[1].notify, MOX_SMTP_NOTIFY_NEVER);
+    assert_int_equal(x->rcpts[1].notify, MOX_SMTP_SERVER_NOTIFY_NEVER);
     assert_null(x->rcpts[1].orcpt);
     assert_int_equal(x->rcpts[2].notify, 0);
     assert_string_equal(x->rcpts[2].orcpt, "rfc822;\"quoted local\"@example.org");
-    assert_int_equal(x->rcpts[3].notify, MOX_SMTP_NOTIFY_FAILURE);
+    assert_int_equal(x->rcpts[3].notify, MOX_SMTP_SERVER_NOTIFY_FAILURE);
     assert_null(x->rcpts[3].orcpt);
     /* Second message: RET=FULL, no ENVID, no NOTIFY/ORCPT. */
-    assert_int_equal(p->tx[1].ret, MOX_SMTP_RET_FULL);
+    assert_int_equal(p->tx[1].ret, MOX_SMTP_SERVER_RET_FULL);
     assert_null(p->tx[1].envid);
     assert_int_equal(p->tx[1].rcpts[0].notify, 0);
 }
@@ -949,7 +950,7 @@ static void check_dsn_off(pair *p)
     for (size_t i = 0; i < 4; i++)
         expect_accepted(p, 0, i);
     const stx *x = &p->tx[0];
-    assert_int_equal(x->ret, MOX_SMTP_RET_NONE);
+    assert_int_equal(x->ret, MOX_SMTP_SERVER_RET_NONE);
     assert_null(x->envid);
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(x->rcpts[i].notify, 0);
@@ -982,7 +983,7 @@ static void t_dsn(void **st)
     sp.msgs = m;
     sp.nmsgs = 2;
     pair_run_modes(&sp, check_dsn, 0);
-    sp.scfg.extensions &= ~MOX_SMTP_EXT_DSN;
+    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_DSN;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_dsn_off, 0);
 }
@@ -1002,7 +1003,7 @@ static mox_sasl_client_config sasl_cfg(unsigned mechs)
 static void submission_spec(spec *sp, const mox_sasl_client_config *sc)
 {
     pair_spec_init(sp);
-    sp->scfg.mode = MOX_SMTP_SUBMISSION;
+    sp->scfg.mode = MOX_SMTP_SERVER_SUBMISSION;
     sp->scfg.tls_available = 1;
     sp->scfg.auth_mechs = MOX_SASL_ALL_MECHS;
     sp->sasl = sc;
@@ -1133,9 +1134,9 @@ static void t_size(void **st)
     sp.msgs = m;
     sp.nmsgs = 2;
     pair_run_modes(&sp, check_size, 0);
-    sp.scfg.extensions &= ~MOX_SMTP_EXT_SIZE;
+    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_SIZE;
     pair_run_modes(&sp, check_size_hidden, 0);
-    sp.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+    sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
     pair_run_modes(&sp, check_size_hidden, 0);
     /* "SIZE" without a limit: declared, nothing refused. */
     pair_spec_init(&sp);
@@ -1582,7 +1583,7 @@ static void run_body(const void *data, size_t len, int chunking)
     spec sp;
     pair_spec_init(&sp);
     if (chunking)
-        sp.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+        sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
     sp.msgs = &m;
     sp.nmsgs = 1;
     g_body = data;
@@ -1645,7 +1646,7 @@ static void t_smuggling(void **st)
                 spec sp;
                 pair_spec_init(&sp);
                 if (ch)
-                    sp.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+                    sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
                 sp.msgs = &m;
                 sp.nmsgs = 1;
                 pair_run_modes(&sp, check_nul, 0);
@@ -1695,7 +1696,7 @@ static void t_large_message(void **st)
     sp.msgs = &m;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_big, 0);
-    sp.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+    sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
     pair_run_modes(&sp, check_big, 0);
     sb_free(&g_big);
 }
@@ -1803,7 +1804,7 @@ static void t_server_failures(void **st)
         spec sp;
         pair_spec_init(&sp);
         if (ch)
-            sp.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+            sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
         sp.pol.reject_prefix = "bad";
         sp.msgs = m;
         sp.nmsgs = 2;
@@ -2055,7 +2056,7 @@ static void t_alloc_sweep(void **st)
     mox_smtp_client_message m2 = msg_of("mjl@mox.example", r2, 2, MSG_BDAT);
     spec sp2;
     pair_spec_init(&sp2);
-    sp2.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+    sp2.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
     sp2.pol.rcpt_accept_max = 1;
     sp2.pol.rcpt_over_code = 452;
     sp2.msgs = &m2;
@@ -2069,7 +2070,7 @@ static void t_alloc_sweep(void **st)
     mox_sasl_client_config sc3 = sasl_cfg(0);
     spec sp3;
     submission_spec(&sp3, &sc3);
-    sp3.scfg.extensions |= MOX_SMTP_EXT_CHUNKING;
+    sp3.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
     sp3.cli_exporter = sp3.srv_exporter = CB_A;
     sp3.cb_len = 32;
     sp3.pol.data_end_code = 451;

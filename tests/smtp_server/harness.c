@@ -58,54 +58,56 @@ static const char *local(const mox_path *p)
 }
 
 /* Either answer now or defer with the same answer. */
-static int answer(th *t, int kind, mox_smtp_reply *r)
+static int answer(th *t, int kind, mox_smtp_server_reply *r)
 {
     int defer = t->defer_mode == 1 || (t->defer_mode == 2 && (rnd(t) & 1));
     if (!defer)
-        return MOX_SMTP_REPLY;
+        return MOX_SMTP_SERVER_REPLY;
     t->have_deferred = 1;
     t->deferred_kind = kind;
     t->deferred = *r;
-    return MOX_SMTP_DEFER;
+    return MOX_SMTP_SERVER_DEFER;
 }
 
-static int cb_connect(void *u, mox_smtp_server *s, mox_smtp_reply *r)
+static int cb_connect(void *u, mox_smtp_server *s, mox_smtp_server_reply *r)
 {
     th *t = u;
     if (t->cfg.greeting && strcmp(t->cfg.greeting, "noservice") == 0)
-        mox_smtp_reply_set(r, 554, "5.3.2", "no service for you");
+        mox_smtp_server_reply_set(r, 554, "5.3.2", "no service for you");
     else if (t->cfg.greeting && strcmp(t->cfg.greeting, "busy") == 0)
-        mox_smtp_reply_set(r, 421, "4.3.2", "busy, try later");
-    return answer(t, MOX_SMTP_DECIDE_CONNECT, r);
+        mox_smtp_server_reply_set(r, 421, "4.3.2", "busy, try later");
+    return answer(t, MOX_SMTP_SERVER_DECIDE_CONNECT, r);
 }
 
-static int cb_hello(void *u, mox_smtp_server *s, const mox_smtp_hello *h, mox_smtp_reply *r)
+static int cb_hello(void *u, mox_smtp_server *s, const mox_smtp_server_hello *h,
+                    mox_smtp_server_reply *r)
 {
     th *t = u;
     if (strcmp(h->name, "reject.example") == 0)
-        mox_smtp_reply_set(r, 550, "5.7.1", "not you");
+        mox_smtp_server_reply_set(r, 550, "5.7.1", "not you");
     else if (strcmp(h->name, "slow.example") == 0) {
         r->delay_ms = 3000;
     } else if (!h->valid)
-        mox_smtp_reply_set(r, 250, "", "odd name");
-    return answer(t, MOX_SMTP_DECIDE_HELLO, r);
+        mox_smtp_server_reply_set(r, 250, "", "odd name");
+    return answer(t, MOX_SMTP_SERVER_DECIDE_HELLO, r);
 }
 
-static int cb_mail(void *u, mox_smtp_server *s, const mox_smtp_txn *x, mox_smtp_reply *r)
+static int cb_mail(void *u, mox_smtp_server *s, const mox_smtp_server_txn *x,
+                   mox_smtp_server_reply *r)
 {
     th *t = u;
     const char *l = local(&x->mail_from);
     char buf[300];
     if (strcmp(l, "reject") == 0)
-        mox_smtp_reply_set(r, 550, "5.7.1", "sender refused");
+        mox_smtp_server_reply_set(r, 550, "5.7.1", "sender refused");
     else if (strcmp(l, "tempfail") == 0)
-        mox_smtp_reply_set(r, 451, "4.7.1", "try again later");
+        mox_smtp_server_reply_set(r, 451, "4.7.1", "try again later");
     else if (strcmp(l, "tarpit") == 0) {
-        mox_smtp_reply_set(r, 451, "4.7.1", "slowly now");
+        mox_smtp_server_reply_set(r, 451, "4.7.1", "slowly now");
         r->delay_ms = 10000;
         r->slow = 1;
     } else if (strcmp(l, "bye") == 0) {
-        mox_smtp_reply_set(r, 421, "4.7.0", "closing");
+        mox_smtp_server_reply_set(r, 421, "4.7.0", "closing");
         r->close = 1;
     } else if (strcmp(l, "error") == 0) {
         return MOX_ERR_IO;
@@ -114,52 +116,53 @@ static int cb_mail(void *u, mox_smtp_server *s, const mox_smtp_txn *x, mox_smtp_
                  x->body, x->smtputf8, (unsigned long long)x->size_declared, x->ret,
                  x->envid ? x->envid : "-", x->auth ? x->auth : "-", (long long)x->hold_until,
                  x->requiretls);
-        mox_smtp_reply_set(r, 250, "2.1.0", buf);
+        mox_smtp_server_reply_set(r, 250, "2.1.0", buf);
     }
-    return answer(t, MOX_SMTP_DECIDE_MAIL, r);
+    return answer(t, MOX_SMTP_SERVER_DECIDE_MAIL, r);
 }
 
-static int cb_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *x, const mox_smtp_rcpt *rc,
-                   mox_smtp_reply *r)
+static int cb_rcpt(void *u, mox_smtp_server *s, const mox_smtp_server_txn *x,
+                   const mox_smtp_server_rcpt *rc, mox_smtp_server_reply *r)
 {
     th *t = u;
     const char *l = local(&rc->path);
     char buf[300];
     if (rc->path.is_postmaster)
-        mox_smtp_reply_set(r, 250, "2.1.5", "postmaster ok");
+        mox_smtp_server_reply_set(r, 250, "2.1.5", "postmaster ok");
     else if (strcmp(l, "unknown") == 0)
-        mox_smtp_reply_set(r, 550, "5.1.1", "no such user");
+        mox_smtp_server_reply_set(r, 550, "5.1.1", "no such user");
     else if (strcmp(l, "full") == 0)
-        mox_smtp_reply_set(r, 452, "4.2.2", "mailbox full");
+        mox_smtp_server_reply_set(r, 452, "4.2.2", "mailbox full");
     else if (strcmp(l, "error") == 0)
         return MOX_ERR_IO;
     else if (strcmp(l, "badcode") == 0)
-        mox_smtp_reply_set(r, 999, "", "nonsense");
+        mox_smtp_server_reply_set(r, 999, "", "nonsense");
     else if (strcmp(l, "badenh") == 0)
-        mox_smtp_reply_set(r, 550, "2.1.1", "wrong class");
+        mox_smtp_server_reply_set(r, 550, "2.1.1", "wrong class");
     else if (strcmp(l, "multi") == 0)
-        mox_smtp_reply_set(r, 550, "5.7.1", "line one\nline two\r\x01 three");
+        mox_smtp_server_reply_set(r, 550, "5.7.1", "line one\nline two\r\x01 three");
     else if (strcmp(l, "dsn") == 0) {
         snprintf(buf, sizeof buf, "notify=%u orcpt=%s", rc->notify, rc->orcpt ? rc->orcpt : "-");
-        mox_smtp_reply_set(r, 250, "2.1.5", buf);
+        mox_smtp_server_reply_set(r, 250, "2.1.5", buf);
     } else {
         mox_buf b = MOX_BUF_INIT;
         if (mox_mailbox_format(&rc->path.mailbox, 1, &b) != MOX_OK)
             t->oom = 1;
         snprintf(buf, sizeof buf, "<%s> ok", b.data ? (char *)b.data : "");
         mox_buf_free(&b);
-        mox_smtp_reply_set(r, 250, "2.1.5", buf);
+        mox_smtp_server_reply_set(r, 250, "2.1.5", buf);
     }
-    return answer(t, MOX_SMTP_DECIDE_RCPT, r);
+    return answer(t, MOX_SMTP_SERVER_DECIDE_RCPT, r);
 }
 
-static int cb_data_start(void *u, mox_smtp_server *s, const mox_smtp_txn *x, mox_smtp_reply *r)
+static int cb_data_start(void *u, mox_smtp_server *s, const mox_smtp_server_txn *x,
+                         mox_smtp_server_reply *r)
 {
     th *t = u;
     mox_buf_reset(&t->msg);
     if (strcmp(local(&x->mail_from), "nodata") == 0)
-        mox_smtp_reply_set(r, 554, "5.7.1", "no data for you");
-    return answer(t, MOX_SMTP_DECIDE_DATA_START, r);
+        mox_smtp_server_reply_set(r, 554, "5.7.1", "no data for you");
+    return answer(t, MOX_SMTP_SERVER_DECIDE_DATA_START, r);
 }
 
 static int cb_chunk(void *u, mox_smtp_server *s, const void *p, size_t n)
@@ -191,7 +194,8 @@ static void escape(const unsigned char *p, size_t n, char *out, size_t cap)
     out[o] = 0;
 }
 
-static int cb_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *x, mox_smtp_reply *r)
+static int cb_data_end(void *u, mox_smtp_server *s, const mox_smtp_server_txn *x,
+                       mox_smtp_server_reply *r)
 {
     th *t = u;
     t->messages++;
@@ -199,7 +203,7 @@ static int cb_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *x, mox_s
     if (t->msg.len && mox_buf_append(&t->last_msg, t->msg.data, t->msg.len) != MOX_OK)
         t->oom = 1;
     if (strcmp(local(&x->mail_from), "reject-data") == 0) {
-        mox_smtp_reply_set(r, 554, "5.7.1", "content refused");
+        mox_smtp_server_reply_set(r, 554, "5.7.1", "content refused");
         for (size_t i = 0; i < x->nrcpts; i++)
             mox_smtp_server_set_rcpt_outcome(s, i, 554);
     } else {
@@ -217,10 +221,10 @@ static int cb_data_end(void *u, mox_smtp_server *s, const mox_smtp_txn *x, mox_s
                  (unsigned long long)x->data_size, x->header_8bit ? " h8" : "",
                  x->body_8bit ? " b8" : "", x->has_return_path ? " rp" : "",
                  x->chunking ? " bdat" : "", esc);
-        mox_smtp_reply_set(r, 250, "2.0.0", text);
+        mox_smtp_server_reply_set(r, 250, "2.0.0", text);
     }
     mox_buf_reset(&t->msg);
-    return answer(t, MOX_SMTP_DECIDE_DATA_END, r);
+    return answer(t, MOX_SMTP_SERVER_DECIDE_DATA_END, r);
 }
 
 static void cb_reset(void *u, mox_smtp_server *s, int reason)
@@ -230,25 +234,27 @@ static void cb_reset(void *u, mox_smtp_server *s, int reason)
     mox_buf_reset(&t->msg);
 }
 
-static int cb_verify(void *u, mox_smtp_server *s, int expn, const char *arg, mox_smtp_reply *r)
+static int cb_verify(void *u, mox_smtp_server *s, int expn, const char *arg,
+                     mox_smtp_server_reply *r)
 {
     th *t = u;
     if (strcmp(arg, "root") == 0)
-        mox_smtp_reply_set(r, 250, "2.1.5", expn ? "root list" : "Root <root@mox.example>");
-    return answer(t, MOX_SMTP_DECIDE_VERIFY, r);
+        mox_smtp_server_reply_set(r, 250, "2.1.5", expn ? "root list" : "Root <root@mox.example>");
+    return answer(t, MOX_SMTP_SERVER_DECIDE_VERIFY, r);
 }
 
-static int cb_starttls(void *u, mox_smtp_server *s, mox_smtp_reply *r)
+static int cb_starttls(void *u, mox_smtp_server *s, mox_smtp_server_reply *r)
 {
-    return answer(u, MOX_SMTP_DECIDE_STARTTLS, r);
+    return answer(u, MOX_SMTP_SERVER_DECIDE_STARTTLS, r);
 }
 
-static int cb_auth(void *u, mox_smtp_server *s, const mox_smtp_auth *a, mox_smtp_reply *r)
+static int cb_auth(void *u, mox_smtp_server *s, const mox_smtp_server_auth *a,
+                   mox_smtp_server_reply *r)
 {
     th *t = u;
     if (a->success && a->authcid && strcmp(a->authcid, "disabled") == 0)
-        mox_smtp_reply_set(r, 535, "5.7.8", "account disabled");
-    return answer(t, MOX_SMTP_DECIDE_AUTH, r);
+        mox_smtp_server_reply_set(r, 535, "5.7.8", "account disabled");
+    return answer(t, MOX_SMTP_SERVER_DECIDE_AUTH, r);
 }
 
 /* Credentials: mjl/test1234 and disabled/test1234, checked as plaintext
@@ -325,7 +331,8 @@ int th_config(th *t, const char *line)
         const char *k = tok, *v = eq + 1;
         long n = atol(v);
         if (!strcmp(k, "mode"))
-            t->cfg.mode = !strcmp(v, "submission") ? MOX_SMTP_SUBMISSION : MOX_SMTP_DELIVERY;
+            t->cfg.mode =
+                !strcmp(v, "submission") ? MOX_SMTP_SERVER_SUBMISSION : MOX_SMTP_SERVER_DELIVERY;
         else if (!strcmp(k, "pedantic"))
             t->cfg.pedantic = (int)n;
         else if (!strcmp(k, "tls"))
@@ -389,9 +396,9 @@ void th_resolve(th *t)
 {
     for (int guard = 0; guard < 100000; guard++) {
         int p = mox_smtp_server_pending(t->s);
-        if (p == MOX_SMTP_DECIDE_NONE)
+        if (p == MOX_SMTP_SERVER_DECIDE_NONE)
             return;
-        if (p == MOX_SMTP_DECIDE_AUTH && !t->have_deferred) {
+        if (p == MOX_SMTP_SERVER_DECIDE_AUTH && !t->have_deferred) {
             if (mox_smtp_server_auth_resume(t->s) != MOX_OK)
                 return;
             continue;
@@ -399,8 +406,8 @@ void th_resolve(th *t)
         if (!t->have_deferred || t->deferred_kind != p)
             return;
         t->have_deferred = 0;
-        mox_smtp_reply r = t->deferred;
-        if (mox_smtp_server_reply(t->s, p, &r) != MOX_OK)
+        mox_smtp_server_reply r = t->deferred;
+        if (mox_smtp_server_decide(t->s, p, &r) != MOX_OK)
             return;
     }
 }
@@ -447,8 +454,8 @@ int th_feed(th *t, const void *p, size_t len, int split)
         off += (size_t)n;
         th_resolve(t);
         th_drain(t);
-        if (t->auto_tls && (mox_smtp_server_state(t->s) & MOX_SMTP_WANT_TLS)) {
-            mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+        if (t->auto_tls && (mox_smtp_server_state(t->s) & MOX_SMTP_SERVER_WANT_TLS)) {
+            mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
             ti.version = "TLS1.3";
             ti.cipher = "TLS_AES_256_GCM_SHA384";
             if (t->auto_tls == 2)
@@ -598,12 +605,12 @@ int th_run_transcript(const char *text, size_t len, int split, int defer_mode, u
                 e++;
             unsigned st = mox_smtp_server_state(t.s);
             if (strncmp(e, "tls", 3) == 0) {
-                if (!(st & MOX_SMTP_WANT_TLS)) {
+                if (!(st & MOX_SMTP_SERVER_WANT_TLS)) {
                     snprintf(err, errsz, "line %d: state %#x without WANT_TLS", lineno, st);
                     rc = -1;
                     break;
                 }
-                mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+                mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
                 ti.version = "TLS1.3";
                 ti.cipher = "TLS_AES_128_GCM_SHA256";
                 const char *cu = strstr(e, "cert=");

@@ -34,7 +34,7 @@ typedef struct th {
     uint64_t rng;
     int have_deferred;
     int deferred_kind;
-    mox_smtp_reply deferred;
+    mox_smtp_server_reply deferred;
     int auth_pending_lookup; /* credentials lookup said "later" once */
     int lookup_again;
     unsigned resets, chunks, messages;

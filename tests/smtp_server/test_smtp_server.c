@@ -115,7 +115,7 @@ static void test_smuggling_vectors(void **state)
                 assert_int_equal(t.messages, 0);
                 assert_non_null(strstr((char *)t.out.data, "354 "));
                 expect_tail(&t, "may be an SMTP smuggling attempt and is refused\r\n");
-                assert_null(mox_smtp_server_txn(t.s));
+                assert_null(mox_smtp_server_get_txn(t.s));
                 mox_buf_reset(&t.out);
                 send(&t, "NOOP\r\n");
                 assert_string_equal((char *)t.out.data, "250 2.0.0 ok\r\n");
@@ -221,11 +221,11 @@ static void test_starttls_injection(void **state)
     /* The attack: commands pipelined in plaintext after STARTTLS. */
     send(&t, "STARTTLS\r\nMAIL FROM:<evil@x.example>\r\nRCPT TO:<v@y.example>\r\n");
     assert_string_equal((char *)t.out.data, "220 2.0.0 ready to start TLS (cid1)\r\n");
-    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_WANT_TLS);
-    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_WANT_READ);
+    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_TLS);
+    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_READ);
     /* more plaintext before the handshake is discarded too */
     assert_int_equal(mox_smtp_server_feed(t.s, "DATA\r\n", 6), 6);
-    mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
     ti.version = "TLS1.3";
     assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
     assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_ERR_STATE);
@@ -237,16 +237,16 @@ static void test_starttls_injection(void **state)
     send(&t, "EHLO c.example\r\n");
     assert_non_null(strstr((char *)t.out.data, "250-REQUIRETLS\r\n"));
     assert_null(strstr((char *)t.out.data, "STARTTLS"));
-    assert_true(mox_smtp_server_session(t.s)->tls);
+    assert_true(mox_smtp_server_get_session(t.s)->tls);
     th_free(&t);
 }
 
 /* ---------------------------------------------------------------- backpressure */
 
-static int defer_all_rcpt(void *u, mox_smtp_server *s, const mox_smtp_txn *x,
-                          const mox_smtp_rcpt *rc, mox_smtp_reply *r)
+static int defer_all_rcpt(void *u, mox_smtp_server *s, const mox_smtp_server_txn *x,
+                          const mox_smtp_server_rcpt *rc, mox_smtp_server_reply *r)
 {
-    return MOX_SMTP_DEFER;
+    return MOX_SMTP_SERVER_DEFER;
 }
 
 static void test_backpressure(void **state)
@@ -266,19 +266,20 @@ static void test_backpressure(void **state)
     /* MAIL and the first RCPT are taken, then at most 1000 bytes */
     size_t first = strlen("MAIL FROM:<a@x.example>\r\n") + strlen("RCPT TO:<r0@y.example>\r\n");
     assert_int_equal((size_t)n, first + 1000);
-    assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_DECIDE_RCPT);
-    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_DEFERRED);
-    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_WANT_READ);
+    assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_SERVER_DECIDE_RCPT);
+    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_DEFERRED);
+    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_READ);
     assert_int_equal(mox_smtp_server_feed(t.s, in.data + n, in.len - (size_t)n), 0);
     /* a wrong decision kind is refused */
-    assert_int_equal(mox_smtp_server_reply_code(t.s, MOX_SMTP_DECIDE_MAIL, 250, "", "x"),
+    assert_int_equal(mox_smtp_server_decide_code(t.s, MOX_SMTP_SERVER_DECIDE_MAIL, 250, "", "x"),
                      MOX_ERR_STATE);
     size_t off = (size_t)n;
     int answered = 0;
     while (answered < 200) {
-        assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_DECIDE_RCPT);
-        assert_int_equal(mox_smtp_server_reply_code(t.s, MOX_SMTP_DECIDE_RCPT, 250, "2.1.5", "ok"),
-                         MOX_OK);
+        assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_SERVER_DECIDE_RCPT);
+        assert_int_equal(
+            mox_smtp_server_decide_code(t.s, MOX_SMTP_SERVER_DECIDE_RCPT, 250, "2.1.5", "ok"),
+            MOX_OK);
         answered++;
         if (off < in.len) {
             n = mox_smtp_server_feed(t.s, in.data + off, in.len - off);
@@ -287,7 +288,7 @@ static void test_backpressure(void **state)
         }
     }
     assert_int_equal(off, in.len);
-    assert_int_equal(mox_smtp_server_txn(t.s)->nrcpts, 200);
+    assert_int_equal(mox_smtp_server_get_txn(t.s)->nrcpts, 200);
     th_drain(&t);
     /* 200 replies in order */
     const char *p = (const char *)t.out.data;
@@ -342,7 +343,7 @@ static void test_auth_line_limit(void **state)
     (void)state;
     th t;
     th_init(&t);
-    t.cfg.mode = MOX_SMTP_SUBMISSION;
+    t.cfg.mode = MOX_SMTP_SERVER_SUBMISSION;
     t.cfg.auth_mechs = 0x106;
     t.cfg.auth_creds = &t.creds;
     t.cfg.allow_plain_auth_without_tls = 1;
@@ -419,7 +420,7 @@ static void test_auth_scram(void **state)
     for (int wrong = 0; wrong <= 1; wrong++) {
         th t;
         th_init(&t);
-        t.cfg.mode = MOX_SMTP_SUBMISSION;
+        t.cfg.mode = MOX_SMTP_SERVER_SUBMISSION;
         t.cfg.auth_mechs = MOX_SASL_BIT(MOX_SASL_SCRAM_SHA_256);
         t.creds.lookup = scram_lookup;
         t.creds.verify_password = NULL;
@@ -454,7 +455,7 @@ static void test_auth_scram(void **state)
         l = last_line(&t);
         if (wrong) {
             assert_string_equal(l, "535 5.7.8 authentication credentials invalid");
-            assert_int_equal(mox_smtp_server_session(t.s)->auth_failures, 1);
+            assert_int_equal(mox_smtp_server_get_session(t.s)->auth_failures, 1);
         } else {
             assert_memory_equal(l, "334 ", 4);
             mox_buf_reset(&dec);
@@ -463,8 +464,8 @@ static void test_auth_scram(void **state)
             mox_buf_reset(&t.out);
             send(&t, "\r\n");
             assert_string_equal((char *)t.out.data, "235 2.7.0 authentication successful\r\n");
-            assert_string_equal(mox_smtp_server_session(t.s)->auth_user, "mjl");
-            assert_string_equal(mox_smtp_server_session(t.s)->auth_mech, "SCRAM-SHA-256");
+            assert_string_equal(mox_smtp_server_get_session(t.s)->auth_user, "mjl");
+            assert_string_equal(mox_smtp_server_get_session(t.s)->auth_mech, "SCRAM-SHA-256");
         }
         mox_buf_free(&cmd);
         mox_buf_free(&dec);
@@ -614,7 +615,7 @@ static void test_too_many_errors(void **state)
     assert_int_equal(th_start(&t), MOX_OK);
     send(&t, "FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n");
     expect_tail(&t, "500 5.5.2 unrecognized command\r\n421 4.7.0 too many errors, closing connection\r\n");
-    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_CLOSED);
+    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_CLOSED);
     /* input after the end is taken and ignored */
     assert_int_equal(mox_smtp_server_feed(t.s, "NOOP\r\n", 6), 6);
     th_free(&t);
@@ -635,8 +636,8 @@ static void test_tarpit_slow(void **state)
     mox_smtp_server_output(t.s, &o, &n);
     assert_int_equal(n, 0);
     unsigned st = mox_smtp_server_state(t.s);
-    assert_true(st & MOX_SMTP_TIMER);
-    assert_false(st & MOX_SMTP_WANT_WRITE);
+    assert_true(st & MOX_SMTP_SERVER_TIMER);
+    assert_false(st & MOX_SMTP_SERVER_WANT_WRITE);
     int64_t due = mox_smtp_server_due_ns(t.s);
     assert_int_equal(due - t.env.mono, (int64_t)3000 * 1000000);
     t.env.mono = due - 1;
@@ -655,7 +656,8 @@ static void test_tarpit_slow(void **state)
     size_t total = 0;
     int steps = 0;
     mox_buf got = MOX_BUF_INIT;
-    while (mox_smtp_server_due_ns(t.s) >= 0 || (mox_smtp_server_state(t.s) & MOX_SMTP_WANT_WRITE)) {
+    while (mox_smtp_server_due_ns(t.s) >= 0 ||
+           (mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_WRITE)) {
         mox_smtp_server_output(t.s, &o, &n);
         if (n) {
             mox_buf_append(&got, o, n);
@@ -705,7 +707,7 @@ static void test_received(void **state)
     t.cfg.tls_available = 1;
     assert_int_equal(th_start(&t), MOX_OK);
     send(&t, "EHLO c.example\r\nSTARTTLS\r\n");
-    mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
     ti.version = "TLS1.3";
     ti.cipher = "TLS_AES_128_GCM_SHA256\r\nX-Evil: 1";
     assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
@@ -742,11 +744,13 @@ static void test_api(void **state)
     assert_int_equal(mox_smtp_server_tls_started(s, NULL), MOX_ERR_STATE);
     assert_int_equal(mox_smtp_server_start(s), MOX_OK);
     assert_int_equal(mox_smtp_server_start(s), MOX_ERR_STATE);
-    assert_int_equal(mox_smtp_server_reply_code(s, MOX_SMTP_DECIDE_RCPT, 250, "", ""), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_decide_code(s, MOX_SMTP_SERVER_DECIDE_RCPT, 250, "", ""),
+                     MOX_ERR_STATE);
     assert_int_equal(mox_smtp_server_auth_resume(s), MOX_ERR_STATE);
     assert_int_equal(mox_smtp_server_set_rcpt_outcome(s, 0, 250), MOX_ERR_STATE);
-    assert_null(mox_smtp_server_txn(s));
-    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_WANT_READ | MOX_SMTP_WANT_WRITE);
+    assert_null(mox_smtp_server_get_txn(s));
+    assert_int_equal(mox_smtp_server_state(s),
+                     MOX_SMTP_SERVER_WANT_READ | MOX_SMTP_SERVER_WANT_WRITE);
     const void *o;
     size_t n;
     assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
@@ -756,12 +760,12 @@ static void test_api(void **state)
     assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
     assert_int_equal(n, strlen("mox.example ESMTP\r\n"));
     mox_smtp_server_output_done(s, 1000);
-    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_WANT_READ);
+    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_SERVER_WANT_READ);
     /* no callbacks: defaults accept */
     assert_int_equal(mox_smtp_server_feed(s, "HELO x.example\r\nQUIT\r\n", 22), 22);
     assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
     assert_memory_equal(o, "250 mox.example\r\n221 2.0.0 bye\r\n", n);
-    assert_true(mox_smtp_server_state(s) & MOX_SMTP_CLOSED);
+    assert_true(mox_smtp_server_state(s) & MOX_SMTP_SERVER_CLOSED);
     assert_int_equal(mox_smtp_server_close(s, 421, "4.3.2", "x"), MOX_ERR_STATE);
     mox_smtp_server_free(s);
     mox_smtp_server_free(NULL);
@@ -771,10 +775,10 @@ static void test_api(void **state)
     /* implicit TLS: tls_started before start */
     c.tls_active = 1;
     assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
-    mox_smtp_tls_info ti = MOX_SMTP_TLS_INFO_INIT;
+    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
     assert_int_equal(mox_smtp_server_tls_started(s, &ti), MOX_OK);
     assert_int_equal(mox_smtp_server_start(s), MOX_OK);
-    assert_true(mox_smtp_server_session(s)->tls);
+    assert_true(mox_smtp_server_get_session(s)->tls);
     /* close with a reply; eof after */
     assert_int_equal(mox_smtp_server_close(s, 421, "4.3.2", "shutting down"), MOX_OK);
     mox_smtp_server_output(s, &o, &n);
@@ -790,9 +794,9 @@ static void test_api(void **state)
     assert_int_equal(mox_smtp_server_feed(s, "STARTTLS\r\n", 10), 10);
     mox_smtp_server_output(s, &o, &n);
     mox_smtp_server_output_done(s, n);
-    assert_true(mox_smtp_server_state(s) & MOX_SMTP_WANT_TLS);
+    assert_true(mox_smtp_server_state(s) & MOX_SMTP_SERVER_WANT_TLS);
     mox_smtp_server_tls_failed(s, "handshake");
-    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_CLOSED);
+    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_SERVER_CLOSED);
     mox_smtp_server_free(s);
 }
 
@@ -804,7 +808,7 @@ static int full_session(void *arg)
     th t;
     th_init(&t);
     t.cfg.tls_available = 1;
-    t.cfg.mode = MOX_SMTP_DELIVERY;
+    t.cfg.mode = MOX_SMTP_SERVER_DELIVERY;
     int rc = mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t);
     if (rc == MOX_OK)
         rc = mox_smtp_server_start(t.s);
@@ -815,7 +819,7 @@ static int full_session(void *arg)
         th_drain(&t);
     }
     mox_buf r = MOX_BUF_INIT;
-    if (rc == MOX_OK && mox_smtp_server_txn(t.s))
+    if (rc == MOX_OK && mox_smtp_server_get_txn(t.s))
         rc = mox_smtp_server_received(t.s, 0, &r);
     if (rc == MOX_OK && t.oom)
         rc = MOX_ERR_NOMEM;
