@@ -37,6 +37,24 @@ static inline void moxi_fill_sized(void *dst, size_t caller_size, const void *fu
     memcpy(dst, &n, sizeof n);
 }
 
+/* Copies a caller's sized struct `src` (NULL: nothing) over `dst`, which
+ * already holds this version's defaults (its INIT macro): the members the
+ * caller's version has come from the caller, later ones keep their
+ * defaults, and dst's `size` stays this version's. How every constructor
+ * takes a config from a program built against older headers. */
+static inline void moxi_copy_sized(void *dst, const void *src, size_t ours)
+{
+    if (!src)
+        return;
+    size_t n;
+    memcpy(&n, src, sizeof n);
+    if (n > ours)
+        n = ours;
+    if (n > sizeof(size_t))
+        memcpy((char *)dst + sizeof(size_t), (const char *)src + sizeof(size_t),
+               n - sizeof(size_t));
+}
+
 /* Duplicates n bytes into a NUL-terminated string (mox_malloc). */
 char *moxi_strndup(const char *s, size_t n);
 char *moxi_strdup(const char *s);

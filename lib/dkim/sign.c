@@ -158,10 +158,7 @@ int mox_dkim_signer_new(mox_dkim_signer **out, const mox_dkim_sign_config *cfg,
         return MOX_ERR_NOMEM;
     mox_dkim_sign_config def = MOX_DKIM_SIGN_CONFIG_INIT;
     s->cfg = def;
-    if (cfg) {
-        memcpy(&s->cfg, cfg, cfg->size < sizeof def ? cfg->size : sizeof def);
-        s->cfg.size = sizeof def;
-    }
+    moxi_copy_sized(&s->cfg, cfg, sizeof def);
     moxi_dkim_hdrs_init(&s->hdrs, s->cfg.max_header_bytes, s->cfg.max_header_fields);
     s->specs = mox_calloc(n, sizeof *s->specs);
     s->bodies = mox_calloc(n, sizeof *s->bodies);

@@ -46,12 +46,7 @@ int mox_dkim_verifier_new(mox_dkim_verifier **out, const mox_dkim_verify_config 
         return MOX_ERR_NOMEM;
     mox_dkim_verify_config def = MOX_DKIM_VERIFY_CONFIG_INIT;
     v->cfg = def;
-    if (cfg) {
-        /* Copy what the caller's (possibly older, smaller) struct has. */
-        size_t n = cfg->size < sizeof def ? cfg->size : sizeof def;
-        memcpy(&v->cfg, cfg, n);
-        v->cfg.size = sizeof def;
-    }
+    moxi_copy_sized(&v->cfg, cfg, sizeof def);
     if (!v->cfg.max_rsa_bits)
         v->cfg.max_rsa_bits = 4096;
     moxi_dkim_hdrs_init(&v->hdrs, v->cfg.max_header_bytes, v->cfg.max_header_fields);

@@ -83,11 +83,7 @@ static int init(mox_dmarc **out, const mox_dmarc_config *cfg)
         return MOX_ERR_NOMEM;
     mox_dmarc_config def = MOX_DMARC_CONFIG_INIT;
     d->cfg = def;
-    if (cfg) {
-        size_t n = cfg->size < sizeof def ? cfg->size : sizeof def;
-        memcpy(&d->cfg, cfg, n);
-        d->cfg.size = sizeof def;
-    }
+    moxi_copy_sized(&d->cfg, cfg, sizeof def);
     if (d->cfg.max_walk_queries == 0 || d->cfg.max_walk_queries > 8)
         d->cfg.max_walk_queries = 8;
     if (d->cfg.max_dkim == 0)

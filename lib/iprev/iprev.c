@@ -59,11 +59,7 @@ int mox_iprev_new(mox_iprev **out, const mox_iprev_config *cfg, const char *ip, 
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
     mox_iprev_config def = MOX_IPREV_CONFIG_INIT;
     c->cfg = def;
-    if (cfg) {
-        size_t n = cfg->size < sizeof def ? cfg->size : sizeof def;
-        memcpy(&c->cfg, cfg, n);
-        c->cfg.size = sizeof def;
-    }
+    moxi_copy_sized(&c->cfg, cfg, sizeof def);
     if (c->cfg.max_names == 0)
         c->cfg.max_names = 10;
     memcpy(c->addr, a, 16);

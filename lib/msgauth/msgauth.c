@@ -35,11 +35,7 @@ int mox_msgauth_new(mox_msgauth **out, const mox_msgauth_config *cfg, const char
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
     mox_msgauth_config def = MOX_MSGAUTH_CONFIG_INIT;
     m->cfg = def;
-    if (cfg) {
-        size_t n = cfg->size < sizeof def ? cfg->size : sizeof def;
-        memcpy(&m->cfg, cfg, n);
-        m->cfg.size = sizeof def;
-    }
+    moxi_copy_sized(&m->cfg, cfg, sizeof def);
     if (m->cfg.max_header == 0)
         m->cfg.max_header = 256 * 1024;
     int rc = MOX_OK;

@@ -46,8 +46,7 @@ int mox_sasl_client_new(mox_sasl_client **out, mox_sasl_mech mech,
     if (mech == MOX_SASL_NONE || !mox_sasl_mech_name(mech))
         return moxi_fail(ei, MOX_ERR_UNSUPPORTED, 0, SIZE_MAX, "unknown mechanism");
     mox_sasl_client_config cc = MOX_SASL_CLIENT_CONFIG_INIT;
-    memcpy(&cc, cfg, cfg->size < sizeof cc ? cfg->size : sizeof cc);
-    cc.size = sizeof cc;
+    moxi_copy_sized(&cc, cfg, sizeof cc);
     if (!moxi_sasl_client_allowed(&cc, mech))
         return moxi_fail(ei, MOX_ERR_PERM, 0, SIZE_MAX, "%s not allowed on this connection",
                          mox_sasl_mech_name(mech));
@@ -64,13 +63,12 @@ int mox_sasl_client_new(mox_sasl_client **out, mox_sasl_mech mech,
     mox_env z = MOX_ENV_INIT;
     c->env = z;
     if (cc.env && cc.env->size)
-        memcpy(&c->env, cc.env, cc.env->size < sizeof z ? cc.env->size : sizeof z);
+        moxi_copy_sized(&c->env, cc.env, sizeof z);
     c->cfg.env = &c->env;
     mox_sasl_channel zc = MOX_SASL_CHANNEL_INIT;
     c->chan = zc;
     if (cc.channel && cc.channel->size) {
-        memcpy(&c->chan, cc.channel, cc.channel->size < sizeof zc ? cc.channel->size : sizeof zc);
-        c->chan.size = sizeof zc;
+        moxi_copy_sized(&c->chan, cc.channel, sizeof zc);
         c->have_chan = 1;
     }
     c->cfg.channel = &c->chan;

@@ -19,8 +19,7 @@ int mox_sasl_server_new(mox_sasl_server **out, mox_sasl_mech mech,
     if (mech == MOX_SASL_NONE || !mox_sasl_mech_name(mech))
         return MOX_ERR_UNSUPPORTED;
     mox_sasl_server_config c = MOX_SASL_SERVER_CONFIG_INIT;
-    memcpy(&c, cfg, cfg->size < sizeof c ? cfg->size : sizeof c);
-    c.size = sizeof c;
+    moxi_copy_sized(&c, cfg, sizeof c);
     if (!mox_sasl_server_mech_allowed(&c, mech))
         return MOX_ERR_PERM;
     /* The credentials interface is read up to the caller's `size` (a
@@ -59,13 +58,12 @@ int mox_sasl_server_new(mox_sasl_server **out, mox_sasl_mech mech,
     mox_env z = MOX_ENV_INIT;
     s->env = z;
     if (c.env && c.env->size)
-        memcpy(&s->env, c.env, c.env->size < sizeof z ? c.env->size : sizeof z);
+        moxi_copy_sized(&s->env, c.env, sizeof z);
     s->cfg.env = &s->env;
     mox_sasl_channel zc = MOX_SASL_CHANNEL_INIT;
     s->chan = zc;
     if (c.channel && c.channel->size) {
-        memcpy(&s->chan, c.channel, c.channel->size < sizeof zc ? c.channel->size : sizeof zc);
-        s->chan.size = sizeof zc;
+        moxi_copy_sized(&s->chan, c.channel, sizeof zc);
         s->have_chan = 1;
     }
     s->cfg.channel = &s->chan;

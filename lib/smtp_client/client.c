@@ -1061,8 +1061,7 @@ int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg
     if (k.auth) {
         /* Copied: only the callbacks' ctx must outlive the engine. */
         mox_smtp_client_auth a = MOX_SMTP_CLIENT_AUTH_INIT;
-        memcpy(&a, k.auth, k.auth->size < sizeof a ? k.auth->size : sizeof a);
-        a.size = sizeof a;
+        moxi_copy_sized(&a, k.auth, sizeof a);
         c->auth_copy = a;
         c->auth = &c->auth_copy;
     }
