@@ -37,29 +37,6 @@ static const char genkey_usage[] =
     "FILE as PKCS#8 PEM with mode 0600 (FILE must not exist), and prints the\n"
     "DNS record as one master-file line.\n";
 
-/* Reads a whole file (or stdin for NULL / "-"). */
-static int slurp(const char *path, mox_buf *out)
-{
-    FILE *f = (!path || !strcmp(path, "-")) ? stdin : fopen(path, "rb");
-    if (!f)
-        return tool_err(TOOL_RUNTIME, "%s: %s", path, strerror(errno));
-    char tmp[65536];
-    size_t n;
-    int rc = TOOL_OK;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        if (mox_buf_append(out, tmp, n)) {
-            rc = tool_err(TOOL_RUNTIME, "out of memory");
-            break;
-        }
-    if (ferror(f))
-        rc = tool_err(TOOL_RUNTIME, "%s: read error", path ? path : "stdin");
-    if (f != stdin)
-        fclose(f);
-    if (rc == TOOL_OK && !out->data && mox_buf_reserve(out, 0))
-        rc = tool_err(TOOL_RUNTIME, "out of memory");
-    return rc;
-}
-
 /* Lone LF counts as CRLF: the library sees wire form. Chunks of the
  * converted text go to `feed`. */
 struct lfconv {
@@ -170,7 +147,7 @@ static int run_verify(int argc, char **argv)
         cfg.env = &env;
     }
     mox_buf msg = MOX_BUF_INIT;
-    int rc = slurp(file, &msg);
+    int rc = tool_read_file(file, &msg);
     if (rc)
         return rc;
     mox_dkim_verifier *v = NULL;
@@ -350,7 +327,7 @@ static int run_sign(int argc, char **argv)
     for (int k = 0; k < nkeys && rc == TOOL_OK; k++) {
         mox_buf kb = MOX_BUF_INIT;
         mox_errinfo ei;
-        if ((rc = slurp(keys[k], &kb)))
+        if ((rc = tool_read_file(keys[k], &kb)))
             break;
         if (mox_dkim_privkey_load(kb.data, kb.len, NULL, &pk[k], &ei))
             rc = tool_err(TOOL_RUNTIME, "%s: %s", keys[k], ei.msg);
@@ -372,7 +349,7 @@ static int run_sign(int argc, char **argv)
     mox_dkim_signer *s = NULL;
     mox_errinfo ei;
     if (rc == TOOL_OK)
-        rc = slurp(file, &msg);
+        rc = tool_read_file(file, &msg);
     if (rc == TOOL_OK && mox_dkim_signer_new(&s, NULL, p, (size_t)nkeys, &ei))
         rc = tool_err(TOOL_USAGE, "dkim sign: %s", ei.msg);
     if (rc == TOOL_OK) {

@@ -49,18 +49,6 @@ static int to_crlf(const mox_buf *in, mox_buf *out)
     return mox_buf_reserve(out, 0) ? -1 : 0;
 }
 
-static int read_stdin(mox_buf *out)
-{
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, stdin)) > 0)
-        if (mox_buf_append(out, tmp, n))
-            return tool_err(TOOL_RUNTIME, "out of memory");
-    if (ferror(stdin))
-        return tool_err(TOOL_RUNTIME, "stdin: read error");
-    return TOOL_OK;
-}
-
 static void json_record(tool_json *j, const mox_dmarc_record *r)
 {
     tool_json_obj_begin(j);
@@ -168,7 +156,7 @@ static int run_check(int argc, char **argv)
         id = host;
     }
     mox_buf raw = MOX_BUF_INIT, msg = MOX_BUF_INIT;
-    int rc = read_stdin(&raw);
+    int rc = tool_read_file(NULL, &raw);
     if (rc != TOOL_OK) {
         mox_buf_free(&raw);
         return rc;

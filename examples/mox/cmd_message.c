@@ -6,27 +6,6 @@
 
 #include "tool.h"
 
-/* Reads a file ("-": stdin) into b. */
-static int read_input(const char *path, mox_buf *b)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f)
-        return tool_err(TOOL_RUNTIME, "cannot open %s", path);
-    char tmp[65536];
-    size_t n;
-    int rc = TOOL_OK;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        if (mox_buf_append(b, tmp, n)) {
-            rc = tool_err(TOOL_RUNTIME, "out of memory");
-            break;
-        }
-    if (ferror(f))
-        rc = tool_err(TOOL_RUNTIME, "cannot read %s", path);
-    if (f != stdin)
-        fclose(f);
-    return rc;
-}
-
 /* Prints bytes with control characters and backslash escaped. */
 static void put_escaped(const char *s, size_t n)
 {
@@ -99,7 +78,7 @@ static int run_headers(int argc, char **argv)
     if (rc)
         return rc < 0 ? TOOL_OK : rc;
     mox_buf b = MOX_BUF_INIT;
-    if ((rc = read_input(o.arg, &b)))
+    if ((rc = tool_read_file(o.arg, &b)))
         return rc;
     mox_header_config c = MOX_HEADER_CONFIG_INIT;
     if (o.strict)
@@ -189,7 +168,7 @@ static int run_mime(int argc, char **argv)
     if (rc)
         return rc < 0 ? TOOL_OK : rc;
     mox_buf b = MOX_BUF_INIT;
-    if ((rc = read_input(o.arg, &b)))
+    if ((rc = tool_read_file(o.arg, &b)))
         return rc;
     mox_mime *m = NULL;
     mox_errinfo ei;
@@ -279,7 +258,7 @@ static int run_authres(int argc, char **argv)
         return rc < 0 ? TOOL_OK : rc;
     mox_buf b = MOX_BUF_INIT;
     if (!strcmp(o.arg, "-")) {
-        if ((rc = read_input(o.arg, &b)))
+        if ((rc = tool_read_file(o.arg, &b)))
             return rc;
     } else if (mox_buf_append_str(&b, o.arg)) {
         return tool_err(TOOL_RUNTIME, "out of memory");

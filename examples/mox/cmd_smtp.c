@@ -206,35 +206,6 @@ static int handshake(conn *k, mox_tls_config *tc, const char *host, mox_smtp_cli
     return mox_smtp_client_tls_done(c, 1, &info) == MOX_OK ? 0 : -1;
 }
 
-static char *read_all(FILE *f, size_t *len)
-{
-    size_t cap = 65536, n = 0;
-    char *b = malloc(cap);
-    if (!b)
-        return NULL;
-    for (;;) {
-        if (n == cap) {
-            char *nb = realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                return NULL;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        size_t r = fread(b + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    if (ferror(f)) {
-        free(b);
-        return NULL;
-    }
-    *len = n;
-    return b;
-}
-
 /* Normalises a --from/--to address: A-label domain when the local part is
  * ASCII (so no SMTPUTF8 is needed for an IDN), else the Unicode form. */
 static int norm_addr(const char *in, int reverse, char **out)
@@ -359,6 +330,7 @@ static int run_send(int argc, char **argv)
 
     int ret = TOOL_RUNTIME;
     char *fromn = NULL, **ton = calloc(nto, sizeof *ton), *password = NULL, *msg = NULL;
+    mox_buf msgbuf = MOX_BUF_INIT;
     mox_smtp_client_rcpt *rcpts = calloc(nto, sizeof *rcpts);
     mox_tls_config *tc = NULL;
     mox_smtp_client_sasl *sasl = NULL;
@@ -385,24 +357,17 @@ static int run_send(int argc, char **argv)
     }
     if (pwfile) {
         mox_buf pw = MOX_BUF_INIT;
-        mox_errinfo ei;
-        FILE *f = fopen(pwfile, "rb");
-        size_t pl = 0;
-        char *p = f ? read_all(f, &pl) : NULL;
-        if (f)
-            fclose(f);
-        if (!p) {
-            tool_err(TOOL_RUNTIME, "reading %s: %s", pwfile, strerror(errno));
+        if (tool_read_file(pwfile, &pw) != TOOL_OK) {
+            if (pw.data)
+                memset(pw.data, 0, pw.cap);
+            mox_buf_free(&pw);
             goto out;
         }
-        (void)ei;
-        if (pl && p[pl - 1] == '\n')
-            pl--;
-        if (pl && p[pl - 1] == '\r')
-            pl--;
-        mox_buf_append(&pw, p, pl);
-        memset(p, 0, pl);
-        free(p);
+        /* One trailing line ending is not part of the password. */
+        if (pw.len && pw.data[pw.len - 1] == '\n')
+            pw.data[--pw.len] = 0;
+        if (pw.len && pw.data[pw.len - 1] == '\r')
+            pw.data[--pw.len] = 0;
         password = mox_buf_steal(&pw, NULL);
         if (!password) {
             tool_err(TOOL_RUNTIME, "out of memory");
@@ -417,11 +382,10 @@ static int run_send(int argc, char **argv)
             goto out;
         }
     }
-    size_t mlen = 0;
-    if (!(msg = read_all(stdin, &mlen))) {
-        tool_err(TOOL_RUNTIME, "reading the message from stdin failed");
+    if (tool_read_file(NULL, &msgbuf) != TOOL_OK)
         goto out;
-    }
+    msg = (char *)msgbuf.data;
+    size_t mlen = msgbuf.len;
     int needs_utf8 = 0;
     mox_errinfo mei;
     if (mox_message_needs_smtputf8(msg, mlen, 0, &needs_utf8, &mei) != MOX_OK)
@@ -624,7 +588,7 @@ out:
         mox_free(ton[i]);
     free(ton);
     free(rcpts);
-    free(msg);
+    mox_buf_free(&msgbuf);
     free(to);
     return ret;
 }

@@ -21,6 +21,11 @@ struct tool_cmd {
  * unknown names; `prefix` is e.g. "mox dns" for messages. */
 int tool_dispatch(const char *prefix, const struct tool_cmd *const *cmds, int argc, char **argv);
 
+/* Appends the whole of file `path` (NULL or "-": stdin) to `out`, which is
+ * NUL-terminated afterwards even when empty. Returns TOOL_OK, or prints
+ * the problem and returns TOOL_RUNTIME. */
+int tool_read_file(const char *path, mox_buf *out);
+
 /* Prints "mox: " + message to stderr and returns `code`. */
 int tool_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
