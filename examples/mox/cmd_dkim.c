@@ -37,36 +37,6 @@ static const char genkey_usage[] =
     "FILE as PKCS#8 PEM with mode 0600 (FILE must not exist), and prints the\n"
     "DNS record as one master-file line.\n";
 
-/* Lone LF counts as CRLF: the library sees wire form. Chunks of the
- * converted text go to `feed`. */
-struct lfconv {
-    int prev_cr;
-    int (*feed)(void *obj, const void *p, size_t n);
-    void *obj;
-};
-
-static int conv_feed(struct lfconv *c, const unsigned char *p, size_t n)
-{
-    unsigned char out[8192];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k + 2 > sizeof out) {
-            int rc = c->feed(c->obj, out, k);
-            if (rc)
-                return rc;
-            k = 0;
-        }
-        if (p[i] == '\n' && !c->prev_cr)
-            out[k++] = '\r';
-        out[k++] = p[i];
-        c->prev_cr = p[i] == '\r';
-    }
-    return k ? c->feed(c->obj, out, k) : MOX_OK;
-}
-
-static int vfeed(void *obj, const void *p, size_t n) { return mox_dkim_verifier_feed(obj, p, n); }
-static int sfeed(void *obj, const void *p, size_t n) { return mox_dkim_signer_feed(obj, p, n); }
-
 static int64_t fixed_now;
 static int64_t fixed_wall(void *ctx)
 {
@@ -147,16 +117,21 @@ static int run_verify(int argc, char **argv)
         cfg.env = &env;
     }
     mox_buf msg = MOX_BUF_INIT;
-    int rc = tool_read_file(file, &msg);
-    if (rc)
+    mox_buf raw = MOX_BUF_INIT;
+    int rc = tool_read_file(file, &raw);
+    if (rc == TOOL_OK)
+        rc = tool_to_crlf(&raw, &msg);
+    mox_buf_free(&raw);
+    if (rc) {
+        mox_buf_free(&msg);
         return rc;
+    }
     mox_dkim_verifier *v = NULL;
     if (mox_dkim_verifier_new(&v, &cfg)) {
         mox_buf_free(&msg);
         return tool_err(TOOL_RUNTIME, "out of memory");
     }
-    struct lfconv c = {0, vfeed, v};
-    int lrc = conv_feed(&c, msg.data, msg.len);
+    int lrc = mox_dkim_verifier_feed(v, msg.data, msg.len);
     mox_buf_free(&msg);
     if (lrc == MOX_OK)
         lrc = mox_dkim_verifier_end(v);
@@ -345,16 +320,17 @@ static int run_sign(int argc, char **argv)
         p[k].expire_seconds = expire;
         p[k].body_length = bodylen;
     }
-    mox_buf msg = MOX_BUF_INIT, out = MOX_BUF_INIT;
+    mox_buf msg = MOX_BUF_INIT, wire = MOX_BUF_INIT, out = MOX_BUF_INIT;
     mox_dkim_signer *s = NULL;
     mox_errinfo ei;
     if (rc == TOOL_OK)
         rc = tool_read_file(file, &msg);
+    if (rc == TOOL_OK)
+        rc = tool_to_crlf(&msg, &wire);
     if (rc == TOOL_OK && mox_dkim_signer_new(&s, NULL, p, (size_t)nkeys, &ei))
         rc = tool_err(TOOL_USAGE, "dkim sign: %s", ei.msg);
     if (rc == TOOL_OK) {
-        struct lfconv c = {0, sfeed, s};
-        int lrc = conv_feed(&c, msg.data, msg.len);
+        int lrc = mox_dkim_signer_feed(s, wire.data, wire.len);
         if (lrc == MOX_OK)
             lrc = mox_dkim_signer_finish(s, &out, &ei);
         if (lrc)
@@ -375,6 +351,7 @@ static int run_sign(int argc, char **argv)
     for (int k = 0; k < nkeys; k++)
         mox_dkim_privkey_free(pk[k]);
     mox_buf_free(&msg);
+    mox_buf_free(&wire);
     mox_buf_free(&out);
     return rc;
 }

@@ -36,19 +36,6 @@ static const char parse_usage[] =
     "Parses a DMARC policy record and shows its tags, the problems a receiver\n"
     "tolerates, or the precise error (--strict: any problem is an error).\n";
 
-/* Lone LF becomes CRLF: the library sees wire form. */
-static int to_crlf(const mox_buf *in, mox_buf *out)
-{
-    for (size_t i = 0; i < in->len; i++) {
-        unsigned char c = in->data[i];
-        if (c == '\n' && (i == 0 || in->data[i - 1] != '\r') && mox_buf_append_byte(out, '\r'))
-            return -1;
-        if (mox_buf_append_byte(out, c))
-            return -1;
-    }
-    return mox_buf_reserve(out, 0) ? -1 : 0;
-}
-
 static void json_record(tool_json *j, const mox_dmarc_record *r)
 {
     tool_json_obj_begin(j);
@@ -161,10 +148,10 @@ static int run_check(int argc, char **argv)
         mox_buf_free(&raw);
         return rc;
     }
-    if (to_crlf(&raw, &msg)) {
+    if ((rc = tool_to_crlf(&raw, &msg)) != TOOL_OK) {
         mox_buf_free(&raw);
         mox_buf_free(&msg);
-        return tool_err(TOOL_RUNTIME, "out of memory");
+        return rc;
     }
     mox_buf_free(&raw);
     mox_dmarc_psl *psl = NULL;

@@ -28,3 +28,17 @@ int tool_read_file(const char *path, mox_buf *out)
         rc = tool_err(TOOL_RUNTIME, "out of memory");
     return rc;
 }
+
+int tool_to_crlf(const mox_buf *in, mox_buf *out)
+{
+    for (size_t i = 0; i < in->len; i++) {
+        unsigned char c = in->data[i];
+        if (c == '\n' && (i == 0 || in->data[i - 1] != '\r') && mox_buf_append_byte(out, '\r'))
+            return tool_err(TOOL_RUNTIME, "out of memory");
+        if (mox_buf_append_byte(out, c))
+            return tool_err(TOOL_RUNTIME, "out of memory");
+    }
+    if (mox_buf_reserve(out, 0))
+        return tool_err(TOOL_RUNTIME, "out of memory");
+    return TOOL_OK;
+}

@@ -26,6 +26,11 @@ int tool_dispatch(const char *prefix, const struct tool_cmd *const *cmds, int ar
  * the problem and returns TOOL_RUNTIME. */
 int tool_read_file(const char *path, mox_buf *out);
 
+/* Appends `in` to `out` with every lone LF made CRLF: messages given to the
+ * tool in a file's LF form reach the library in wire form. TOOL_OK, or
+ * TOOL_RUNTIME (printed) when out of memory. */
+int tool_to_crlf(const mox_buf *in, mox_buf *out);
+
 /* Prints "mox: " + message to stderr and returns `code`. */
 int tool_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
