@@ -11,6 +11,7 @@
 #include "message.h"
 #include "address.h"
 #include "dns.h"
+#include "engine.h"
 #include "dkim.h"
 #include "spf.h"
 #include "dmarc.h"
