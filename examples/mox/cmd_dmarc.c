@@ -210,7 +210,7 @@ static int run_check(int argc, char **argv)
             tool_json_str(&j, io->reason);
             tool_json_obj_end(&j);
         }
-        const mox_spf_outcome *so = mox_spf_get(mox_msgauth_spf(m));
+        const mox_spf_outcome *so = mox_spf_result(mox_msgauth_spf(m));
         tool_json_key(&j, "spf");
         tool_json_obj_begin(&j);
         tool_json_key(&j, "result");

@@ -100,7 +100,7 @@ static int run_check(int argc, char **argv)
             return tool_err(TOOL_USAGE, "spf check: %s", ei.msg[0] ? ei.msg : mox_strerror(rc));
         return tool_err(TOOL_RUNTIME, "spf check: %s", mox_strerror(rc));
     }
-    const mox_spf_outcome *o = mox_spf_get(s);
+    const mox_spf_outcome *o = mox_spf_result(s);
     mox_buf rs = MOX_BUF_INIT, ar = MOX_BUF_INIT;
     rc = mox_spf_received_header(s, &rs);
     if (!rc)

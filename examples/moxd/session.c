@@ -387,7 +387,7 @@ static void checks_done(moxd_conn *c)
     const mox_dmarc *d = mox_msgauth_dmarc(ma);
     const mox_dmarc_outcome *dm = d ? mox_dmarc_get(d) : NULL;
     const mox_spf *sp = mox_msgauth_spf(ma);
-    const mox_spf_outcome *so = sp ? mox_spf_get(sp) : NULL;
+    const mox_spf_outcome *so = sp ? mox_spf_result(sp) : NULL;
     const mox_iprev *ip = mox_msgauth_iprev(ma);
     const mox_iprev_outcome *io = ip ? mox_iprev_get(ip) : NULL;
     if (dm) {

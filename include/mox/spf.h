@@ -1,13 +1,31 @@
 /*
  * libmox SPF: a complete RFC 7208 evaluator (check_host()) without I/O.
  *
- * One evaluation is a `mox_spf` object. It is driven either
- *   - step by step: mox_spf_step() returns MOX_SPF_NEED_DNS with a question
- *     (name, type); the embedder resolves it however it likes (event loop,
- *     cache, test zone) and hands the answer back with mox_spf_feed(); when
- *     mox_spf_step() returns MOX_SPF_DONE the outcome is ready; or
- *   - blocking: mox_spf_run() loops over a mox_resolver (mox_dns_lookup).
- * Both shapes drive the same engine.
+ * One evaluation is a `mox_spf` object, an engine of the one contract of
+ * include/mox/engine.h with the groups want, query/answer and result:
+ *   - mox_spf_want() says MOX_WANT_QUERY while a question is ready,
+ *     MOX_WANT_ANSWER while questions handed out are unanswered, and
+ *     MOX_WANT_DONE once the outcome is ready;
+ *   - mox_spf_query() hands out each question (DNS name and type, an id);
+ *     the embedder resolves it however it likes (event loop, cache, test
+ *     zone) and gives the answer back with mox_spf_answer() (built with
+ *     the mox_answer_* constructors, in any order);
+ *   - mox_spf_result() is the outcome.
+ * The blocking form is mox_engine_run(mox_spf_engine(s), &io, ei) with a
+ * resolver in `io`; mox_spf_check() does new + run in one call.
+ *
+ * Questions: one at a time where RFC 7208 evaluates one after the other
+ * (records, include, redirect, a, exists, exp). Where several are known
+ * at the same moment they are handed out together, so an asynchronous
+ * resolver runs them in parallel: the A/AAAA of every host of an "mx"
+ * term (at most max_mx_names, RFC 7208 §4.6.4) and the A/AAAA of every
+ * PTR name validated for "ptr" and %{p} (at most max_ptr_names, §4.6.4,
+ * §5.5). Answers are used in the order the RFC evaluates them (the first
+ * MX host with a DNS error or a match decides, §5.4), so the outcome,
+ * its counters and its authentic flag are exactly those of a sequential
+ * evaluation; answers to questions that turned out not to be needed are
+ * accepted and ignored. Only the address type of the client's family is
+ * asked (A for IPv4, AAAA for IPv6: §5.3, §5.4).
  *
  * What is evaluated: MAIL FROM (the <sender>; postmaster@HELO when the
  * MAIL FROM is empty) or the HELO identity, for IPv4 and IPv6 clients
@@ -27,13 +45,14 @@
 
 #include "core.h"
 #include "dns.h"
+#include "engine.h"
 
 MOX_BEGIN_DECLS
 
 /* ------------------------------------------------------------ results */
 
-/* RFC 7208 §2.6 results. */
-typedef enum mox_spf_result {
+/* RFC 7208 §2.6 results (mox_spf_outcome.result). */
+typedef enum mox_spf_verdict {
     MOX_SPF_NONE = 0,
     MOX_SPF_NEUTRAL = 1,
     MOX_SPF_PASS = 2,
@@ -41,7 +60,7 @@ typedef enum mox_spf_result {
     MOX_SPF_SOFTFAIL = 4,
     MOX_SPF_TEMPERROR = 5,
     MOX_SPF_PERMERROR = 6
-} mox_spf_result;
+} mox_spf_verdict;
 
 /* Lower-case RFC 7208 word for a result ("pass", "permerror"; "?" for an
  * out-of-range value). Static storage. */
@@ -190,43 +209,57 @@ typedef struct mox_spf mox_spf;
  *   helo:     HELO/EHLO name (may be NULL: %{h} is then "unknown");
  *   identity: MOX_SPF_ID_MAILFROM or MOX_SPF_ID_HELO.
  * Strings are copied. A non-ASCII sender domain is converted to its
- * A-label form (IDNA2008). `cfg` may be NULL (defaults). Errors:
- * MOX_ERR_INVAL (bad IP, NULL out), MOX_ERR_LIMIT (sender or HELO longer
- * than 1024 bytes), MOX_ERR_NOMEM. A malformed identity domain is not an
- * error: the evaluation ends with "none" (RFC 7208 §4.3). */
+ * A-label form (IDNA2008). `cfg` may be NULL (defaults; a zeroed config
+ * with `size` set is the defaults too) and is copied. The first question
+ * is ready when it returns (or, for an identity domain that cannot be
+ * evaluated, the outcome "none": RFC 7208 §4.3). Errors, with `ei`
+ * filled: MOX_ERR_INVAL (bad IP, NULL out, unknown identity, a config
+ * older than default_explanation, a default explanation that is not a
+ * valid macro-string), MOX_ERR_LIMIT (sender, HELO or receiver longer
+ * than 1024 bytes, default explanation over 4096), MOX_ERR_NOMEM. */
 MOX_API int mox_spf_new(mox_spf **out, const mox_spf_config *cfg,
                         const char *ip, const char *sender, const char *helo,
                         int identity, mox_errinfo *ei);
+/* NULL-safe. Questions handed out become invalid. */
 MOX_API void mox_spf_free(mox_spf *s);
 
-/* Step results (non-negative returns of mox_spf_step). */
-enum {
-    MOX_SPF_DONE = 0,     /* the outcome is ready */
-    MOX_SPF_NEED_DNS = 1  /* answer *name / *type with mox_spf_feed */
-};
+/* MOX_WANT_* bits: QUERY (mox_spf_query has a question), ANSWER
+ * (questions handed out are unanswered), DONE (mox_spf_result is valid;
+ * nothing else is wanted then, even if questions are unanswered). 0 after
+ * an allocation failure (the evaluation is unusable) and for NULL. */
+MOX_API unsigned mox_spf_want(const mox_spf *s);
 
-/* Advances the evaluation as far as it can without DNS. Returns
- * MOX_SPF_NEED_DNS with the question in *name (NUL-terminated, no
- * trailing dot, valid until the next feed/free) and *type, MOX_SPF_DONE,
- * or a negative mox_err (MOX_ERR_NOMEM; the evaluation is then
- * unusable). Calling it again before feeding repeats the question. */
-MOX_API int mox_spf_step(mox_spf *s, const char **name, uint16_t *type);
+/* Hands out the next question not handed out yet: q->kind is
+ * MOX_QUERY_DNS with u.dns.name (no trailing dot) and u.dns.type
+ * (MOX_DNS_TXT, _A, _AAAA, _MX, _PTR); the strings are owned by `s` and
+ * valid until the question is answered or `s` freed. MOX_ERR_AGAIN when
+ * there is none (answer the open ones, or the evaluation is done);
+ * MOX_ERR_INVAL for a NULL argument. */
+MOX_API int mox_spf_query(mox_spf *s, mox_query *q);
 
-/* Hands over the answer to the pending question. The answer stays the
- * caller's (what is needed is copied). Any status is acceptable: NXDOMAIN,
- * SERVFAIL and TIMEOUT are facts SPF evaluates. MOX_ERR_STATE if no
- * question is pending, MOX_ERR_INVAL if the answer's qtype differs from
- * the question's, MOX_ERR_NOMEM. */
-MOX_API int mox_spf_feed(mox_spf *s, const mox_dns_answer *ans);
+/* Takes the answer to a question handed out (a->id names it; any order;
+ * the answer is only read, the caller frees it). Any DNS status is a fact
+ * SPF evaluates: NXDOMAIN, SERVFAIL, TIMEOUT and NETERR are not errors
+ * (RFC 7208 §2.6.6, §4.3, §5). An answer the evaluation no longer needs
+ * is accepted and ignored. Errors, recorded for mox_engine_error (the
+ * evaluation is unchanged): MOX_ERR_INVAL (NULL, not a DNS answer, an
+ * answer whose type or name differs from its question's), MOX_ERR_NOTFOUND
+ * (no question with that id), MOX_ERR_STATE (answered already, not handed
+ * out yet, or the evaluation failed earlier); MOX_ERR_NOMEM (the
+ * evaluation is then unusable: want 0, result NULL). */
+MOX_API int mox_spf_answer(mox_spf *s, const mox_answer *a);
 
-/* Runs the evaluation to the end over a resolver (blocking, through
- * mox_dns_lookup). A query the resolver refuses to start is evaluated as
- * a DNS failure (temperror), not returned as an error. Returns MOX_OK or
- * MOX_ERR_NOMEM. */
-MOX_API int mox_spf_run(mox_spf *s, const mox_resolver *r);
+/* The generic view (include/mox/engine.h), part of `s`: drive it with
+ * mox_engine_run(mox_spf_engine(s), &io, ei) (io with a resolver) or any
+ * loop over mox_engine_*. NULL for NULL. */
+MOX_API mox_engine *mox_spf_engine(mox_spf *s);
 
-/* Convenience: mox_spf_new + mox_spf_run. On MOX_OK *out is the finished
- * evaluation (read it with mox_spf_get, free with mox_spf_free). */
+/* Convenience: mox_spf_new, then mox_engine_run over the resolver `r`
+ * (a query the resolver cannot start is evaluated as a DNS failure,
+ * temperror, not returned as an error). On MOX_OK *out is the finished
+ * evaluation (read it with mox_spf_result, free with mox_spf_free).
+ * Errors (ei filled): those of mox_spf_new and mox_engine_run, and
+ * MOX_ERR_INVAL for a NULL `out` or `r`. */
 MOX_API int mox_spf_check(mox_spf **out, const mox_spf_config *cfg,
                           const mox_resolver *r, const char *ip,
                           const char *sender, const char *helo,
@@ -235,7 +268,7 @@ MOX_API int mox_spf_check(mox_spf **out, const mox_spf_config *cfg,
 /* The outcome of a finished evaluation. Strings are owned by the mox_spf
  * and NUL-terminated. */
 typedef struct mox_spf_outcome {
-    int result;              /* mox_spf_result */
+    int result;              /* mox_spf_verdict */
     const char *mechanism;   /* the directive that decided, as written
                                 with its qualifier if written ("-all",
                                 "include:_spf.example.net"); for a match
@@ -257,11 +290,14 @@ typedef struct mox_spf_outcome {
                                 answer used was DNSSEC-authentic */
     unsigned dns_lookups;    /* terms of the §4.6.4 limit evaluated */
     unsigned void_lookups;   /* of those, NXDOMAIN / no-data answers */
-    unsigned dns_queries;    /* every question asked */
+    unsigned dns_queries;    /* answers the evaluation used (a sequential
+                                evaluation would have asked exactly
+                                these questions) */
 } mox_spf_outcome;
 
-/* Returns the outcome, or NULL while the evaluation is not finished. */
-MOX_API const mox_spf_outcome *mox_spf_get(const mox_spf *s);
+/* The outcome once MOX_WANT_DONE is set, else NULL (also after an
+ * allocation failure). Owned by `s`, valid until it is freed. */
+MOX_API const mox_spf_outcome *mox_spf_result(const mox_spf *s);
 
 /* ------------------------------------------------------------ headers */
 

@@ -110,7 +110,11 @@ static int run_queries(mox_engine *g, const mox_io *io, mox_errinfo *ei)
         return moxi_fail(ei, rc, 0, SIZE_MAX, "%s: query: %s", mox_engine_name(g),
                          mox_strerror(rc));
     pend ps[64];
-    memset(ps, 0, sizeof ps);
+    int given[64];
+    /* only the entries used: clearing all 64 was a tenth of an SPF
+     * evaluation's cost */
+    memset(ps, 0, nq * sizeof ps[0]);
+    memset(given, 0, nq * sizeof given[0]);
     const mox_resolver *r = io->resolver;
     int async = 0;
     /* start every DNS question */
@@ -133,7 +137,6 @@ static int run_queries(mox_engine *g, const mox_io *io, mox_errinfo *ei)
     (void)async;
     /* answer in completion order */
     size_t left = nq;
-    int given[64] = {0};
     while (left) {
         int progress = 0;
         for (size_t i = 0; i < nq; i++) {

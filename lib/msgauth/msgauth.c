@@ -20,6 +20,7 @@ struct mox_msgauth {
     int dkim_limit;         /* DKIM refused the header section */
     int pending;            /* Q_* of the asked question */
     char *dkim_name;        /* pending DKIM key name (copy) */
+    mox_query spf_q;        /* pending SPF question */
     int failed;
     int done;
 };
@@ -172,7 +173,7 @@ static int start_dmarc(mox_msgauth *m)
     int rc = mox_dmarc_new_message(&m->dmarc, m->cfg.dmarc, m->header.data, m->header.len);
     if (rc != MOX_OK)
         return rc;
-    const mox_spf_outcome *so = mox_spf_get(m->spf);
+    const mox_spf_outcome *so = mox_spf_result(m->spf);
     if (so)
         rc = mox_dmarc_set_spf(m->dmarc, spf_to_dmarc(so->result), so->domain);
     size_t n = m->dkim_limit ? 0 : mox_dkim_verifier_count(m->dkim);
@@ -206,14 +207,21 @@ int mox_msgauth_step(mox_msgauth *m, const char **name, uint16_t *type)
             return MOX_MSGAUTH_NEED_DNS;
         }
     }
-    if (m->pending == Q_NONE || m->pending == Q_SPF) {
-        rc = mox_spf_step(m->spf, name, type);
-        if (rc < 0)
-            goto fail;
-        if (rc == MOX_SPF_NEED_DNS) {
+    if (m->pending == Q_SPF) {
+        *name = m->spf_q.u.dns.name;
+        *type = m->spf_q.u.dns.type;
+        return MOX_MSGAUTH_NEED_DNS;
+    }
+    if (m->pending == Q_NONE && !mox_spf_result(m->spf)) {
+        rc = mox_spf_query(m->spf, &m->spf_q);
+        if (rc == MOX_OK) {
             m->pending = Q_SPF;
+            *name = m->spf_q.u.dns.name;
+            *type = m->spf_q.u.dns.type;
             return MOX_MSGAUTH_NEED_DNS;
         }
+        rc = MOX_ERR_NOMEM; /* no question and no result: the evaluation failed */
+        goto fail;
     }
     if (!m->dkim_limit && m->pending == Q_NONE) {
         const char *kn;
@@ -267,7 +275,14 @@ int mox_msgauth_feed_dns(mox_msgauth *m, const mox_dns_answer *ans)
     int rc;
     switch (m->pending) {
     case Q_IPREV: rc = mox_iprev_feed(m->iprev, ans); break;
-    case Q_SPF: rc = mox_spf_feed(m->spf, ans); break;
+    case Q_SPF: {
+        mox_answer *a;
+        rc = mox_answer_dns_copy(&a, m->spf_q.id, ans);
+        if (rc == MOX_OK)
+            rc = mox_spf_answer(m->spf, a);
+        mox_answer_free(a);
+        break;
+    }
     case Q_DKIM:
         rc = mox_dkim_verifier_answer(m->dkim, m->dkim_name, ans);
         break;
@@ -364,7 +379,7 @@ const mox_iprev *mox_msgauth_iprev(const mox_msgauth *m)
 
 int mox_msgauth_spf_authres(const mox_spf *s, mox_authres *ar)
 {
-    const mox_spf_outcome *o = mox_spf_get(s);
+    const mox_spf_outcome *o = mox_spf_result(s);
     if (!ar)
         return MOX_ERR_INVAL;
     if (!o)

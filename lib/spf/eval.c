@@ -1,21 +1,40 @@
-/* check_host() (RFC 7208 §4-§6, §8) as a resumable state machine.
+/* check_host() (RFC 7208 §4-§6, §8) as a resumable state machine behind
+ * the engine contract (include/mox/engine.h).
  *
  * The evaluation is a stack of frames, one per record being evaluated
  * (the top record, then one per include; redirect replaces a frame). Only
- * the innermost frame advances. Every DNS need becomes a pending question
- * (s->wait says which handler takes the answer); handlers copy what they
- * need out of the answer, so nothing the embedder passes is kept. */
+ * the innermost frame advances. Every DNS need becomes a group of
+ * questions in the question table (s->wait says which handler takes the
+ * answers): one question, or, where RFC 7208 needs several known at the
+ * same moment, all of them at once (the A/AAAA of every MX host of one
+ * "mx" term, the A/AAAA of every PTR name of the client). Answers of a
+ * group may come in any order; they are used in the order a sequential
+ * evaluation would have used them, so results, counters and the
+ * authentic flag are the same as one question at a time would give.
+ * Handlers copy what they need out of an answer, so nothing the embedder
+ * passes is kept. */
 #include <stdio.h>
 
+#include "engine/engine_priv.h"
 #include "mox/text.h"
 #include "spf/spf_priv.h"
 
 enum { W_NONE, W_RECORD, W_A, W_EXISTS, W_MX, W_MX_ADDR, W_PTR, W_PTR_ADDR, W_EXP };
 enum { F_FETCH, F_EVAL };
 /* Per-term progress. */
-enum { T_START, T_PTR, T_EXPAND, T_QUERY, T_WAIT, T_MX_ADDR, T_CHILD, T_CHILD_DONE };
+enum { T_START, T_PTR, T_EXPAND, T_QUERY, T_WAIT, T_MX_ADDR, T_MX_WAIT, T_CHILD, T_CHILD_DONE };
 /* Explanation progress. */
 enum { E_START, E_PTR1, E_QUERY, E_WAIT, E_PTR2, E_TEXT, E_DEFAULT };
+/* %{p} / ptr data progress. */
+enum { P_NONE, P_ASKED, P_NAMES, P_VALIDATING, P_DONE };
+
+/* The answer to the address question of one MX host. */
+enum { MXA_PENDING, MXA_NOMATCH, MXA_MATCH, MXA_ERROR };
+typedef struct mx_addr {
+    unsigned char state;
+    unsigned char authentic;
+    int status;
+} mx_addr;
 
 typedef struct frame {
     char *domain;
@@ -26,12 +45,14 @@ typedef struct frame {
     int tstate;
     char *target;
     char **mx;
+    mx_addr *mxa;
     size_t nmx, mxi;
     int matched;     /* answer handler verdict for the current term */
     int child_result;
 } frame;
 
 struct mox_spf {
+    mox_engine eng; /* generic view (mox_spf_engine) */
     /* limits */
     unsigned max_terms, max_void, max_mx, max_ptr;
     size_t max_expansion, max_explanation;
@@ -48,16 +69,19 @@ struct mox_spf {
     frame *fr;
     size_t nfr, capfr;
     int started;
-    /* pending question */
-    int wait;
-    char *qname;
-    uint16_t qtype;
+    int failed;      /* out of memory half-way: unusable */
+    /* questions: the table, and the group the evaluation waits for */
+    moxi_qset qs;
+    int wait;        /* W_* of the group, W_NONE when not waiting */
+    uint32_t wait_id; /* id of the group's first question (ids are
+                         consecutive within a group) */
+    size_t wait_n, wait_left;
     /* %{p} / ptr data, computed once */
-    int pp_state; /* 0 none, 1 asked, 2 validating, 3 done */
+    int pp_state;    /* P_* */
     int pp_void, pp_err;
     char **pp_names;
     unsigned char *pp_valid;
-    size_t pp_n, pp_i;
+    size_t pp_n;
     /* explanation */
     int exp_active, estate;
     char *exp_target, *exp_text;
@@ -68,6 +92,9 @@ struct mox_spf {
     unsigned lookups, voids, queries;
     int any_answer, all_authentic;
 };
+
+static int advance(mox_spf *s);
+static const moxi_engine_ops spf_ops;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -82,6 +109,8 @@ static void term_reset(frame *f)
         mox_free(f->mx[i]);
     mox_free(f->mx);
     f->mx = NULL;
+    mox_free(f->mxa);
+    f->mxa = NULL;
     f->nmx = f->mxi = 0;
     f->matched = 0;
 }
@@ -130,16 +159,49 @@ static int final(mox_spf *s, int result, const char *fmt, ...)
     return set_problem(s, "%s", msg);
 }
 
+/* Starts a group of `n` questions of one type (names[i]), all known now;
+ * the evaluation waits until the group is resolved. */
+static int ask_group(mox_spf *s, int kind, char *const *names, size_t n, uint16_t type)
+{
+    uint32_t id = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = moxi_qset_dns(&s->qs, names[i], strlen(names[i]), type, 0, i ? NULL : &id);
+        if (rc)
+            return rc == MOX_ERR_LIMIT ? MOX_ERR_NOMEM : rc;
+    }
+    s->wait = kind;
+    s->wait_id = id;
+    s->wait_n = s->wait_left = n;
+    return MOX_OK;
+}
+
 static int ask(mox_spf *s, int kind, const char *name, uint16_t type)
 {
-    char *q = moxi_strdup(name);
-    if (!q)
-        return MOX_ERR_NOMEM;
-    mox_free(s->qname);
-    s->qname = q;
-    s->qtype = type;
-    s->wait = kind;
-    return MOX_OK;
+    char *const names[1] = {(char *)name};
+    return ask_group(s, kind, names, 1, type);
+}
+
+/* The group is resolved: questions of it not handed out yet are
+ * withdrawn (those handed out are answered and ignored). */
+static void group_done(mox_spf *s)
+{
+    for (size_t i = 0; i < s->wait_n; i++) {
+        uint32_t id = s->wait_id + (uint32_t)i;
+        const moxi_qslot *sl = &s->qs.v[id - s->qs.base];
+        if (sl->state == MOXI_Q_UNASKED)
+            moxi_qset_cancel(&s->qs, id);
+    }
+    s->wait = W_NONE;
+    s->wait_n = s->wait_left = 0;
+}
+
+/* An answer the evaluation uses: counted, and its DNSSEC status kept. */
+static void used(mox_spf *s, int authentic)
+{
+    s->queries++;
+    s->any_answer = 1;
+    if (!authentic)
+        s->all_authentic = 0;
 }
 
 /* Answer classes. */
@@ -219,7 +281,7 @@ static void fill_vars(const mox_spf *s, moxi_spf_vars *v, const char *domain)
     v->v6 = s->v6;
     v->t = s->t;
     v->ptr = NULL;
-    if (s->pp_state == 3) {
+    if (s->pp_state == P_DONE) {
         /* RFC 7208 §7.3: prefer a validated name within <domain>. */
         for (size_t i = 0; i < s->pp_n; i++)
             if (s->pp_valid[i] && name_eq(s->pp_names[i], domain)) {
@@ -277,34 +339,39 @@ static void reverse_name(const mox_spf *s, char *out, size_t outsz)
 
 /* ------------------------------------------------------------ ptr data */
 
-/* Advances the PTR lookup + validation shared by "ptr" and %{p}.
- * Returns 1 when complete, 0 when a question is pending, <0 on error. */
+/* Advances the PTR lookup + validation shared by "ptr" and %{p}: the PTR
+ * question, then the address questions of every name at once (each name
+ * is validated on its own, RFC 7208 §5.5, so their order does not
+ * matter). Returns 1 when complete, 0 when questions are pending, <0 on
+ * error. */
 static int ptr_run(mox_spf *s)
 {
-    if (s->pp_state == 0) {
+    if (s->pp_state == P_NONE) {
         char rev[80];
         reverse_name(s, rev, sizeof rev);
         int rc = ask(s, W_PTR, rev, MOX_DNS_PTR);
         if (rc)
             return rc;
-        s->pp_state = 1;
+        s->pp_state = P_ASKED;
         return 0;
     }
-    if (s->pp_state == 2) {
-        if (s->pp_i < s->pp_n) {
-            int rc = ask(s, W_PTR_ADDR, s->pp_names[s->pp_i], addr_type(s));
-            return rc ? rc : 0;
+    if (s->pp_state == P_NAMES) {
+        if (s->pp_n) {
+            int rc = ask_group(s, W_PTR_ADDR, s->pp_names, s->pp_n, addr_type(s));
+            if (rc)
+                return rc;
+            s->pp_state = P_VALIDATING;
+            return 0;
         }
-        s->pp_state = 3;
+        s->pp_state = P_DONE;
     }
-    return s->pp_state == 3 ? 1 : 0;
+    return s->pp_state == P_DONE ? 1 : 0;
 }
 
 static int on_ptr(mox_spf *s, const mox_dns_answer *a)
 {
     int c = classify(a);
-    s->pp_state = 2;
-    s->pp_i = 0;
+    s->pp_state = P_NAMES;
     if (c == A_ERR) {
         s->pp_err = 1; /* RFC 7208 §5.5: ptr fails to match, %{p} unknown */
         return MOX_OK;
@@ -337,13 +404,16 @@ static int on_ptr(mox_spf *s, const mox_dns_answer *a)
     return MOX_OK;
 }
 
-static int on_ptr_addr(mox_spf *s, const mox_dns_answer *a)
+static int on_ptr_addr(mox_spf *s, size_t idx, const mox_dns_answer *a)
 {
     /* A DNS error on one name skips it (RFC 7208 §5.5). */
     for (size_t i = 0; i < a->nrr; i++)
         if (addr_matches(s, &a->rr[i], -1, -1))
-            s->pp_valid[s->pp_i] = 1;
-    s->pp_i++;
+            s->pp_valid[idx] = 1;
+    if (--s->wait_left == 0) {
+        group_done(s);
+        s->pp_state = P_DONE;
+    }
     return MOX_OK;
 }
 
@@ -526,8 +596,14 @@ static int eval_term(mox_spf *s, frame *f)
                 return ask(s, W_EXISTS, f->target, MOX_DNS_A);
             return ask(s, W_MX, f->target, MOX_DNS_MX);
         }
-        if (f->tstate == T_MX_ADDR && !f->matched && f->mxi < f->nmx)
-            return ask(s, W_MX_ADDR, f->mx[f->mxi], addr_type(s));
+        if (f->tstate == T_MX_ADDR) {
+            /* The address questions of every host at once (at most
+             * max_mx of them, RFC 7208 §4.6.4); on_mx_addr uses the
+             * answers in MX order. */
+            f->tstate = T_MX_WAIT;
+            if (f->nmx)
+                return ask_group(s, W_MX_ADDR, f->mx, f->nmx, addr_type(s));
+        }
         verdict = f->matched;
         break;
     case MOX_SPF_PTR:
@@ -695,7 +771,7 @@ static void publish(mox_spf *s);
 
 /* ------------------------------------------------------------ answers */
 
-static int on_a_answer(mox_spf *s, frame *f, const mox_dns_answer *a)
+static int on_a_answer(mox_spf *s, frame *f, int kind, const mox_dns_answer *a)
 {
     const mox_spf_term *t = &f->rec->terms[f->idx];
     int c = classify(a);
@@ -704,7 +780,7 @@ static int on_a_answer(mox_spf *s, frame *f, const mox_dns_answer *a)
                      mox_dns_type_name(a->qtype), f->target);
     if (c == A_VOID)
         return count_void(s);
-    if (s->wait == W_EXISTS) {
+    if (kind == W_EXISTS) {
         f->matched = 1;
         return MOX_OK;
     }
@@ -726,8 +802,9 @@ static int on_mx(mox_spf *s, frame *f, const mox_dns_answer *a)
     if (n > s->max_mx)
         return final(s, MOX_SPF_PERMERROR, "%zu MX records for %s, more than %u", n, f->target,
                      s->max_mx);
-    f->mx = mox_calloc(n, sizeof(char *));
-    if (!f->mx)
+    f->mx = mox_calloc(n ? n : 1, sizeof(char *));
+    f->mxa = mox_calloc(n ? n : 1, sizeof *f->mxa);
+    if (!f->mx || !f->mxa)
         return MOX_ERR_NOMEM;
     for (size_t i = 0; i < a->nrr; i++) {
         const mox_dns_rr *rr = &a->rr[i];
@@ -742,52 +819,110 @@ static int on_mx(mox_spf *s, frame *f, const mox_dns_answer *a)
     return MOX_OK;
 }
 
-static int on_mx_addr(mox_spf *s, frame *f, const mox_dns_answer *a)
+/* Keeps the answer for host `idx`, then uses the answers in MX order as
+ * far as they go: the first host with a DNS error ends the evaluation
+ * (temperror), the first matching host matches; hosts after the deciding
+ * one are ignored, as if they had never been asked. */
+static int on_mx_addr(mox_spf *s, frame *f, size_t idx, const mox_dns_answer *a)
 {
     const mox_spf_term *t = &f->rec->terms[f->idx];
-    if (classify(a) == A_ERR)
-        return final(s, MOX_SPF_TEMPERROR, "DNS %s looking up %s %s", mox_dns_status_name(a->status),
-                     mox_dns_type_name(a->qtype), f->mx[f->mxi]);
-    for (size_t i = 0; i < a->nrr && !f->matched; i++)
-        f->matched = addr_matches(s, &a->rr[i], t->cidr4, t->cidr6);
-    f->mxi++;
+    mx_addr *x = &f->mxa[idx];
+    x->authentic = a->authentic != 0;
+    x->status = a->status;
+    if (classify(a) == A_ERR) {
+        x->state = MXA_ERROR;
+    } else {
+        x->state = MXA_NOMATCH;
+        for (size_t i = 0; i < a->nrr && x->state == MXA_NOMATCH; i++)
+            if (addr_matches(s, &a->rr[i], t->cidr4, t->cidr6))
+                x->state = MXA_MATCH;
+    }
+    while (f->mxi < f->nmx && f->mxa[f->mxi].state != MXA_PENDING) {
+        x = &f->mxa[f->mxi];
+        used(s, x->authentic);
+        if (x->state == MXA_ERROR) {
+            group_done(s);
+            return final(s, MOX_SPF_TEMPERROR, "DNS %s looking up %s %s",
+                         mox_dns_status_name(x->status), mox_dns_type_name(addr_type(s)),
+                         f->mx[f->mxi]);
+        }
+        if (x->state == MXA_MATCH) {
+            f->matched = 1;
+            break;
+        }
+        f->mxi++;
+    }
+    if (f->matched || f->mxi == f->nmx)
+        group_done(s);
     return MOX_OK;
 }
 
-int mox_spf_feed(mox_spf *s, const mox_dns_answer *a)
+/* Takes the answer to question `idx` of the current group. */
+static int dispatch(mox_spf *s, size_t idx, const mox_dns_answer *a)
 {
-    if (!s || !a)
-        return MOX_ERR_INVAL;
-    if (!s->wait || s->done)
-        return MOX_ERR_STATE;
-    if (a->qtype != s->qtype || (a->qname && !name_eq(a->qname, s->qname)))
-        return MOX_ERR_INVAL;
     int kind = s->wait;
-    s->queries++;
-    s->any_answer = 1;
-    if (!a->authentic)
-        s->all_authentic = 0;
     frame *f = top(s);
-    int rc;
+    if (kind != W_MX_ADDR && kind != W_PTR_ADDR)
+        group_done(s); /* one question: answered */
+    if (kind != W_MX_ADDR)
+        used(s, a->authentic); /* MX host answers count when used */
     switch (kind) {
-    case W_RECORD: rc = on_record(s, a); break;
+    case W_RECORD: return on_record(s, a);
     case W_A:
-    case W_EXISTS: rc = on_a_answer(s, f, a); break;
-    case W_MX: rc = on_mx(s, f, a); break;
-    case W_MX_ADDR: rc = on_mx_addr(s, f, a); break;
-    case W_PTR: rc = on_ptr(s, a); break;
-    case W_PTR_ADDR: rc = on_ptr_addr(s, a); break;
-    default: rc = on_exp(s, a); break;
+    case W_EXISTS: return on_a_answer(s, f, kind, a);
+    case W_MX: return on_mx(s, f, a);
+    case W_MX_ADDR: return on_mx_addr(s, f, idx, a);
+    case W_PTR: return on_ptr(s, a);
+    case W_PTR_ADDR: return on_ptr_addr(s, idx, a);
+    default: return on_exp(s, a);
     }
-    s->wait = W_NONE;
-    if (rc < 0) {
-        /* A handler may have stopped half-way: the evaluation is unusable
-         * and says so on every later step. */
-        s->done = 1;
-        s->started = -1;
-        s->out.result = MOX_SPF_TEMPERROR;
+}
+
+/* After an allocation failure a handler may have stopped half-way: the
+ * evaluation is unusable and says so on every later call. */
+static int broken(mox_spf *s, int rc)
+{
+    s->failed = 1;
+    s->done = 0;
+    return moxi_engine_fail(&s->eng, rc, "spf: %s; the evaluation is unusable", mox_strerror(rc));
+}
+
+int mox_spf_answer(mox_spf *s, const mox_answer *ans)
+{
+    if (!s)
+        return MOX_ERR_INVAL;
+    if (s->failed)
+        return moxi_engine_fail(&s->eng, MOX_ERR_STATE, "spf: the evaluation failed earlier");
+    /* An answer naming another name than its question is refused before
+     * it is taken, so the question stays open for the right one. */
+    const mox_dns_answer *a = mox_answer_dns(ans);
+    uint32_t id = mox_answer_id(ans);
+    if (a && a->qname && a->qname[0] && id >= s->qs.base && id - s->qs.base < s->qs.n) {
+        const char *qn = s->qs.v[id - s->qs.base].q.u.dns.name;
+        if (!name_eq(a->qname, qn))
+            return moxi_engine_fail(&s->eng, MOX_ERR_INVAL,
+                                    "spf: answer %u is for %.255s, the question was %.255s",
+                                    (unsigned)id, a->qname, qn);
+    }
+    const moxi_qslot *sl;
+    int rc = moxi_qset_take(&s->qs, &s->eng, ans, &sl);
+    if (rc)
         return rc;
+    /* Answers to questions the evaluation no longer needs (another host
+     * of the group decided, or the evaluation ended) are ignored. */
+    if (s->done || s->wait == W_NONE || id < s->wait_id || id - s->wait_id >= s->wait_n)
+        return MOX_OK;
+    mox_dns_answer typed;
+    if (a->qtype != sl->q.u.dns.type) { /* an answer that did not say its type */
+        typed = *a;
+        typed.qtype = sl->q.u.dns.type;
+        a = &typed;
     }
+    rc = dispatch(s, id - s->wait_id, a);
+    if (rc == MOX_OK && !s->done && s->wait == W_NONE)
+        rc = advance(s);
+    if (rc < 0)
+        return broken(s, rc);
     if (s->done)
         publish(s);
     return MOX_OK;
@@ -795,12 +930,20 @@ int mox_spf_feed(mox_spf *s, const mox_dns_answer *a)
 
 /* ------------------------------------------------------------ driving */
 
+static void publish(mox_spf *s);
+
+/* Evaluates as far as the answers go: until a group of questions is
+ * waited for or the outcome is ready. */
 static int advance(mox_spf *s)
 {
     if (!s->started) {
         s->started = 1;
-        if (s->domain_bad)
-            return final(s, MOX_SPF_NONE, "invalid domain '%.100s' (RFC 7208 §4.3)", s->odomain);
+        if (s->domain_bad) {
+            int rc = final(s, MOX_SPF_NONE, "invalid domain '%.100s' (RFC 7208 §4.3)", s->odomain);
+            if (rc == MOX_OK)
+                publish(s);
+            return rc;
+        }
         int rc = push_frame(s, s->odomain, 0);
         if (rc)
             return rc;
@@ -819,6 +962,8 @@ static int advance(mox_spf *s)
         if (rc < 0)
             return rc;
     }
+    if (s->done)
+        publish(s);
     return MOX_OK;
 }
 
@@ -837,60 +982,41 @@ static void publish(mox_spf *s)
     o->dns_queries = s->queries;
 }
 
-int mox_spf_step(mox_spf *s, const char **name, uint16_t *type)
+unsigned mox_spf_want(const mox_spf *s)
 {
-    if (!s)
-        return MOX_ERR_INVAL;
-    if (!s->done && !s->wait) {
-        int rc = advance(s);
-        if (rc < 0) {
-            /* Unusable after an allocation failure: report it each time. */
-            s->done = 1;
-            s->wait = W_NONE;
-            s->out.result = MOX_SPF_TEMPERROR;
-            s->started = -1;
-            return rc;
-        }
-    }
-    if (s->started < 0)
-        return MOX_ERR_NOMEM;
-    if (s->done) {
-        publish(s);
-        return MOX_SPF_DONE;
-    }
-    if (name)
-        *name = s->qname;
-    if (type)
-        *type = s->qtype;
-    return MOX_SPF_NEED_DNS;
+    if (!s || s->failed)
+        return 0;
+    if (s->done)
+        return MOX_WANT_DONE;
+    return moxi_qset_want(&s->qs);
 }
 
-/* mox_dns_lookup_feed callback */
-static int feed_cb(void *s, const mox_dns_answer *a)
+int mox_spf_query(mox_spf *s, mox_query *q)
 {
-    return mox_spf_feed(s, a);
+    if (!s || !q)
+        return s ? moxi_engine_fail(&s->eng, MOX_ERR_INVAL, "spf: NULL query") : MOX_ERR_INVAL;
+    if (s->failed || s->done)
+        return MOX_ERR_AGAIN;
+    return moxi_qset_next(&s->qs, q);
 }
 
-int mox_spf_run(mox_spf *s, const mox_resolver *r)
+const mox_spf_outcome *mox_spf_result(const mox_spf *s)
 {
-    if (!s || !r)
-        return MOX_ERR_INVAL;
-    for (;;) {
-        const char *name;
-        uint16_t type;
-        int rc = mox_spf_step(s, &name, &type);
-        if (rc <= 0)
-            return rc;
-        rc = mox_dns_lookup_feed(r, name, type, feed_cb, s);
-        if (rc)
-            return rc;
-    }
+    return s && s->done && !s->failed ? &s->out : NULL;
 }
 
-const mox_spf_outcome *mox_spf_get(const mox_spf *s)
-{
-    return s && s->done && s->started > 0 ? &s->out : NULL;
-}
+static unsigned ops_want(const void *self) { return mox_spf_want(self); }
+static int ops_query(void *self, mox_query *q) { return mox_spf_query(self, q); }
+static int ops_answer(void *self, const mox_answer *a) { return mox_spf_answer(self, a); }
+
+static const moxi_engine_ops spf_ops = {
+    .name = "spf",
+    .want = ops_want,
+    .query = ops_query,
+    .answer = ops_answer,
+};
+
+mox_engine *mox_spf_engine(mox_spf *s) { return s ? &s->eng : NULL; }
 
 /* ------------------------------------------------------------ lifecycle */
 
@@ -973,8 +1099,8 @@ static int setup_identity(mox_spf *s, const char *sender, const char *helo)
 
 #define DEFAULT_EXPLANATION "%{d} does not designate %{c} as permitted sender"
 
-int mox_spf_new(mox_spf **out, const mox_spf_config *cfg, const char *ip, const char *sender,
-                const char *helo, int identity, mox_errinfo *ei)
+int moxi_spf_create(mox_spf **out, const mox_spf_config *cfg, const char *ip, const char *sender,
+                    const char *helo, int identity, uint32_t id_base, mox_errinfo *ei)
 {
     if (!out)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL output");
@@ -989,7 +1115,9 @@ int mox_spf_new(mox_spf **out, const mox_spf_config *cfg, const char *ip, const 
         return moxi_fail(ei, MOX_ERR_LIMIT, 0, SIZE_MAX, "receiver longer than 1024 bytes");
     mox_spf *s = mox_calloc(1, sizeof *s);
     if (!s)
-        return MOX_ERR_NOMEM;
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    moxi_engine_init(&s->eng, &spf_ops, s);
+    s->qs.last_id = id_base;
     if (moxi_spf_ip_parse(ip, s->ip, &s->v6)) {
         mox_free(s);
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid IP address '%.64s'",
@@ -1013,22 +1141,37 @@ int mox_spf_new(mox_spf **out, const mox_spf_config *cfg, const char *ip, const 
     const char *defexp = cfg && cfg->default_explanation ? cfg->default_explanation
                                                          : DEFAULT_EXPLANATION;
     int rc = MOX_OK;
+    mox_errinfo mei;
+    mox_errinfo_clear(&mei);
     if (strlen(defexp) > 4096)
         rc = moxi_fail(ei, MOX_ERR_LIMIT, 0, SIZE_MAX, "default explanation too long");
     else if (moxi_spf_macro(defexp, strlen(defexp), NULL, MOXI_SPF_CHECK_ONLY | MOX_SPF_EXPAND_EXP,
-                            0, NULL, NULL, NULL, ei))
-        rc = MOX_ERR_INVAL;
+                            0, NULL, NULL, NULL, &mei))
+        rc = moxi_fail(ei, MOX_ERR_INVAL, mei.detail, mei.offset, "default explanation: %s",
+                       mei.msg);
     else if (!(s->fr = mox_calloc(s->capfr, sizeof *s->fr)) || !(s->defexp = moxi_strdup(defexp)) ||
              (cfg && cfg->receiver && !(s->receiver = moxi_strdup(cfg->receiver))))
         rc = MOX_ERR_NOMEM;
     else
         rc = setup_identity(s, sender, helo);
+    /* The first question (or, for an invalid identity domain, the
+     * outcome) is ready when the evaluation is returned. */
+    if (rc == MOX_OK)
+        rc = advance(s);
     if (rc) {
+        if (rc == MOX_ERR_NOMEM)
+            moxi_fail(ei, rc, 0, SIZE_MAX, "out of memory");
         mox_spf_free(s);
         return rc;
     }
     *out = s;
     return MOX_OK;
+}
+
+int mox_spf_new(mox_spf **out, const mox_spf_config *cfg, const char *ip, const char *sender,
+                const char *helo, int identity, mox_errinfo *ei)
+{
+    return moxi_spf_create(out, cfg, ip, sender, helo, identity, 0, ei);
 }
 
 void mox_spf_free(mox_spf *s)
@@ -1048,7 +1191,7 @@ void mox_spf_free(mox_spf *s)
     mox_free(s->helo);
     mox_free(s->receiver);
     mox_free(s->defexp);
-    mox_free(s->qname);
+    moxi_qset_clear(&s->qs);
     mox_free(s->exp_target);
     mox_free(s->exp_text);
     mox_free(s->o_mech);
@@ -1061,13 +1204,17 @@ int mox_spf_check(mox_spf **out, const mox_spf_config *cfg, const mox_resolver *
                   const char *sender, const char *helo, int identity, mox_errinfo *ei)
 {
     if (!out || !r)
-        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "spf: NULL output or resolver");
     *out = NULL;
     mox_spf *s;
     int rc = mox_spf_new(&s, cfg, ip, sender, helo, identity, ei);
     if (rc)
         return rc;
-    rc = mox_spf_run(s, r);
+    mox_io io = MOX_IO_INIT;
+    io.resolver = r;
+    rc = mox_engine_run(&s->eng, &io, ei);
+    if (rc == MOX_OK && !mox_spf_result(s))
+        rc = moxi_fail(ei, MOX_ERR_STATE, 0, SIZE_MAX, "spf: the evaluation did not finish");
     if (rc) {
         mox_spf_free(s);
         return rc;

@@ -170,7 +170,7 @@ int mox_spf_received_header(const mox_spf *s, mox_buf *out)
 {
     if (!s || !out)
         return MOX_ERR_INVAL;
-    const mox_spf_outcome *o = mox_spf_get(s);
+    const mox_spf_outcome *o = mox_spf_result(s);
     if (!o)
         return MOX_ERR_STATE;
     size_t start = out->len;
@@ -215,7 +215,7 @@ int mox_spf_auth_results(const mox_spf *s, mox_buf *out)
 {
     if (!s || !out)
         return MOX_ERR_INVAL;
-    const mox_spf_outcome *o = mox_spf_get(s);
+    const mox_spf_outcome *o = mox_spf_result(s);
     if (!o)
         return MOX_ERR_STATE;
     size_t start = out->len;

@@ -60,6 +60,12 @@ int moxi_spf_ip_parse(const char *s, unsigned char ip[16], int *v6);
  * 1..253 octets, labels 1..63, and at least two labels when `multi`. */
 int moxi_spf_domain_ok(const char *name, size_t len, int multi);
 
+/* mox_spf_new with question ids starting after `id_base` (msgauth runs
+ * several engines behind one question table and tells their questions
+ * apart by id range). */
+int moxi_spf_create(mox_spf **out, const mox_spf_config *cfg, const char *ip, const char *sender,
+                    const char *helo, int identity, uint32_t id_base, mox_errinfo *ei);
+
 /* Read access for header.c. */
 const char *moxi_spf_client_ip(const mox_spf *s, char *buf, size_t n);
 const char *moxi_spf_helo(const mox_spf *s);

@@ -43,7 +43,7 @@ static res check_cfg(mox_dns_zone *z, const mox_spf_config *cfg, const char *ip,
     int rc = mox_spf_check(&s, cfg, &r, ip, sender, helo, MOX_SPF_ID_MAILFROM, &ei);
     if (rc)
         fail_msg("check: %s: %s", mox_strerror(rc), ei.msg);
-    const mox_spf_outcome *o = mox_spf_get(s);
+    const mox_spf_outcome *o = mox_spf_result(s);
     assert_non_null(o);
     res x;
     memset(&x, 0, sizeof x);
@@ -557,11 +557,11 @@ static void test_single_label(void **state)
     mox_spf *s;
     assert_int_equal(mox_spf_check(&s, &cfg, &r, "127.0.0.1", NULL, "localhost", MOX_SPF_ID_HELO, NULL),
                      MOX_OK);
-    assert_int_equal(mox_spf_get(s)->result, MOX_SPF_PASS);
+    assert_int_equal(mox_spf_result(s)->result, MOX_SPF_PASS);
     mox_spf_free(s);
     assert_int_equal(mox_spf_check(&s, NULL, &r, "127.0.0.1", NULL, "localhost", MOX_SPF_ID_HELO, NULL),
                      MOX_OK);
-    assert_int_equal(mox_spf_get(s)->result, MOX_SPF_NONE);
+    assert_int_equal(mox_spf_result(s)->result, MOX_SPF_NONE);
     mox_spf_free(s);
 
     /* a caller compiled against the config before the field existed */
@@ -655,75 +655,160 @@ static void test_limits(void **state)
     mox_dns_zone_free(z);
 }
 
-/* ------------------------------------------------------------ step API */
+/* Drives `s` by hand answering from `z`: all open questions are
+ * collected and answered last-asked first (so the questions of a group
+ * are answered in reverse). Returns the number of questions handed out
+ * together at most. */
+static size_t drive_reverse(mox_spf *s, mox_dns_zone *z)
+{
+    size_t most = 0;
+    for (int guard = 0; guard < 100 && !(mox_spf_want(s) & MOX_WANT_DONE); guard++) {
+        mox_query open[32];
+        size_t n = 0;
+        while (n < 32 && mox_spf_query(s, &open[n]) == MOX_OK)
+            n++;
+        assert_true(n > 0);
+        if (n > most)
+            most = n;
+        while (n > 0) {
+            n--;
+            mox_dns_answer *d;
+            assert_int_equal(mox_dns_zone_query(z, open[n].u.dns.name, open[n].u.dns.type, &d),
+                             MOX_OK);
+            mox_answer *a;
+            assert_int_equal(mox_answer_dns_copy(&a, open[n].id, d), MOX_OK);
+            mox_dns_answer_free(d);
+            assert_int_equal(mox_spf_answer(s, a), MOX_OK); /* also once done: ignored */
+            mox_answer_free(a);
+        }
+    }
+    assert_true(mox_spf_want(s) & MOX_WANT_DONE);
+    return most;
+}
 
-static void test_step_api(void **state)
+/* The address questions of every MX host and of every PTR name are handed
+ * out together; answered in reverse, they still decide in RFC order. */
+static void test_groups(void **state)
+{
+    (void)state;
+    mox_dns_zone *z = zone_from("mx.test. TXT \"v=spf1 mx -all\"\n"
+                                "mx.test. MX 10 m1.mx.test.\n"
+                                "mx.test. MX 20 m2.mx.test.\n"
+                                "mx.test. MX 30 m3.mx.test.\n"
+                                "m1.mx.test. A 192.0.2.10\n"
+                                "m2.mx.test. A 192.0.2.20\n"
+                                "m3.mx.test. A 192.0.2.30\n"
+                                "$SERVFAIL m2.mx.test.\n"
+                                "ptr.test. TXT \"v=spf1 ptr:ptr.test -all\"\n"
+                                "5.2.0.192.in-addr.arpa. PTR p1.ptr.test.\n"
+                                "5.2.0.192.in-addr.arpa. PTR p2.ptr.test.\n"
+                                "5.2.0.192.in-addr.arpa. PTR p3.other.test.\n"
+                                "p2.ptr.test. A 192.0.2.5\n"
+                                "p3.other.test. A 192.0.2.5\n");
+    struct {
+        const char *ip, *sender;
+        int result;
+        unsigned queries;
+        size_t together;
+    } cases[] = {
+        /* m1 matches: m2 (SERVFAIL) and m3 are never used */
+        {"192.0.2.10", "u@mx.test", MOX_SPF_PASS, 3, 3},
+        /* m1 no match, m2 fails: temperror although m3 would match */
+        {"192.0.2.30", "u@mx.test", MOX_SPF_TEMPERROR, 4, 3},
+        {"192.0.2.99", "u@mx.test", MOX_SPF_TEMPERROR, 4, 3},
+        /* every PTR name validated; p2 is within ptr.test */
+        {"192.0.2.5", "u@ptr.test", MOX_SPF_PASS, 5, 3},
+        {"192.0.2.6", "u@ptr.test", MOX_SPF_FAIL, 2, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mox_spf *s;
+        assert_int_equal(mox_spf_new(&s, NULL, cases[i].ip, cases[i].sender, NULL, 0, NULL), MOX_OK);
+        size_t most = drive_reverse(s, z);
+        const mox_spf_outcome *o = mox_spf_result(s);
+        res x = check(z, cases[i].ip, cases[i].sender);
+        if (o->result != cases[i].result || o->dns_queries != cases[i].queries ||
+            most != cases[i].together || x.result != o->result || x.queries != o->dns_queries)
+            fail_msg("case %zu: %s queries %u together %zu (blocking: %s %u); problem %s", i,
+                     mox_spf_result_name(o->result), o->dns_queries, most,
+                     mox_spf_result_name(x.result), x.queries, o->problem ? o->problem : "-");
+        mox_spf_free(s);
+    }
+    mox_dns_zone_free(z);
+}
+
+/* ------------------------------------------------------------ contract */
+
+static void test_contract(void **state)
 {
     (void)state;
     mox_spf *s;
     mox_errinfo ei;
     assert_int_equal(mox_spf_new(&s, NULL, "not-an-ip", "u@a.test", NULL, 0, &ei), MOX_ERR_INVAL);
     assert_null(s);
+    assert_int_equal(ei.code, MOX_ERR_INVAL);
     assert_int_equal(mox_spf_new(&s, NULL, "192.0.2.1", "u@a.test", NULL, 7, &ei), MOX_ERR_INVAL);
     char big[1100];
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = 0;
     assert_int_equal(mox_spf_new(&s, NULL, "192.0.2.1", big, NULL, 0, &ei), MOX_ERR_LIMIT);
+    assert_int_equal(ei.code, MOX_ERR_LIMIT);
     mox_spf_config bad = MOX_SPF_CONFIG_INIT;
     bad.default_explanation = "%{x}";
     assert_int_equal(mox_spf_new(&s, &bad, "192.0.2.1", "u@a.test", NULL, 0, &ei), MOX_ERR_INVAL);
+    assert_int_equal(ei.code, MOX_ERR_INVAL);
 
     assert_int_equal(mox_spf_new(&s, NULL, "192.0.2.1", "u@a.test", "helo.test", 0, &ei), MOX_OK);
-    assert_null(mox_spf_get(s));
-    mox_dns_answer ans;
-    memset(&ans, 0, sizeof ans);
-    ans.qtype = MOX_DNS_TXT;
-    assert_int_equal(mox_spf_feed(s, &ans), MOX_ERR_STATE); /* nothing asked yet */
-    const char *name;
-    uint16_t type;
-    assert_int_equal(mox_spf_step(s, &name, &type), MOX_SPF_NEED_DNS);
-    assert_string_equal(name, "a.test");
-    assert_int_equal(type, MOX_DNS_TXT);
-    assert_int_equal(mox_spf_step(s, &name, &type), MOX_SPF_NEED_DNS); /* repeated */
-    assert_string_equal(name, "a.test");
-    ans.qtype = MOX_DNS_A;
-    assert_int_equal(mox_spf_feed(s, &ans), MOX_ERR_INVAL);
-    ans.qtype = MOX_DNS_TXT;
-    ans.qname = (char *)"other.test";
-    assert_int_equal(mox_spf_feed(s, &ans), MOX_ERR_INVAL);
-    ans.qname = (char *)"A.TEST.";
+    mox_engine *g = mox_spf_engine(s);
+    assert_string_equal(mox_engine_name(g), "spf");
+    assert_null(mox_spf_result(s));
+    assert_int_equal(mox_spf_want(s), MOX_WANT_QUERY);
+    /* an answer for a question not handed out yet */
+    mox_answer *a;
+    assert_int_equal(mox_answer_dns_new(&a, 1, "a.test", MOX_DNS_TXT, MOX_DNS_NOERROR, 0), MOX_OK);
+    assert_int_equal(mox_spf_answer(s, a), MOX_ERR_STATE);
+    assert_int_equal(mox_engine_error(g)->code, MOX_ERR_STATE);
+    mox_answer_free(a);
+    mox_query q;
+    assert_int_equal(mox_spf_query(s, &q), MOX_OK);
+    assert_int_equal(q.kind, MOX_QUERY_DNS);
+    assert_string_equal(q.u.dns.name, "a.test");
+    assert_int_equal(q.u.dns.type, MOX_DNS_TXT);
+    assert_int_equal(mox_spf_query(s, &q), MOX_ERR_AGAIN); /* one at a time here */
+    assert_int_equal(mox_spf_want(s), MOX_WANT_ANSWER);
+    /* unknown id, wrong type, wrong name: refused, the question stays open */
+    assert_int_equal(mox_answer_dns_new(&a, 99, "a.test", MOX_DNS_TXT, MOX_DNS_NOERROR, 0), MOX_OK);
+    assert_int_equal(mox_spf_answer(s, a), MOX_ERR_NOTFOUND);
+    assert_int_equal(mox_engine_error(g)->code, MOX_ERR_NOTFOUND);
+    mox_answer_free(a);
+    assert_int_equal(mox_answer_dns_new(&a, q.id, "a.test", MOX_DNS_A, MOX_DNS_NOERROR, 0), MOX_OK);
+    assert_int_equal(mox_spf_answer(s, a), MOX_ERR_INVAL);
+    mox_answer_free(a);
+    assert_int_equal(mox_answer_dns_new(&a, q.id, "other.test", MOX_DNS_TXT, MOX_DNS_NOERROR, 0),
+                     MOX_OK);
+    assert_int_equal(mox_spf_answer(s, a), MOX_ERR_INVAL);
+    mox_answer_free(a);
+    assert_int_equal(mox_spf_answer(s, NULL), MOX_ERR_INVAL);
     /* A hand-made answer: one TXT record in two strings. */
     const unsigned char *strs[2] = {(const unsigned char *)"v=spf1 a:mail.a.test",
                                     (const unsigned char *)" -all"};
     size_t lens[2] = {20, 5};
-    mox_dns_rr rr;
-    memset(&rr, 0, sizeof rr);
-    rr.name = "a.test";
-    rr.type = MOX_DNS_TXT;
-    rr.u.txt.count = 2;
-    rr.u.txt.str = strs;
-    rr.u.txt.len = lens;
-    ans.nrr = 1;
-    ans.rr = &rr;
-    ans.authentic = 1;
-    assert_int_equal(mox_spf_feed(s, &ans), MOX_OK);
-    assert_int_equal(mox_spf_feed(s, &ans), MOX_ERR_STATE);
-    assert_int_equal(mox_spf_step(s, &name, &type), MOX_SPF_NEED_DNS);
-    assert_string_equal(name, "mail.a.test");
-    assert_int_equal(type, MOX_DNS_A);
-    memset(&ans, 0, sizeof ans);
-    ans.qtype = MOX_DNS_A;
-    ans.status = MOX_DNS_NOERROR;
-    memset(&rr, 0, sizeof rr);
-    rr.type = MOX_DNS_A;
-    memcpy(rr.u.a, "\xc0\x00\x02\x01", 4);
-    ans.nrr = 1;
-    ans.rr = &rr;
-    ans.authentic = 1;
-    assert_int_equal(mox_spf_feed(s, &ans), MOX_OK);
-    assert_int_equal(mox_spf_step(s, NULL, NULL), MOX_SPF_DONE);
-    assert_int_equal(mox_spf_step(s, NULL, NULL), MOX_SPF_DONE);
-    const mox_spf_outcome *o = mox_spf_get(s);
+    assert_int_equal(mox_answer_dns_new(&a, q.id, "A.TEST.", MOX_DNS_TXT, MOX_DNS_NOERROR, 1),
+                     MOX_OK);
+    assert_int_equal(mox_answer_add_txt_strings(a, NULL, 300, strs, lens, 2), MOX_OK);
+    assert_int_equal(mox_spf_answer(s, a), MOX_OK);
+    assert_int_equal(mox_spf_answer(s, a), MOX_ERR_STATE); /* second answer */
+    mox_answer_free(a);
+    assert_int_equal(mox_spf_want(s), MOX_WANT_QUERY);
+    assert_int_equal(mox_spf_query(s, &q), MOX_OK);
+    assert_string_equal(q.u.dns.name, "mail.a.test");
+    assert_int_equal(q.u.dns.type, MOX_DNS_A);
+    assert_int_equal(mox_answer_dns_new(&a, q.id, NULL, MOX_DNS_A, MOX_DNS_NOERROR, 1), MOX_OK);
+    assert_int_equal(mox_answer_add_ip(a, NULL, 300, "192.0.2.1"), MOX_OK);
+    assert_int_equal(mox_spf_answer(s, a), MOX_OK);
+    mox_answer_free(a);
+    assert_int_equal(mox_spf_want(s), MOX_WANT_DONE);
+    assert_int_equal(mox_spf_query(s, &q), MOX_ERR_AGAIN);
+    const mox_spf_outcome *o = mox_spf_result(s);
     assert_non_null(o);
     assert_int_equal(o->result, MOX_SPF_PASS);
     assert_string_equal(o->mechanism, "a:mail.a.test");
@@ -736,12 +821,21 @@ static void test_step_api(void **state)
     assert_null(o->explanation);
     mox_spf_free(s);
     mox_spf_free(NULL);
+    assert_int_equal(mox_spf_want(NULL), 0);
+    assert_null(mox_spf_result(NULL));
+    assert_null(mox_spf_engine(NULL));
 
     /* HELO identity. */
     assert_int_equal(mox_spf_new(&s, NULL, "192.0.2.1", "u@a.test", "mx.b.test", MOX_SPF_ID_HELO, NULL),
                      MOX_OK);
-    assert_int_equal(mox_spf_step(s, &name, &type), MOX_SPF_NEED_DNS);
-    assert_string_equal(name, "mx.b.test");
+    assert_int_equal(mox_spf_query(s, &q), MOX_OK);
+    assert_string_equal(q.u.dns.name, "mx.b.test");
+    mox_spf_free(s);
+
+    /* An identity domain that cannot be evaluated: done at once. */
+    assert_int_equal(mox_spf_new(&s, NULL, "192.0.2.1", "u@[192.0.2.1]", NULL, 0, NULL), MOX_OK);
+    assert_int_equal(mox_spf_want(s), MOX_WANT_DONE);
+    assert_int_equal(mox_spf_result(s)->result, MOX_SPF_NONE);
     mox_spf_free(s);
 
     /* The authentic flag needs every answer authentic. */
@@ -750,11 +844,11 @@ static void test_step_api(void **state)
     mox_resolver r = MOX_RESOLVER_INIT;
     mox_dns_zone_resolver(z, &r);
     assert_int_equal(mox_spf_check(&s, NULL, &r, "192.0.2.1", "u@a.test", NULL, 0, NULL), MOX_OK);
-    assert_int_equal(mox_spf_get(s)->authentic, 0);
+    assert_int_equal(mox_spf_result(s)->authentic, 0);
     mox_spf_free(s);
     assert_int_equal(mox_dns_zone_set_authentic(z, "b.test"), MOX_OK);
     assert_int_equal(mox_spf_check(&s, NULL, &r, "192.0.2.1", "u@a.test", NULL, 0, NULL), MOX_OK);
-    assert_int_equal(mox_spf_get(s)->authentic, 1);
+    assert_int_equal(mox_spf_result(s)->authentic, 1);
     mox_spf_free(s);
     mox_dns_zone_free(z);
 }
@@ -771,7 +865,7 @@ static void test_resolver_refuses(void **state)
     r.query = refusing_query;
     mox_spf *s;
     assert_int_equal(mox_spf_check(&s, NULL, &r, "192.0.2.1", "u@a.test", NULL, 0, NULL), MOX_OK);
-    assert_int_equal(mox_spf_get(s)->result, MOX_SPF_TEMPERROR);
+    assert_int_equal(mox_spf_result(s)->result, MOX_SPF_TEMPERROR);
     mox_spf_free(s);
 }
 
@@ -878,7 +972,7 @@ static int sweep_eval(void *arg)
     rc = mox_spf_received_header(s, &b);
     if (!rc)
         rc = mox_spf_auth_results(s, &b);
-    if (!rc && mox_spf_get(s)->result != c->want)
+    if (!rc && mox_spf_result(s)->result != c->want)
         rc = MOX_ERR_STATE;
     mox_buf_free(&b);
     mox_spf_free(s);
@@ -948,7 +1042,8 @@ int main(void)
         cmocka_unit_test(test_idn_sender),
         cmocka_unit_test(test_single_label),
         cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_step_api),
+        cmocka_unit_test(test_contract),
+        cmocka_unit_test(test_groups),
         cmocka_unit_test(test_resolver_refuses),
         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_alloc_failures),
