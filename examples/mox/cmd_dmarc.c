@@ -198,7 +198,7 @@ static int run_check(int argc, char **argv)
         tool_json_obj_begin(&j);
         tool_json_key(&j, "authentication_results");
         tool_json_strn(&j, (const char *)ar.data, ar.len);
-        const mox_iprev_outcome *io = mox_iprev_get(mox_msgauth_iprev(m));
+        const mox_iprev_outcome *io = mox_iprev_result(mox_msgauth_iprev(m));
         if (io) {
             tool_json_key(&j, "iprev");
             tool_json_obj_begin(&j);

@@ -389,7 +389,7 @@ static void checks_done(moxd_conn *c)
     const mox_spf *sp = mox_msgauth_spf(ma);
     const mox_spf_outcome *so = sp ? mox_spf_result(sp) : NULL;
     const mox_iprev *ip = mox_msgauth_iprev(ma);
-    const mox_iprev_outcome *io = ip ? mox_iprev_get(ip) : NULL;
+    const mox_iprev_outcome *io = ip ? mox_iprev_result(ip) : NULL;
     if (dm) {
         mox_metric_label l = {"result", mox_dmarc_result_name(dm->result)};
         mox_metric_count(&srv->msink, "moxd_dmarc_total", &l, 1, 1);

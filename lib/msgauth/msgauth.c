@@ -21,6 +21,7 @@ struct mox_msgauth {
     int pending;            /* Q_* of the asked question */
     char *dkim_name;        /* pending DKIM key name (copy) */
     mox_query spf_q;        /* pending SPF question */
+    mox_query iprev_q;      /* pending iprev question */
     int failed;
     int done;
 };
@@ -198,14 +199,21 @@ int mox_msgauth_step(mox_msgauth *m, const char **name, uint16_t *type)
         *type = MOX_DNS_TXT;
         return MOX_MSGAUTH_NEED_DNS;
     }
-    if (m->iprev && (m->pending == Q_NONE || m->pending == Q_IPREV)) {
-        rc = mox_iprev_step(m->iprev, name, type);
-        if (rc < 0)
+    if (m->pending == Q_IPREV) {
+        *name = m->iprev_q.u.dns.name;
+        *type = m->iprev_q.u.dns.type;
+        return MOX_MSGAUTH_NEED_DNS;
+    }
+    if (m->iprev && m->pending == Q_NONE && !mox_iprev_result(m->iprev)) {
+        rc = mox_iprev_query(m->iprev, &m->iprev_q);
+        if (rc != MOX_OK) {
+            rc = MOX_ERR_NOMEM;
             goto fail;
-        if (rc == MOX_IPREV_NEED_DNS) {
-            m->pending = Q_IPREV;
-            return MOX_MSGAUTH_NEED_DNS;
         }
+        m->pending = Q_IPREV;
+        *name = m->iprev_q.u.dns.name;
+        *type = m->iprev_q.u.dns.type;
+        return MOX_MSGAUTH_NEED_DNS;
     }
     if (m->pending == Q_SPF) {
         *name = m->spf_q.u.dns.name;
@@ -274,7 +282,14 @@ int mox_msgauth_feed_dns(mox_msgauth *m, const mox_dns_answer *ans)
         return MOX_ERR_NOMEM;
     int rc;
     switch (m->pending) {
-    case Q_IPREV: rc = mox_iprev_feed(m->iprev, ans); break;
+    case Q_IPREV: {
+        mox_answer *a;
+        rc = mox_answer_dns_copy(&a, m->iprev_q.id, ans);
+        if (rc == MOX_OK)
+            rc = mox_iprev_answer(m->iprev, a);
+        mox_answer_free(a);
+        break;
+    }
     case Q_SPF: {
         mox_answer *a;
         rc = mox_answer_dns_copy(&a, m->spf_q.id, ans);

@@ -25,6 +25,55 @@ static mox_dns_zone *zone_from(const char *text)
     return z;
 }
 
+/* mox_engine_run over the zone's resolver. */
+static int run_zone(mox_engine *g, mox_dns_zone *z)
+{
+    mox_resolver r = MOX_RESOLVER_INIT;
+    mox_dns_zone_resolver(z, &r);
+    mox_io io = MOX_IO_INIT;
+    io.resolver = &r;
+    mox_errinfo ei;
+    int rc = mox_engine_run(g, &io, &ei);
+    if (rc != MOX_OK)
+        fail_msg("run %s: %s", mox_engine_name(g), ei.msg);
+    return rc;
+}
+
+/* Drives `g` by hand from the zone: every open question collected, then
+ * answered in reverse (seed 0) or in an order drawn from `seed`. Returns
+ * the most questions that were open at once. */
+static size_t drive_zone(mox_engine *g, mox_dns_zone *z, unsigned seed)
+{
+    mox_query open[64];
+    size_t nopen = 0, most = 0;
+    for (int guard = 0; guard < 500; guard++) {
+        while (nopen < 64 && mox_engine_query(g, &open[nopen]) == MOX_OK)
+            nopen++;
+        if (nopen > most)
+            most = nopen;
+        if (mox_engine_want(g) & MOX_WANT_DONE && nopen == 0)
+            return most;
+        if (nopen == 0)
+            fail_msg("%s wants %s with nothing to answer", mox_engine_name(g),
+                     mox_want_name(mox_engine_want(g)));
+        size_t k = seed ? (size_t)rand_r(&seed) % nopen : nopen - 1;
+        mox_dns_answer *d;
+        assert_int_equal(mox_dns_zone_query(z, open[k].u.dns.name, open[k].u.dns.type, &d),
+                         MOX_OK);
+        mox_answer *a;
+        assert_int_equal(mox_answer_dns_copy(&a, open[k].id, d), MOX_OK);
+        mox_dns_answer_free(d);
+        int rc = mox_engine_answer(g, a);
+        if (rc != MOX_OK)
+            fail_msg("answer: %s", mox_engine_error(g)->msg);
+        assert_int_equal(mox_engine_answer(g, a), MOX_ERR_STATE);
+        mox_answer_free(a);
+        open[k] = open[--nopen];
+    }
+    fail_msg("%s did not finish", mox_engine_name(g));
+    return most;
+}
+
 /* Runs one evaluation; returns it finished (free it). */
 static mox_dmarc *eval(mox_dns_zone *z, const mox_dmarc_config *cfg, const char *from, int spf,
                        const char *spf_domain, int dkim, const char *dkim_domain)
@@ -630,7 +679,19 @@ static void test_iprev(void **state)
                                 "$SERVFAIL slow.example.\n"
                                 "$SERVFAIL 5.2.0.192.in-addr.arpa.\n"
                                 "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. PTR v6.example.\n"
-                                "v6.example. AAAA 2001:db8::1\n");
+                                "v6.example. AAAA 2001:db8::1\n"
+                                "6.2.0.192.in-addr.arpa. PTR a6.example.\n"
+                                "6.2.0.192.in-addr.arpa. PTR b6.example.\n"
+                                "6.2.0.192.in-addr.arpa. PTR c6.example.\n"
+                                "a6.example. A 192.0.2.66\n"
+                                "b6.example. A 192.0.2.6\n"
+                                "c6.example. A 192.0.2.6\n"
+                                "7.2.0.192.in-addr.arpa. PTR a7.example.\n"
+                                "7.2.0.192.in-addr.arpa. PTR b7.example.\n"
+                                "$SERVFAIL a7.example.\n"
+                                "b7.example. A 192.0.2.7\n"
+                                "$AUTHENTIC 7.2.0.192.in-addr.arpa.\n"
+                                "$AUTHENTIC b7.example.\n");
     mox_resolver r = MOX_RESOLVER_INIT;
     mox_dns_zone_resolver(z, &r);
     static const struct { const char *ip; int want; const char *name; } cases[] = {
@@ -641,13 +702,32 @@ static void test_iprev(void **state)
         {"192.0.2.4", MOX_IPREV_TEMPERROR, NULL},
         {"192.0.2.5", MOX_IPREV_TEMPERROR, NULL},
         {"2001:db8::1", MOX_IPREV_PASS, "v6.example"},
+        /* the first confirming name in PTR order, whatever answers first */
+        {"192.0.2.6", MOX_IPREV_PASS, "b6.example"},
+        /* a temporary failure before a confirming name does not matter */
+        {"192.0.2.7", MOX_IPREV_PASS, "b7.example"},
     };
     for (size_t i = 0; i < MOX_ARRAY_LEN(cases); i++) {
         mox_iprev *c;
         assert_int_equal(mox_iprev_new(&c, NULL, cases[i].ip, NULL), MOX_OK);
-        assert_null(mox_iprev_get(c));
-        assert_int_equal(mox_iprev_run(c, &r), MOX_OK);
-        const mox_iprev_outcome *o = mox_iprev_get(c);
+        assert_null(mox_iprev_result(c));
+        assert_int_equal(mox_iprev_want(c), MOX_WANT_QUERY);
+        assert_int_equal(run_zone(mox_iprev_engine(c), z), MOX_OK);
+        const mox_iprev_outcome *o = mox_iprev_result(c);
+        /* by hand, answers in reverse and in random orders: the same */
+        for (unsigned seed = 0; seed < 4; seed++) {
+            mox_iprev *c2;
+            assert_int_equal(mox_iprev_new(&c2, NULL, cases[i].ip, NULL), MOX_OK);
+            size_t most = drive_zone(mox_iprev_engine(c2), z, seed);
+            const mox_iprev_outcome *o2 = mox_iprev_result(c2);
+            assert_non_null(o2);
+            assert_int_equal(o2->result, o->result);
+            assert_int_equal(o2->authentic, o->authentic);
+            assert_string_equal(o2->reason, o->reason);
+            if (o->nnames > 1)
+                assert_int_equal(most, o->nnames); /* forward questions together */
+            mox_iprev_free(c2);
+        }
         if (o->result != cases[i].want)
             fail_msg("%s: %s (%s)", cases[i].ip, mox_iprev_result_name(o->result), o->reason);
         if (cases[i].name)
@@ -670,6 +750,11 @@ static void test_iprev(void **state)
     mox_iprev *c;
     mox_errinfo ei;
     assert_int_equal(mox_iprev_new(&c, NULL, "192.0.2", &ei), MOX_ERR_INVAL);
+    assert_int_equal(ei.code, MOX_ERR_INVAL);
+    /* the authentic flag: the PTR and the names used (a7 failed) */
+    assert_int_equal(mox_iprev_check(&c, NULL, &r, "192.0.2.7", &ei), MOX_OK);
+    assert_int_equal(mox_iprev_result(c)->authentic, 0);
+    mox_iprev_free(c);
     mox_dns_zone_free(z);
 }
 
@@ -944,7 +1029,9 @@ static int sweep_iprev(void *arg)
     int rc = mox_iprev_new(&c, NULL, "192.0.2.1", NULL);
     if (rc)
         return rc;
-    rc = mox_iprev_run(c, &r);
+    mox_io io = MOX_IO_INIT;
+    io.resolver = &r;
+    rc = mox_engine_run(mox_iprev_engine(c), &io, NULL);
     mox_authres *ar = NULL;
     if (!rc)
         rc = mox_authres_new(&ar, "mx", 2);
