@@ -244,7 +244,7 @@ static int run_check(int argc, char **argv)
             tool_json_obj_end(&j);
         }
         tool_json_arr_end(&j);
-        const mox_dmarc_outcome *o = mox_dmarc_get(mox_msgauth_dmarc(m));
+        const mox_dmarc_outcome *o = mox_dmarc_result(mox_msgauth_dmarc(m));
         tool_json_key(&j, "dmarc");
         tool_json_obj_begin(&j);
         tool_json_key(&j, "result");
@@ -326,14 +326,16 @@ static int run_lookup(int argc, char **argv)
         mox_dmarc_free(d);
         return rc;
     }
-    if (mox_dmarc_run(d, &dns.resolver) != MOX_OK) {
+    mox_io io = MOX_IO_INIT;
+    io.resolver = &dns.resolver;
+    if (mox_engine_run(mox_dmarc_engine(d), &io, &ei) != MOX_OK) {
         mox_dmarc_free(d);
         tool_dns_close(&dns);
-        return tool_err(TOOL_RUNTIME, "out of memory");
+        return tool_err(TOOL_RUNTIME, "dmarc lookup: %s", ei.msg);
     }
-    const mox_dmarc_outcome *o = mox_dmarc_get(d);
+    const mox_dmarc_outcome *o = mox_dmarc_result(d);
     rc = TOOL_OK;
-    size_t nq = mox_dmarc_query_count(d);
+    size_t nq = mox_dmarc_lookup_count(d);
     if (json) {
         tool_json j;
         tool_json_init(&j);
@@ -362,8 +364,8 @@ static int run_lookup(int argc, char **argv)
         tool_json_key(&j, "queries");
         tool_json_arr_begin(&j);
         for (size_t i = 0; i < nq; i++) {
-            mox_dmarc_query q;
-            mox_dmarc_query_get(d, i, &q);
+            mox_dmarc_lookup q;
+            mox_dmarc_lookup_get(d, i, &q);
             tool_json_obj_begin(&j);
             tool_json_key(&j, "name");
             tool_json_str(&j, q.name);
@@ -391,8 +393,8 @@ static int run_lookup(int argc, char **argv)
         if (o->record)
             printf("policy for %s: %s\n", o->domain, mox_dmarc_policy_name(o->policy));
         for (size_t i = 0; i < nq; i++) {
-            mox_dmarc_query q;
-            mox_dmarc_query_get(d, i, &q);
+            mox_dmarc_lookup q;
+            mox_dmarc_lookup_get(d, i, &q);
             printf("query %zu: %s %s %s", i + 1, q.name, mox_dns_type_name(q.type),
                    mox_dns_status_name(q.status));
             if (q.type == MOX_DNS_TXT)

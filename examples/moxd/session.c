@@ -385,7 +385,7 @@ static void checks_done(moxd_conn *c)
     moxd_config *cfg = srv->cfg;
     mox_msgauth *ma = c->ma;
     const mox_dmarc *d = mox_msgauth_dmarc(ma);
-    const mox_dmarc_outcome *dm = d ? mox_dmarc_get(d) : NULL;
+    const mox_dmarc_outcome *dm = d ? mox_dmarc_result(d) : NULL;
     const mox_spf *sp = mox_msgauth_spf(ma);
     const mox_spf_outcome *so = sp ? mox_spf_result(sp) : NULL;
     const mox_iprev *ip = mox_msgauth_iprev(ma);

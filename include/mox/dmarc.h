@@ -14,10 +14,11 @@
  *    the RFC 9989 DNS Tree Walk (or, in RFC 7489 mode, the public suffix
  *    list), checks identifier alignment (strict/relaxed, each identifier's
  *    Organizational Domain found by its own tree walk), and gives the result,
- *    the policy and the disposition with the reason. Driven step by step
- *    (mox_dmarc_step / mox_dmarc_feed) or blocking over a mox_resolver.
+ *    the policy and the disposition with the reason. An engine of the one
+ *    contract (include/mox/engine.h: want, query/answer, result), driven
+ *    from an event loop or blocking with mox_engine_run.
  *  - External report destination verification (RFC 9990 §3 / RFC 7489
- *    §7.1), also as a step engine.
+ *    §7.1), also an engine.
  *  - The "dmarc=" Authentication-Results entry.
  *
  * The module never depends on the SPF or DKIM modules: mox/msgauth.h runs
@@ -32,6 +33,7 @@
 
 #include "core.h"
 #include "dns.h"
+#include "engine.h"
 #include "message.h"
 #include "text.h"
 
@@ -197,14 +199,14 @@ MOX_API int mox_dmarc_psl_org_domain(const mox_dmarc_psl *p, const char *domain,
 
 /* ------------------------------------------------------------ evaluation */
 
-/* Results (RFC 8601 words for "dmarc="). */
-typedef enum mox_dmarc_result {
+/* Results (RFC 8601 words for "dmarc="; mox_dmarc_outcome.result). */
+typedef enum mox_dmarc_verdict {
     MOX_DMARC_NONE = 0,      /* no policy record: DMARC does not apply */
     MOX_DMARC_PASS = 1,
     MOX_DMARC_FAIL = 2,
     MOX_DMARC_TEMPERROR = 3, /* a DNS query needed did not complete */
     MOX_DMARC_PERMERROR = 4  /* the message has no usable Author Domain */
-} mox_dmarc_result;
+} mox_dmarc_verdict;
 
 MOX_API const char *mox_dmarc_result_name(int result);
 
@@ -248,19 +250,31 @@ enum {
     MOX_DMARC_SRC_NP   /* np= for a non-existent subdomain */
 };
 
-/* Evaluator configuration. Initialise with MOX_DMARC_CONFIG_INIT. */
+/* What to do with a message whose From is unusable (no single Author
+ * Domain: mox_dmarc_from). RFC 9989 §4.10 evaluates nothing then; a
+ * receiver should not accept such a message unchecked. */
+enum {
+    MOX_DMARC_BAD_FROM_DEFAULT = 0, /* reject */
+    MOX_DMARC_BAD_FROM_REJECT = 1,
+    MOX_DMARC_BAD_FROM_QUARANTINE = 2,
+    MOX_DMARC_BAD_FROM_NONE = 3
+};
+
+/* Evaluator configuration. Initialise with MOX_DMARC_CONFIG_INIT or
+ * mox_dmarc_config_init; a zeroed config with `size` set is the defaults
+ * (every field: 0 means the default). */
 typedef struct mox_dmarc_config {
     size_t size;                 /* sizeof(mox_dmarc_config) */
     const mox_env *env;          /* logger, random (RFC 7489 pct=) */
-    int mode;                    /* MOX_DMARC_MODE_* */
-    const mox_dmarc_psl *psl;    /* RFC 7489 mode; NULL: loaded on demand
-                                    with mox_dmarc_psl_new(NULL) for each
+    int mode;                    /* MOX_DMARC_MODE_* (0: RFC 9989) */
+    const mox_dmarc_psl *psl;    /* RFC 7489 mode; NULL: loaded with
+                                    mox_dmarc_psl_new(NULL) for each
                                     evaluation (slow: share one) */
-    unsigned max_walk_queries;   /* per tree walk: 8 (RFC 9989 §4.10);
-                                    at most 8 */
-    unsigned max_dkim;           /* passing DKIM identifiers examined: 10 */
-    int bad_from_disposition;    /* disposition when the From is unusable:
-                                    MOX_DMARC_POLICY_REJECT */
+    unsigned max_walk_queries;   /* per tree walk: 0 means 8, the limit of
+                                    RFC 9989 §4.10; at most 8 */
+    unsigned max_dkim;           /* passing DKIM identifiers examined: 0
+                                    means 10 */
+    int bad_from;                /* MOX_DMARC_BAD_FROM_* (0: reject) */
     unsigned flags;              /* MOX_DMARC_F_* */
 } mox_dmarc_config;
 
@@ -268,33 +282,53 @@ typedef struct mox_dmarc_config {
 #define MOX_DMARC_F_DISCOVER_ONLY 0x1u /* only find the record and the
                                           Organizational Domain (lookups) */
 #define MOX_DMARC_F_IGNORE_TESTING 0x2u /* apply the policy even with t=y */
+#define MOX_DMARC_F_AUTH_LATER 0x4u    /* the SPF and DKIM outcomes come
+                                          after the questions start: policy
+                                          discovery runs at once, alignment
+                                          waits for mox_dmarc_auth_done
+                                          (how msgauth asks for the policy
+                                          record while DKIM still waits for
+                                          its keys) */
 
 #define MOX_DMARC_CONFIG_INIT \
     { sizeof(mox_dmarc_config), NULL, MOX_DMARC_MODE_RFC9989, NULL, 8, 10, \
-      MOX_DMARC_POLICY_REJECT, 0 }
+      MOX_DMARC_BAD_FROM_DEFAULT, 0 }
+
+/* Function form of MOX_DMARC_CONFIG_INIT for bindings: fills the first
+ * `size` bytes of `cfg` (its sizeof) with the defaults, size included.
+ * NULL-safe. */
+MOX_API void mox_dmarc_config_init(mox_dmarc_config *cfg, size_t size);
 
 typedef struct mox_dmarc mox_dmarc;
 
 /* Creates an evaluation for an Author Domain (Unicode or ASCII; converted
- * to A-labels). Strings are copied. Errors: MOX_ERR_SYNTAX/MOX_ERR_IDNA for
- * a domain that is not a valid name (with ei), MOX_ERR_INVAL,
- * MOX_ERR_NOMEM. */
+ * to A-labels). Strings are copied, `cfg` is read up to its size. The
+ * first question (the policy record of the Author Domain) is ready when
+ * it returns. Errors, with `ei` filled: MOX_ERR_SYNTAX/MOX_ERR_IDNA for a
+ * domain that is not a valid name, MOX_ERR_INVAL (NULL out or domain, an
+ * unknown mode or bad_from), MOX_ERR_IO (RFC 7489 mode without a public
+ * suffix list), MOX_ERR_NOMEM. */
 MOX_API int mox_dmarc_new(mox_dmarc **out, const mox_dmarc_config *cfg,
                           const char *author_domain, mox_errinfo *ei);
 
 /* Creates an evaluation for a message: the Author Domain is extracted from
  * `header` with mox_dmarc_author_domain. When the From is unusable the
  * evaluation is born finished: permerror, from_status saying why, the
- * configured bad-From disposition. MOX_ERR_NOMEM, MOX_ERR_INVAL. */
+ * configured bad-From disposition (with MOX_DMARC_F_AUTH_LATER: once
+ * mox_dmarc_auth_done is called). Errors as mox_dmarc_new, with `ei`. */
 MOX_API int mox_dmarc_new_message(mox_dmarc **out, const mox_dmarc_config *cfg,
-                                  const void *header, size_t len);
+                                  const void *header, size_t len, mox_errinfo *ei);
+/* NULL-safe. Questions handed out become invalid. */
 MOX_API void mox_dmarc_free(mox_dmarc *d);
 
 /* The SPF outcome for the MAIL FROM identity (RFC 7208 §2.4: with a null
  * reverse-path the HELO domain): `result` a MOX_DMARC_AUTH_*, `domain` the
- * domain SPF evaluated. Call before the first step; a later call replaces
- * the earlier one. MOX_ERR_STATE after the first step, MOX_ERR_INVAL,
- * MOX_ERR_NOMEM. A domain that is not a valid name never aligns. */
+ * domain SPF evaluated. A later call replaces the earlier one. Allowed
+ * until the inputs close: the first mox_dmarc_query, or with
+ * MOX_DMARC_F_AUTH_LATER mox_dmarc_auth_done. Errors (recorded for
+ * mox_engine_error): MOX_ERR_STATE after that, MOX_ERR_INVAL (NULL, a
+ * result out of range), MOX_ERR_NOMEM. A domain that is not a valid name
+ * never aligns. */
 MOX_API int mox_dmarc_set_spf(mox_dmarc *d, int result, const char *domain);
 
 /* Adds one DKIM signature's outcome: `result` (MOX_DMARC_AUTH_*), the d=
@@ -302,34 +336,45 @@ MOX_API int mox_dmarc_set_spf(mox_dmarc *d, int result, const char *domain);
 MOX_API int mox_dmarc_add_dkim(mox_dmarc *d, int result, const char *domain,
                                const char *selector);
 
-enum {
-    MOX_DMARC_DONE = 0,
-    MOX_DMARC_NEED_DNS = 1
-};
+/* MOX_DMARC_F_AUTH_LATER: the SPF and DKIM outcomes are all given; the
+ * alignment questions follow. MOX_ERR_STATE without the flag or when
+ * called twice; MOX_ERR_NOMEM (the evaluation is then unusable). */
+MOX_API int mox_dmarc_auth_done(mox_dmarc *d);
 
-/* Advances as far as possible without DNS: MOX_DMARC_NEED_DNS with the
- * question in *name (no trailing dot; valid until the next feed/free) and
- * *type (TXT for policy records, A for the existence check of the Author
- * Domain), MOX_DMARC_DONE, or MOX_ERR_NOMEM (the evaluation is then
- * unusable). Every name is asked at most once per evaluation (answers are
- * shared by the tree walks). Calling it again before feeding repeats the
- * question. */
-MOX_API int mox_dmarc_step(mox_dmarc *d, const char **name, uint16_t *type);
+/* MOX_WANT_QUERY, MOX_WANT_ANSWER (questions handed out unanswered),
+ * MOX_WANT_DONE (the result is valid; nothing else is wanted then). 0 when
+ * nothing can happen until mox_dmarc_auth_done (MOX_DMARC_F_AUTH_LATER),
+ * after an allocation failure, and for NULL. */
+MOX_API unsigned mox_dmarc_want(const mox_dmarc *d);
 
-/* Hands over the answer to the pending question (copied as needed; the
- * caller keeps it). MOX_ERR_STATE when nothing is pending, MOX_ERR_INVAL
- * when the qtype differs, MOX_ERR_NOMEM. */
-MOX_API int mox_dmarc_feed(mox_dmarc *d, const mox_dns_answer *ans);
+/* Hands out the next question: MOX_QUERY_DNS, TXT for policy records
+ * ("_dmarc.<name>"), A for the existence check of the Author Domain (np=,
+ * RFC 9989 §4.10.1). Every name is asked at most once per evaluation
+ * (answers are shared by the tree walks); the walks of the identifiers
+ * being aligned run in parallel, so several questions may be open. The
+ * strings are owned by `d` until the question is answered or `d` freed.
+ * Without MOX_DMARC_F_AUTH_LATER the first call closes the inputs.
+ * MOX_ERR_AGAIN when there is none; MOX_ERR_INVAL for NULL. */
+MOX_API int mox_dmarc_query(mox_dmarc *d, mox_query *q);
 
-/* Blocking: steps and resolves through `r` (mox_dns_lookup) until done. A
- * query the resolver refuses counts as a temporary DNS failure. MOX_OK or
- * MOX_ERR_NOMEM. */
-MOX_API int mox_dmarc_run(mox_dmarc *d, const mox_resolver *r);
+/* The answer to a question handed out (a->id; any order; only read). Any
+ * DNS status is a fact: a failure makes the result temperror where it
+ * matters, never a reject. An answer no longer needed is accepted and
+ * ignored. Errors, recorded for mox_engine_error (the evaluation
+ * unchanged): MOX_ERR_INVAL (NULL, not DNS, another type than asked),
+ * MOX_ERR_NOTFOUND (unknown id), MOX_ERR_STATE (answered already, not
+ * handed out, or failed earlier); MOX_ERR_NOMEM (the evaluation is then
+ * unusable). */
+MOX_API int mox_dmarc_answer(mox_dmarc *d, const mox_answer *a);
+
+/* The generic view, part of `d`: mox_engine_run(mox_dmarc_engine(d), &io,
+ * ei) evaluates over the resolver in `io`. NULL for NULL. */
+MOX_API mox_engine *mox_dmarc_engine(mox_dmarc *d);
 
 /* The outcome of a finished evaluation; strings are owned by the mox_dmarc
  * and NUL-terminated. */
 typedef struct mox_dmarc_outcome {
-    int result;              /* mox_dmarc_result */
+    int result;              /* mox_dmarc_verdict */
     int from_status;         /* mox_dmarc_from */
     int policy;              /* the policy the record asks for this message
                                 (p, sp or np; after the "no valid p= but
@@ -339,8 +384,8 @@ typedef struct mox_dmarc_outcome {
                                 MOX_DMARC_POLICY_* value): NONE for pass,
                                 none, temperror; the policy for fail,
                                 lowered one level by t=y (or by RFC 7489
-                                pct= sampling); bad_from_disposition for
-                                an unusable From. Never REJECT because of a
+                                pct= sampling); the configured bad_from
+                                disposition for an unusable From. Never REJECT because of a
                                 DNS failure. */
     int testing;             /* t=y lowered the disposition */
     int sampled_out;         /* RFC 7489 mode: pct= lowered it */
@@ -352,32 +397,36 @@ typedef struct mox_dmarc_outcome {
     const mox_dmarc_record *record; /* the applied record, or NULL */
     const char *record_text; /* its text as published */
     int authentic;           /* every answer the result rests on was
-                                DNSSEC-authentic */
+                                DNSSEC-authentic (0 without answers) */
     int spf_aligned;         /* mox_dmarc_align */
     int dkim_aligned;        /* mox_dmarc_align */
     const char *spf_domain;  /* as given, or NULL */
     const char *dkim_domain; /* the d= that aligned, or NULL */
     int author_exists;       /* 1 exists, 0 NXDOMAIN, -1 not checked */
     const char *reason;      /* one line of English: why */
-    unsigned dns_queries;    /* questions asked */
+    unsigned dns_queries;    /* questions asked (in a DNS failure case
+                                one more may have been asked in parallel
+                                than the result needed) */
 } mox_dmarc_outcome;
 
-/* NULL while not finished. */
-MOX_API const mox_dmarc_outcome *mox_dmarc_get(const mox_dmarc *d);
+/* The outcome once MOX_WANT_DONE is set, else NULL. Owned by `d`. */
+MOX_API const mox_dmarc_outcome *mox_dmarc_result(const mox_dmarc *d);
 
-/* The DNS questions asked, in order, for tools: `name`, the DNS status, and
- * whether exactly one DMARC record was found there (then `record` is its
- * text). Index out of range gives MOX_ERR_NOTFOUND. */
-typedef struct mox_dmarc_query {
+/* The DNS questions asked, in the order they were asked, for tools:
+ * `name`, the DNS status (-1 while unanswered), and whether exactly one
+ * DMARC record was found there (then `record` is its text). Views owned
+ * by `d`. MOX_ERR_NOTFOUND for an index out of range, MOX_ERR_INVAL for
+ * NULL. */
+typedef struct mox_dmarc_lookup {
     const char *name;
     uint16_t type;
-    int status;          /* mox_dns_status (NODATA: NOERROR) */
+    int status;          /* mox_dns_status (NODATA: NOERROR), -1 */
     int records;         /* DMARC records at the name (TXT queries) */
     const char *record;  /* the one record, or NULL */
-} mox_dmarc_query;
+} mox_dmarc_lookup;
 
-MOX_API size_t mox_dmarc_query_count(const mox_dmarc *d);
-MOX_API int mox_dmarc_query_get(const mox_dmarc *d, size_t i, mox_dmarc_query *q);
+MOX_API size_t mox_dmarc_lookup_count(const mox_dmarc *d);
+MOX_API int mox_dmarc_lookup_get(const mox_dmarc *d, size_t i, mox_dmarc_lookup *q);
 
 /* Appends the "dmarc=" result to an Authentication-Results model:
  *   dmarc=fail reason="..." (p=reject dis=quarantine) header.from=example.com
@@ -395,22 +444,40 @@ MOX_API int mox_dmarc_report_external(const mox_dmarc_uri *uri,
 
 typedef struct mox_dmarc_report_check mox_dmarc_report_check;
 
-/* Checks that `dest_domain` accepts reports about `policy_domain`: a TXT
- * query for "<policy_domain>._report._dmarc.<dest_domain>" must hold a
- * record starting with v=DMARC1. Step API as the evaluator. */
+/* Checks that `dest_domain` accepts reports about `policy_domain` (RFC
+ * 9990 §3, RFC 7489 §7.1): a TXT query for
+ * "<policy_domain>._report._dmarc.<dest_domain>" (lower-cased) must hold
+ * a record starting with v=DMARC1. An engine like the evaluator with one
+ * question, ready when it returns; blocking:
+ * mox_engine_run(mox_dmarc_report_check_engine(c), &io, ei). Errors, with
+ * `ei`: MOX_ERR_INVAL (NULL or empty domains, a name longer than 253
+ * octets), MOX_ERR_NOMEM. */
 MOX_API int mox_dmarc_report_check_new(mox_dmarc_report_check **out,
                                        const char *policy_domain,
-                                       const char *dest_domain);
+                                       const char *dest_domain, mox_errinfo *ei);
+/* NULL-safe. */
 MOX_API void mox_dmarc_report_check_free(mox_dmarc_report_check *c);
-MOX_API int mox_dmarc_report_check_step(mox_dmarc_report_check *c,
-                                        const char **name, uint16_t *type);
-MOX_API int mox_dmarc_report_check_feed(mox_dmarc_report_check *c,
-                                        const mox_dns_answer *ans);
-MOX_API int mox_dmarc_report_check_run(mox_dmarc_report_check *c,
-                                       const mox_resolver *r);
-/* After DONE: 1 consent, 0 refused (no such record), -1 temporary DNS
- * failure (try again later). */
-MOX_API int mox_dmarc_report_check_result(const mox_dmarc_report_check *c);
+/* As mox_dmarc_want / _query / _answer / _engine. */
+MOX_API unsigned mox_dmarc_report_check_want(const mox_dmarc_report_check *c);
+MOX_API int mox_dmarc_report_check_query(mox_dmarc_report_check *c, mox_query *q);
+MOX_API int mox_dmarc_report_check_answer(mox_dmarc_report_check *c,
+                                          const mox_answer *a);
+MOX_API mox_engine *mox_dmarc_report_check_engine(mox_dmarc_report_check *c);
+
+/* The outcome. Strings owned by the check. */
+typedef struct mox_dmarc_report_check_outcome {
+    int consent;          /* 1 the destination accepts the reports, 0 it
+                             does not (NXDOMAIN, no such record), -1 a
+                             temporary DNS failure (try again later) */
+    const char *name;     /* the name asked */
+    const char *record;   /* the record that gave consent, or NULL */
+    int status;           /* mox_dns_status of the answer */
+    int authentic;        /* the answer was DNSSEC-authentic */
+} mox_dmarc_report_check_outcome;
+
+/* The outcome once MOX_WANT_DONE is set, else NULL. */
+MOX_API const mox_dmarc_report_check_outcome *
+mox_dmarc_report_check_result(const mox_dmarc_report_check *c);
 
 MOX_END_DECLS
 

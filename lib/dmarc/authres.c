@@ -3,7 +3,7 @@
 
 int mox_dmarc_authres(const mox_dmarc *d, mox_authres *ar)
 {
-    const mox_dmarc_outcome *o = mox_dmarc_get(d);
+    const mox_dmarc_outcome *o = mox_dmarc_result(d);
     if (!ar)
         return MOX_ERR_INVAL;
     if (!o)

@@ -36,4 +36,10 @@ int moxi_dmarc_name_eq(const char *a, const char *b);
 /* 1 when `sub` equals `parent` or is below it. */
 int moxi_dmarc_name_under(const char *sub, const char *parent);
 
+/* mox_dmarc_new (author_domain given) or mox_dmarc_new_message (NULL
+ * author_domain, `header`), with question ids starting after `id_base`
+ * (msgauth tells the questions of its engines apart by id range). */
+int moxi_dmarc_create(mox_dmarc **out, const mox_dmarc_config *cfg, const char *author_domain,
+                      const void *header, size_t len, uint32_t id_base, mox_errinfo *ei);
+
 #endif

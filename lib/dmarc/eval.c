@@ -1,18 +1,26 @@
 /* The DMARC evaluator: policy discovery, Organizational Domains, identifier
- * alignment, result and disposition (RFC 9989 §4.10, §5.3; RFC 7489 §6.6).
+ * alignment, result and disposition (RFC 9989 §4.10, §5.3; RFC 7489 §6.6),
+ * behind the engine contract (include/mox/engine.h).
  *
  * The whole evaluation is a pure function of the answers received so far
- * (the cache): each step recomputes it from the start and either finishes
- * or names the first question it lacks. An evaluation asks at most a few
- * dozen questions, so recomputing is cheaper than keeping a resumable
- * state machine for several interleaved tree walks correct. */
+ * (the cache): after every event it is recomputed from the start and
+ * either finishes or names the questions it lacks. Within one tree walk
+ * each question depends on the answer before it, but the walks of the
+ * identifiers being aligned (the Author Domain's, the SPF domain's, the
+ * first passing DKIM domain's) do not depend on each other, so the next
+ * question of each is asked at the same moment. An evaluation asks at most
+ * a few dozen questions, so recomputing is cheaper than keeping a
+ * resumable state machine for several interleaved tree walks correct. */
 #include <stdlib.h>
 
 #include "dmarc_priv.h"
+#include "engine/engine_priv.h"
 
 typedef struct centry {
     char *name;
     uint16_t type;
+    uint32_t qid;           /* its question */
+    int used;               /* looked at by the last evaluation pass */
     int answered;
     int status;
     int authentic;
@@ -29,6 +37,8 @@ typedef struct dkim_id {
 } dkim_id;
 
 struct mox_dmarc {
+    mox_engine eng;
+    moxi_qset qs;
     mox_dmarc_config cfg;
     const mox_dmarc_psl *psl;
     mox_dmarc_psl *own_psl;
@@ -44,15 +54,18 @@ struct mox_dmarc {
     size_t ndkim, capdkim;
     centry *cache;
     size_t ncache, capcache;
-    long pending;           /* cache index of the asked question, -1 */
-    int started;
+    int closed;             /* the SPF/DKIM inputs are final */
     int failed;             /* NOMEM: unusable */
     int done;
     mox_dmarc_outcome out;
     char *reason;
 };
 
-enum { W_DONE = 0, W_NEED = 1, W_TEMP = 2 };
+/* W_NEED: questions are open; W_WAIT: the SPF/DKIM outcomes are needed
+ * (MOX_DMARC_F_AUTH_LATER before mox_dmarc_auth_done). */
+enum { W_DONE = 0, W_NEED = 1, W_TEMP = 2, W_WAIT = 3 };
+
+static const moxi_engine_ops dmarc_ops;
 
 /* ------------------------------------------------------------ setup */
 
@@ -76,11 +89,27 @@ static char *norm_domain(const char *s, int *nomem)
     return a;
 }
 
-static int init(mox_dmarc **out, const mox_dmarc_config *cfg)
+static int psl_ready(mox_dmarc *d);
+static int psl_org(mox_dmarc *d, const char *dom, char **out);
+static int reevaluate(mox_dmarc *d);
+
+void mox_dmarc_config_init(mox_dmarc_config *cfg, size_t size)
+{
+    mox_dmarc_config def = MOX_DMARC_CONFIG_INIT;
+    if (cfg)
+        moxi_fill_sized(cfg, size, &def, sizeof def);
+}
+
+/* The evaluation for `author` (A-labels; NULL for an unusable From with
+ * `from_status`), its first question asked. */
+static int create(mox_dmarc **out, const mox_dmarc_config *cfg, const char *author,
+                  int from_status, uint32_t id_base, mox_errinfo *ei)
 {
     mox_dmarc *d = mox_calloc(1, sizeof *d);
     if (!d)
-        return MOX_ERR_NOMEM;
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    moxi_engine_init(&d->eng, &dmarc_ops, d);
+    d->qs.last_id = id_base;
     mox_dmarc_config def = MOX_DMARC_CONFIG_INIT;
     d->cfg = def;
     moxi_copy_sized(&d->cfg, cfg, sizeof def);
@@ -88,67 +117,86 @@ static int init(mox_dmarc **out, const mox_dmarc_config *cfg)
         d->cfg.max_walk_queries = 8;
     if (d->cfg.max_dkim == 0)
         d->cfg.max_dkim = 10;
-    d->pending = -1;
+    if (d->cfg.bad_from < MOX_DMARC_BAD_FROM_DEFAULT || d->cfg.bad_from > MOX_DMARC_BAD_FROM_NONE) {
+        int bf = d->cfg.bad_from;
+        mox_free(d);
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dmarc: bad_from %d is not a "
+                         "MOX_DMARC_BAD_FROM_* value", bf);
+    }
+    if (d->cfg.mode != MOX_DMARC_MODE_RFC9989 && d->cfg.mode != MOX_DMARC_MODE_RFC7489) {
+        int mode = d->cfg.mode;
+        mox_free(d);
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dmarc: unknown mode %d", mode);
+    }
     d->out.author_exists = -1;
+    d->from_status = from_status;
+    /* without MOX_DMARC_F_AUTH_LATER the inputs close at the first query;
+     * discovery-only evaluations have none */
+    int rc = MOX_OK;
+    if (author && !(d->author = moxi_strdup(author)))
+        rc = MOX_ERR_NOMEM;
+    if (rc == MOX_OK && d->cfg.mode == MOX_DMARC_MODE_RFC7489 && d->author) {
+        rc = psl_ready(d);
+        if (rc == MOX_OK)
+            rc = psl_org(d, d->author, &d->author_org_psl);
+        if (rc != MOX_OK && rc != MOX_ERR_NOMEM) {
+            mox_dmarc_free(d);
+            return moxi_fail(ei, rc, 0, SIZE_MAX, "dmarc: no public suffix list (%s)",
+                             mox_strerror(rc));
+        }
+    }
+    if (rc == MOX_OK)
+        rc = reevaluate(d);
+    if (rc != MOX_OK) {
+        mox_dmarc_free(d);
+        return moxi_fail(ei, rc, 0, SIZE_MAX, "out of memory");
+    }
     *out = d;
     return MOX_OK;
+}
+
+int moxi_dmarc_create(mox_dmarc **out, const mox_dmarc_config *cfg, const char *author_domain,
+                      const void *header, size_t len, uint32_t id_base, mox_errinfo *ei)
+{
+    if (!out)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dmarc: NULL output");
+    *out = NULL;
+    mox_domain dom;
+    int status = MOX_DMARC_FROM_OK, rc;
+    if (author_domain) {
+        rc = mox_domain_parse(author_domain, strlen(author_domain), MOX_DOMAIN_TRAILING_DOT,
+                              &dom, ei);
+        if (rc != MOX_OK)
+            return rc;
+    } else {
+        if (!header && len)
+            return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dmarc: NULL header");
+        rc = mox_dmarc_author_domain(header, len, &status, &dom);
+        if (rc != MOX_OK)
+            return moxi_fail(ei, rc, 0, SIZE_MAX, "dmarc: reading the From: %s",
+                             mox_strerror(rc));
+    }
+    rc = create(out, cfg, status == MOX_DMARC_FROM_OK ? dom.ascii : NULL, status, id_base, ei);
+    if (status == MOX_DMARC_FROM_OK)
+        mox_domain_clear(&dom);
+    return rc;
 }
 
 int mox_dmarc_new(mox_dmarc **out, const mox_dmarc_config *cfg, const char *author_domain,
                   mox_errinfo *ei)
 {
-    if (!out || !author_domain)
-        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dmarc: invalid argument");
-    *out = NULL;
-    mox_domain dom;
-    int rc = mox_domain_parse(author_domain, strlen(author_domain),
-                              MOX_DOMAIN_TRAILING_DOT, &dom, ei);
-    if (rc != MOX_OK)
-        return rc;
-    mox_dmarc *d;
-    rc = init(&d, cfg);
-    if (rc == MOX_OK) {
-        d->author = moxi_strdup(dom.ascii);
-        if (!d->author) {
-            mox_dmarc_free(d);
-            rc = MOX_ERR_NOMEM;
-        }
+    if (!author_domain) {
+        if (out)
+            *out = NULL;
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dmarc: NULL Author Domain");
     }
-    mox_domain_clear(&dom);
-    if (rc != MOX_OK)
-        return moxi_fail(ei, rc, 0, SIZE_MAX, "out of memory");
-    *out = d;
-    return MOX_OK;
+    return moxi_dmarc_create(out, cfg, author_domain, NULL, 0, 0, ei);
 }
 
 int mox_dmarc_new_message(mox_dmarc **out, const mox_dmarc_config *cfg, const void *header,
-                          size_t len)
+                          size_t len, mox_errinfo *ei)
 {
-    if (!out || (!header && len))
-        return MOX_ERR_INVAL;
-    *out = NULL;
-    int status;
-    mox_domain dom;
-    int rc = mox_dmarc_author_domain(header, len, &status, &dom);
-    if (rc != MOX_OK)
-        return rc;
-    mox_dmarc *d;
-    rc = init(&d, cfg);
-    if (rc != MOX_OK) {
-        mox_domain_clear(&dom);
-        return rc;
-    }
-    d->from_status = status;
-    if (status == MOX_DMARC_FROM_OK) {
-        d->author = moxi_strdup(dom.ascii);
-        mox_domain_clear(&dom);
-        if (!d->author) {
-            mox_dmarc_free(d);
-            return MOX_ERR_NOMEM;
-        }
-    }
-    *out = d;
-    return MOX_OK;
+    return moxi_dmarc_create(out, cfg, NULL, header ? header : "", len, 0, ei);
 }
 
 void mox_dmarc_free(mox_dmarc *d)
@@ -173,31 +221,53 @@ void mox_dmarc_free(mox_dmarc *d)
     mox_free(d->spf_org_psl);
     mox_free(d->reason);
     mox_dmarc_psl_free(d->own_psl);
+    moxi_qset_clear(&d->qs);
     mox_free(d);
+}
+
+/* Inputs may change: not closed, not failed. */
+static int inputs_open(mox_dmarc *d, const char *what)
+{
+    if (d->failed)
+        return moxi_engine_fail(&d->eng, MOX_ERR_STATE, "dmarc: the evaluation failed earlier");
+    if (d->closed)
+        return moxi_engine_fail(&d->eng, MOX_ERR_STATE,
+                                "dmarc: %s after the inputs were closed (the first query, or "
+                                "mox_dmarc_auth_done with MOX_DMARC_F_AUTH_LATER)",
+                                what);
+    return MOX_OK;
 }
 
 int mox_dmarc_set_spf(mox_dmarc *d, int result, const char *domain)
 {
-    if (!d || result < MOX_DMARC_AUTH_NONE || result > MOX_DMARC_AUTH_PERMERROR)
+    if (!d)
         return MOX_ERR_INVAL;
-    if (d->started)
-        return MOX_ERR_STATE;
+    if (result < MOX_DMARC_AUTH_NONE || result > MOX_DMARC_AUTH_PERMERROR)
+        return moxi_engine_fail(&d->eng, MOX_ERR_INVAL, "dmarc: SPF result %d is not a "
+                                "MOX_DMARC_AUTH_* value", result);
+    int rc = inputs_open(d, "set_spf");
+    if (rc != MOX_OK)
+        return rc;
     int nomem;
     char *n = norm_domain(domain, &nomem);
     if (nomem)
         return MOX_ERR_NOMEM;
-    char *g = NULL;
-    if (domain) {
-        g = moxi_strdup(domain);
-        if (!g) {
-            mox_free(n);
-            return MOX_ERR_NOMEM;
-        }
+    char *g = NULL, *org = NULL;
+    if (domain && !(g = moxi_strdup(domain)))
+        rc = MOX_ERR_NOMEM;
+    if (rc == MOX_OK && n && d->psl)
+        rc = psl_org(d, n, &org);
+    if (rc != MOX_OK) {
+        mox_free(n);
+        mox_free(g);
+        return rc;
     }
     mox_free(d->spf_domain);
     mox_free(d->spf_domain_given);
+    mox_free(d->spf_org_psl);
     d->spf_domain = n;
     d->spf_domain_given = g;
+    d->spf_org_psl = org;
     d->spf_result = result;
     d->spf_set = 1;
     return MOX_OK;
@@ -206,10 +276,14 @@ int mox_dmarc_set_spf(mox_dmarc *d, int result, const char *domain)
 int mox_dmarc_add_dkim(mox_dmarc *d, int result, const char *domain, const char *selector)
 {
     (void)selector; /* kept by the caller for reports; alignment uses d= */
-    if (!d || result < MOX_DMARC_AUTH_NONE || result > MOX_DMARC_AUTH_PERMERROR)
+    if (!d)
         return MOX_ERR_INVAL;
-    if (d->started)
-        return MOX_ERR_STATE;
+    if (result < MOX_DMARC_AUTH_NONE || result > MOX_DMARC_AUTH_PERMERROR)
+        return moxi_engine_fail(&d->eng, MOX_ERR_INVAL, "dmarc: DKIM result %d is not a "
+                                "MOX_DMARC_AUTH_* value", result);
+    int rc = inputs_open(d, "add_dkim");
+    if (rc != MOX_OK)
+        return rc;
     if (d->ndkim == d->capdkim) {
         size_t nc = d->capdkim ? d->capdkim * 2 : 4;
         dkim_id *nd = mox_realloc(d->dkim, nc * sizeof *nd);
@@ -222,10 +296,35 @@ int mox_dmarc_add_dkim(mox_dmarc *d, int result, const char *domain, const char 
     char *n = norm_domain(domain, &nomem);
     if (nomem)
         return MOX_ERR_NOMEM;
+    char *org = NULL;
+    if (n && d->psl && (rc = psl_org(d, n, &org)) != MOX_OK) {
+        mox_free(n);
+        return rc;
+    }
     dkim_id *k = &d->dkim[d->ndkim++];
     memset(k, 0, sizeof *k);
     k->result = result;
     k->domain = n;
+    k->psl_org = org;
+    return MOX_OK;
+}
+
+int mox_dmarc_auth_done(mox_dmarc *d)
+{
+    if (!d)
+        return MOX_ERR_INVAL;
+    if (!(d->cfg.flags & MOX_DMARC_F_AUTH_LATER))
+        return moxi_engine_fail(&d->eng, MOX_ERR_STATE,
+                                "dmarc: auth_done without MOX_DMARC_F_AUTH_LATER");
+    int rc = inputs_open(d, "auth_done");
+    if (rc != MOX_OK)
+        return rc;
+    d->closed = 1;
+    rc = reevaluate(d);
+    if (rc != MOX_OK) {
+        d->failed = 1;
+        return moxi_engine_fail(&d->eng, rc, "dmarc: %s", mox_strerror(rc));
+    }
     return MOX_OK;
 }
 
@@ -242,7 +341,7 @@ static centry *cache_find(mox_dmarc *d, const char *prefix, const char *name, ui
     return NULL;
 }
 
-/* Adds the question prefix+name as pending. */
+/* Adds the question prefix+name to the cache and hands it out. */
 static int cache_ask(mox_dmarc *d, const char *prefix, const char *name, uint16_t type)
 {
     if (d->ncache == d->capcache) {
@@ -259,11 +358,17 @@ static int cache_ask(mox_dmarc *d, const char *prefix, const char *name, uint16_
         return MOX_ERR_NOMEM;
     memcpy(q, prefix, pl);
     memcpy(q + pl, name, nl + 1);
-    centry *e = &d->cache[d->ncache];
+    uint32_t id;
+    int rc = moxi_qset_dns(&d->qs, q, pl + nl, type, (uintptr_t)d->ncache, &id);
+    if (rc != MOX_OK) {
+        mox_free(q);
+        return MOX_ERR_NOMEM;
+    }
+    centry *e = &d->cache[d->ncache++];
     memset(e, 0, sizeof *e);
     e->name = q;
     e->type = type;
-    d->pending = (long)d->ncache++;
+    e->qid = id;
     return MOX_OK;
 }
 
@@ -281,6 +386,9 @@ static int txt_at(mox_dmarc *d, const char *domain, centry **e)
         int rc = cache_ask(d, "_dmarc.", domain, MOX_DNS_TXT);
         return rc < 0 ? rc : W_NEED;
     }
+    if (!(*e)->answered)
+        return W_NEED; /* asked, not answered yet */
+    (*e)->used = 1;
     if (temp_status((*e)->status))
         return W_TEMP;
     return W_DONE;
@@ -344,7 +452,9 @@ static int walk(mox_dmarc *d, const char *x, struct walkres *w)
 struct eval {
     int result;
     const char *record_domain;
-    centry *rec_entry;
+    centry *rec_entry;        /* into d->cache: valid only while nothing is
+                                 asked (an ask may move the cache), which
+                                 holds whenever the pass ends in W_DONE */
     const char *org;
     int spf_align, dkim_align;
     const char *dkim_domain;
@@ -404,14 +514,23 @@ static int align_one(mox_dmarc *d, struct eval *ev, const char *id, const char *
     }
     struct walkres wa, wi;
     int rc = walk(d, d->author, &wa);
-    if (rc == W_DONE)
-        rc = walk(d, id, &wi);
+    if (rc < 0)
+        return rc;
     if (rc == W_TEMP) {
         *align = MOX_DMARC_ALIGN_TEMPERROR;
         return W_DONE;
     }
-    if (rc != W_DONE)
-        return rc;
+    /* The identifier's walk does not depend on the author's: its next
+     * question is asked now too, so both run in parallel. */
+    int ri = walk(d, id, &wi);
+    if (ri < 0)
+        return ri;
+    if (rc == W_NEED || ri == W_NEED)
+        return W_NEED;
+    if (ri == W_TEMP) {
+        *align = MOX_DMARC_ALIGN_TEMPERROR;
+        return W_DONE;
+    }
     ev->org = wa.org;
     *align = moxi_dmarc_name_eq(wa.org, wi.org) ? MOX_DMARC_ALIGN_PASS : MOX_DMARC_ALIGN_FAIL;
     return W_DONE;
@@ -460,7 +579,7 @@ static int discover(mox_dmarc *d, struct eval *ev)
     if (rc == W_TEMP) {
         /* name the failed question for the reason */
         for (size_t i = 0; i < d->ncache; i++)
-            if (d->cache[i].type == MOX_DNS_TXT && d->cache[i].answered &&
+            if (d->cache[i].type == MOX_DNS_TXT && d->cache[i].answered && d->cache[i].used &&
                 temp_status(d->cache[i].status)) {
                 ev->temp_name = d->cache[i].name;
                 ev->temp_status = d->cache[i].status;
@@ -484,6 +603,8 @@ static int discover(mox_dmarc *d, struct eval *ev)
 static int evaluate(mox_dmarc *d, struct eval *ev)
 {
     memset(ev, 0, sizeof *ev);
+    for (size_t i = 0; i < d->ncache; i++)
+        d->cache[i].used = 0;
     ev->spf_align = ev->dkim_align = MOX_DMARC_ALIGN_UNKNOWN;
     ev->policy = MOX_DMARC_POLICY_UNSPECIFIED;
     ev->exists = -1;
@@ -564,15 +685,22 @@ static int evaluate(mox_dmarc *d, struct eval *ev)
         if (!sub || np < 0)
             return W_DONE;
     } else {
-        /* SPF */
+        if (!d->closed)
+            return W_WAIT; /* MOX_DMARC_F_AUTH_LATER: the outcomes come later */
+        /* SPF and the first DKIM identifier still to examine are aligned in
+         * parallel: a question one of them lacks does not stop the other. */
+        int need = 0;
         if (d->spf_result == MOX_DMARC_AUTH_PASS && d->spf_domain) {
             rc = align_one(d, ev, d->spf_domain, d->spf_org_psl, r->aspf_strict, &ev->spf_align);
-            if (rc != W_DONE)
+            if (rc == W_NEED)
+                need = 1;
+            else if (rc != W_DONE)
                 return rc;
         } else {
             ev->spf_align = MOX_DMARC_ALIGN_NONE;
         }
-        /* DKIM: any aligned passing signature */
+        /* DKIM: any aligned passing signature, in order: a later one is
+         * looked at only when the ones before did not align */
         ev->dkim_align = MOX_DMARC_ALIGN_NONE;
         unsigned examined = 0;
         for (size_t i = 0; i < d->ndkim && examined < d->cfg.max_dkim; i++) {
@@ -582,6 +710,10 @@ static int evaluate(mox_dmarc *d, struct eval *ev)
             examined++;
             int a;
             rc = align_one(d, ev, k->domain, k->psl_org, r->adkim_strict, &a);
+            if (rc == W_NEED) {
+                need = 1;
+                break;
+            }
             if (rc != W_DONE)
                 return rc;
             if (a == MOX_DMARC_ALIGN_PASS) {
@@ -592,6 +724,8 @@ static int evaluate(mox_dmarc *d, struct eval *ev)
             if (a == MOX_DMARC_ALIGN_TEMPERROR || ev->dkim_align == MOX_DMARC_ALIGN_NONE)
                 ev->dkim_align = a;
         }
+        if (need)
+            return W_NEED;
         if (ev->spf_align == MOX_DMARC_ALIGN_PASS || ev->dkim_align == MOX_DMARC_ALIGN_PASS) {
             ev->result = MOX_DMARC_PASS;
             ev->why = ev->dkim_align == MOX_DMARC_ALIGN_PASS ? "aligned DKIM signature"
@@ -618,6 +752,9 @@ static int evaluate(mox_dmarc *d, struct eval *ev)
         rc = cache_ask(d, "", d->author, MOX_DNS_A);
         return rc < 0 ? rc : W_NEED;
     }
+    if (!e->answered)
+        return W_NEED;
+    e->used = 1;
     if (temp_status(e->status)) {
         ev->result = MOX_DMARC_TEMPERROR;
         ev->why = "DNS failure checking whether the From domain exists";
@@ -651,9 +788,12 @@ static int finish(mox_dmarc *d, const struct eval *ev)
     o->dkim_domain = ev->dkim_domain;
     o->author_exists = ev->exists;
     o->dns_queries = (unsigned)d->ncache;
+    o->authentic = 0;
     o->disposition = MOX_DMARC_POLICY_NONE;
     if (ev->result == MOX_DMARC_PERMERROR) {
-        o->disposition = d->cfg.bad_from_disposition;
+        static const int bad_from[] = {MOX_DMARC_POLICY_REJECT, MOX_DMARC_POLICY_REJECT,
+                                       MOX_DMARC_POLICY_QUARANTINE, MOX_DMARC_POLICY_NONE};
+        o->disposition = bad_from[d->cfg.bad_from];
     } else if (ev->result == MOX_DMARC_FAIL) {
         int disp = ev->policy < 0 ? MOX_DMARC_POLICY_NONE : ev->policy;
         const mox_dmarc_record *r = o->record;
@@ -677,11 +817,17 @@ static int finish(mox_dmarc *d, const struct eval *ev)
         }
         o->disposition = disp;
     }
-    /* authentic: every answer the evaluation used */
-    int auth = d->ncache > 0;
+    /* authentic: every answer the evaluation used (a question asked in
+     * parallel that turned out not to matter does not count) */
+    int auth = 0;
     for (size_t i = 0; i < d->ncache; i++)
-        if (!d->cache[i].authentic)
-            auth = 0;
+        if (d->cache[i].used) {
+            if (!d->cache[i].authentic) {
+                auth = 0;
+                break;
+            }
+            auth = 1;
+        }
     o->authentic = auth;
     mox_buf b = MOX_BUF_INIT;
     int rc = mox_buf_append_str(&b, ev->why ? ev->why : "");
@@ -712,66 +858,31 @@ static int finish(mox_dmarc *d, const struct eval *ev)
     return MOX_OK;
 }
 
-static int prepare(mox_dmarc *d)
+/* Recomputes the evaluation from the cache: finishes it, or asks what it
+ * lacks. W_WAIT, and in AUTH_LATER mode any finished result before
+ * auth_done, leave it waiting for the SPF/DKIM outcomes. */
+static int reevaluate(mox_dmarc *d)
 {
-    if (d->started)
+    if (d->done || d->failed)
         return MOX_OK;
-    if (d->cfg.mode == MOX_DMARC_MODE_RFC7489 && d->author) {
-        int rc = psl_ready(d);
-        if (rc == MOX_OK)
-            rc = psl_org(d, d->author, &d->author_org_psl);
-        if (rc == MOX_OK && d->spf_domain)
-            rc = psl_org(d, d->spf_domain, &d->spf_org_psl);
-        for (size_t i = 0; rc == MOX_OK && i < d->ndkim; i++)
-            if (d->dkim[i].domain)
-                rc = psl_org(d, d->dkim[i].domain, &d->dkim[i].psl_org);
-        if (rc != MOX_OK)
-            return rc;
-    }
-    d->started = 1;
-    return MOX_OK;
+    struct eval ev;
+    int rc = evaluate(d, &ev);
+    if (rc < 0)
+        return rc;
+    if (rc != W_DONE)
+        return MOX_OK;
+    if ((d->cfg.flags & MOX_DMARC_F_AUTH_LATER) && !d->closed)
+        return MOX_OK; /* the outcome is read once the inputs are final */
+    /* questions not handed out yet are not needed any more */
+    for (size_t i = 0; i < d->ncache; i++)
+        if (!d->cache[i].answered && d->qs.v[d->cache[i].qid - d->qs.base].state == MOXI_Q_UNASKED)
+            moxi_qset_cancel(&d->qs, d->cache[i].qid);
+    return finish(d, &ev);
 }
 
-int mox_dmarc_step(mox_dmarc *d, const char **name, uint16_t *type)
+/* Keeps what the evaluation needs of an answer. */
+static int take(mox_dmarc *d, centry *e, const mox_dns_answer *ans)
 {
-    if (!d || !name || !type)
-        return MOX_ERR_INVAL;
-    if (d->failed)
-        return MOX_ERR_NOMEM;
-    if (d->done)
-        return MOX_DMARC_DONE;
-    if (d->pending < 0) {
-        int rc = prepare(d);
-        if (rc == MOX_OK) {
-            struct eval ev;
-            rc = evaluate(d, &ev);
-            if (rc == W_DONE)
-                rc = finish(d, &ev);
-        }
-        if (rc < 0) {
-            if (rc == MOX_ERR_NOMEM)
-                d->failed = 1;
-            return rc;
-        }
-        if (d->done)
-            return MOX_DMARC_DONE;
-    }
-    *name = d->cache[d->pending].name;
-    *type = d->cache[d->pending].type;
-    return MOX_DMARC_NEED_DNS;
-}
-
-int mox_dmarc_feed(mox_dmarc *d, const mox_dns_answer *ans)
-{
-    if (!d || !ans)
-        return MOX_ERR_INVAL;
-    if (d->failed)
-        return MOX_ERR_NOMEM;
-    if (d->pending < 0)
-        return MOX_ERR_STATE;
-    centry *e = &d->cache[d->pending];
-    if (ans->qtype != e->type)
-        return MOX_ERR_INVAL;
     e->status = ans->status;
     e->authentic = ans->authentic;
     e->nrec = 0;
@@ -783,7 +894,6 @@ int mox_dmarc_feed(mox_dmarc *d, const mox_dns_answer *ans)
             mox_buf_reset(&b);
             if (mox_dns_txt_join(&ans->rr[i], &b) != MOX_OK) {
                 mox_buf_free(&b);
-                d->failed = 1;
                 return MOX_ERR_NOMEM;
             }
             if (!mox_dmarc_is_record((const char *)b.data, b.len))
@@ -792,7 +902,6 @@ int mox_dmarc_feed(mox_dmarc *d, const mox_dns_answer *ans)
                 e->text = moxi_strndup(b.data ? (const char *)b.data : "", b.len);
                 if (!e->text) {
                     mox_buf_free(&b);
-                    d->failed = 1;
                     return MOX_ERR_NOMEM;
                 }
             }
@@ -800,10 +909,8 @@ int mox_dmarc_feed(mox_dmarc *d, const mox_dns_answer *ans)
         mox_buf_free(&b);
         if (e->nrec == 1) {
             int rc = mox_dmarc_record_parse(e->text, strlen(e->text), 0, &e->rec, NULL);
-            if (rc == MOX_ERR_NOMEM) {
-                d->failed = 1;
+            if (rc == MOX_ERR_NOMEM)
                 return rc;
-            }
         } else if (e->nrec > 1) {
             /* several records: all discarded (RFC 9989 §4.10 step 2) */
             mox_free(e->text);
@@ -811,45 +918,77 @@ int mox_dmarc_feed(mox_dmarc *d, const mox_dns_answer *ans)
         }
     }
     e->answered = 1;
-    d->pending = -1;
     return MOX_OK;
 }
 
-/* mox_dns_lookup_feed callback */
-static int feed_cb(void *e, const mox_dns_answer *a)
+unsigned mox_dmarc_want(const mox_dmarc *d)
 {
-    return mox_dmarc_feed(e, a);
+    if (!d || d->failed)
+        return 0;
+    if (d->done)
+        return MOX_WANT_DONE;
+    return moxi_qset_want(&d->qs);
 }
 
-int mox_dmarc_run(mox_dmarc *d, const mox_resolver *r)
+int mox_dmarc_query(mox_dmarc *d, mox_query *q)
 {
-    if (!d || !r)
+    if (!d || !q)
+        return d ? moxi_engine_fail(&d->eng, MOX_ERR_INVAL, "dmarc: NULL query") : MOX_ERR_INVAL;
+    if (!(d->cfg.flags & MOX_DMARC_F_AUTH_LATER))
+        d->closed = 1; /* the SPF/DKIM outcomes were given before */
+    if (d->failed || d->done)
+        return MOX_ERR_AGAIN;
+    return moxi_qset_next(&d->qs, q);
+}
+
+int mox_dmarc_answer(mox_dmarc *d, const mox_answer *a)
+{
+    if (!d)
         return MOX_ERR_INVAL;
-    for (;;) {
-        const char *name;
-        uint16_t type;
-        int rc = mox_dmarc_step(d, &name, &type);
-        if (rc < 0)
-            return rc;
-        if (rc == MOX_DMARC_DONE)
-            return MOX_OK;
-        rc = mox_dns_lookup_feed(r, name, type, feed_cb, d);
-        if (rc < 0)
-            return rc;
+    if (d->failed)
+        return moxi_engine_fail(&d->eng, MOX_ERR_STATE, "dmarc: the evaluation failed earlier");
+    const moxi_qslot *sl;
+    int rc = moxi_qset_take(&d->qs, &d->eng, a, &sl);
+    if (rc != MOX_OK)
+        return rc;
+    if (d->done)
+        return MOX_OK; /* not needed any more */
+    const mox_dns_answer *ans = mox_answer_dns(a);
+    rc = take(d, &d->cache[sl->tag], ans);
+    if (rc == MOX_OK)
+        rc = reevaluate(d);
+    if (rc != MOX_OK) {
+        d->failed = 1;
+        return moxi_engine_fail(&d->eng, rc, "dmarc: %s; the evaluation is unusable",
+                                mox_strerror(rc));
     }
+    return MOX_OK;
 }
 
-const mox_dmarc_outcome *mox_dmarc_get(const mox_dmarc *d)
+const mox_dmarc_outcome *mox_dmarc_result(const mox_dmarc *d)
 {
-    return d && d->done ? &d->out : NULL;
+    return d && d->done && !d->failed ? &d->out : NULL;
 }
 
-size_t mox_dmarc_query_count(const mox_dmarc *d)
+static unsigned ops_want(const void *self) { return mox_dmarc_want(self); }
+static int ops_query(void *self, mox_query *q) { return mox_dmarc_query(self, q); }
+static int ops_answer(void *self, const mox_answer *a) { return mox_dmarc_answer(self, a); }
+
+static const moxi_engine_ops dmarc_ops = {
+    .name = "dmarc",
+    .want = ops_want,
+    .query = ops_query,
+    .answer = ops_answer,
+};
+
+mox_engine *mox_dmarc_engine(mox_dmarc *d) { return d ? &d->eng : NULL; }
+
+size_t mox_dmarc_lookup_count(const mox_dmarc *d)
 {
     return d ? d->ncache : 0;
 }
 
-int mox_dmarc_query_get(const mox_dmarc *d, size_t i, mox_dmarc_query *q)
+int mox_dmarc_lookup_get(const mox_dmarc *d, size_t i, mox_dmarc_lookup *q)
 {
     if (!d || !q)
         return MOX_ERR_INVAL;

@@ -22,6 +22,7 @@ struct mox_msgauth {
     char *dkim_name;        /* pending DKIM key name (copy) */
     mox_query spf_q;        /* pending SPF question */
     mox_query iprev_q;      /* pending iprev question */
+    mox_query dmarc_q;      /* pending DMARC question */
     int failed;
     int done;
 };
@@ -171,7 +172,7 @@ static int dkim_final(const mox_msgauth *m)
 
 static int start_dmarc(mox_msgauth *m)
 {
-    int rc = mox_dmarc_new_message(&m->dmarc, m->cfg.dmarc, m->header.data, m->header.len);
+    int rc = mox_dmarc_new_message(&m->dmarc, m->cfg.dmarc, m->header.data, m->header.len, NULL);
     if (rc != MOX_OK)
         return rc;
     const mox_spf_outcome *so = mox_spf_result(m->spf);
@@ -259,11 +260,20 @@ int mox_msgauth_step(mox_msgauth *m, const char **name, uint16_t *type)
         if (rc < 0)
             goto fail;
     }
-    rc = mox_dmarc_step(m->dmarc, name, type);
-    if (rc < 0)
-        goto fail;
-    if (rc == MOX_DMARC_NEED_DNS) {
+    if (m->pending == Q_DMARC) {
+        *name = m->dmarc_q.u.dns.name;
+        *type = m->dmarc_q.u.dns.type;
+        return MOX_MSGAUTH_NEED_DNS;
+    }
+    if (!mox_dmarc_result(m->dmarc)) {
+        rc = mox_dmarc_query(m->dmarc, &m->dmarc_q);
+        if (rc != MOX_OK) {
+            rc = MOX_ERR_NOMEM;
+            goto fail;
+        }
         m->pending = Q_DMARC;
+        *name = m->dmarc_q.u.dns.name;
+        *type = m->dmarc_q.u.dns.type;
         return MOX_MSGAUTH_NEED_DNS;
     }
     m->done = 1;
@@ -301,7 +311,14 @@ int mox_msgauth_feed_dns(mox_msgauth *m, const mox_dns_answer *ans)
     case Q_DKIM:
         rc = mox_dkim_verifier_answer(m->dkim, m->dkim_name, ans);
         break;
-    case Q_DMARC: rc = mox_dmarc_feed(m->dmarc, ans); break;
+    case Q_DMARC: {
+        mox_answer *a;
+        rc = mox_answer_dns_copy(&a, m->dmarc_q.id, ans);
+        if (rc == MOX_OK)
+            rc = mox_dmarc_answer(m->dmarc, a);
+        mox_answer_free(a);
+        break;
+    }
     default: return MOX_ERR_STATE;
     }
     if (rc == MOX_OK)

@@ -35,7 +35,7 @@ static int do_check(void *arg)
                                msg.data, msg.len, NULL);
     if (rc)
         return rc;
-    const mox_dmarc_outcome *o = mox_dmarc_get(mox_msgauth_dmarc(m));
+    const mox_dmarc_outcome *o = mox_dmarc_result(mox_msgauth_dmarc(m));
     const mox_dkim_result *d = mox_dkim_verifier_result(mox_msgauth_dkim(m), 0);
     if (!o || o->result != MOX_DMARC_PASS || !d || d->status != MOX_DKIM_PASS ||
         o->dkim_aligned != MOX_DMARC_ALIGN_PASS)
@@ -53,9 +53,11 @@ static int do_dmarc_only(void *arg)
         rc = mox_dmarc_set_spf(d, MOX_DMARC_AUTH_PASS, "bounce.example.org");
     if (!rc)
         rc = mox_dmarc_add_dkim(d, MOX_DMARC_AUTH_PASS, "example.org", "s");
+    mox_io io = MOX_IO_INIT;
+    io.resolver = &res;
     if (!rc)
-        rc = mox_dmarc_run(d, &res);
-    if (!rc && mox_dmarc_get(d)->result != MOX_DMARC_PASS)
+        rc = mox_engine_run(mox_dmarc_engine(d), &io, NULL);
+    if (!rc && mox_dmarc_result(d)->result != MOX_DMARC_PASS)
         rc = -1;
     mox_dmarc_free(d);
     return rc;

@@ -51,8 +51,8 @@ static size_t drive_zone(mox_engine *g, mox_dns_zone *z, unsigned seed)
             nopen++;
         if (nopen > most)
             most = nopen;
-        if (mox_engine_want(g) & MOX_WANT_DONE && nopen == 0)
-            return most;
+        if ((mox_engine_want(g) & MOX_WANT_DONE || mox_engine_want(g) == 0) && nopen == 0)
+            return most; /* done, or idle until its caller acts */
         if (nopen == 0)
             fail_msg("%s wants %s with nothing to answer", mox_engine_name(g),
                      mox_want_name(mox_engine_want(g)));
@@ -74,21 +74,82 @@ static size_t drive_zone(mox_engine *g, mox_dns_zone *z, unsigned seed)
     return most;
 }
 
-/* Runs one evaluation; returns it finished (free it). */
-static mox_dmarc *eval(mox_dns_zone *z, const mox_dmarc_config *cfg, const char *from, int spf,
-                       const char *spf_domain, int dkim, const char *dkim_domain)
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Two outcomes of the same evaluation driven differently. */
+static void same_outcome(const mox_dmarc_outcome *a, const mox_dmarc_outcome *b, const char *what)
+{
+    if (a->result != b->result || a->policy != b->policy || a->policy_source != b->policy_source ||
+        a->disposition != b->disposition || a->spf_aligned != b->spf_aligned ||
+        a->dkim_aligned != b->dkim_aligned || a->author_exists != b->author_exists ||
+        a->authentic != b->authentic || !same_str(a->org_domain, b->org_domain) ||
+        !same_str(a->record_domain, b->record_domain) || !same_str(a->dkim_domain, b->dkim_domain) ||
+        !same_str(a->reason, b->reason) ||
+        (a->result != MOX_DMARC_TEMPERROR && a->dns_queries != b->dns_queries))
+        fail_msg("%s: %s/%s (%s) vs %s/%s (%s), queries %u vs %u", what,
+                 mox_dmarc_result_name(a->result), mox_dmarc_policy_name(a->policy), a->reason,
+                 mox_dmarc_result_name(b->result), mox_dmarc_policy_name(b->policy), b->reason,
+                 a->dns_queries, b->dns_queries);
+}
+
+static mox_dmarc *eval_once(mox_dns_zone *z, const mox_dmarc_config *cfg, const char *from,
+                            int spf, const char *spf_domain, int dkim, const char *dkim_domain,
+                            int late, unsigned seed)
 {
     mox_dmarc *d;
     mox_errinfo ei;
-    mox_resolver r = MOX_RESOLVER_INIT;
-    mox_dns_zone_resolver(z, &r);
-    assert_int_equal(mox_dmarc_new(&d, cfg, from, &ei), MOX_OK);
+    mox_dmarc_config c = MOX_DMARC_CONFIG_INIT;
+    if (cfg)
+        c = *cfg;
+    if (late)
+        c.flags |= MOX_DMARC_F_AUTH_LATER;
+    assert_int_equal(mox_dmarc_new(&d, &c, from, &ei), MOX_OK);
+    if (late && seed != 1) {
+        /* discovery first, as far as it goes without the outcomes */
+        mox_query q;
+        while (mox_dmarc_query(d, &q) == MOX_OK) {
+            mox_dns_answer *ans;
+            assert_int_equal(mox_dns_zone_query(z, q.u.dns.name, q.u.dns.type, &ans), MOX_OK);
+            mox_answer *a;
+            assert_int_equal(mox_answer_dns_copy(&a, q.id, ans), MOX_OK);
+            mox_dns_answer_free(ans);
+            assert_int_equal(mox_dmarc_answer(d, a), MOX_OK);
+            mox_answer_free(a);
+        }
+        assert_false(mox_dmarc_want(d) & MOX_WANT_DONE);
+    }
     if (spf_domain)
         assert_int_equal(mox_dmarc_set_spf(d, spf, spf_domain), MOX_OK);
     if (dkim_domain)
         assert_int_equal(mox_dmarc_add_dkim(d, dkim, dkim_domain, "sel"), MOX_OK);
-    assert_int_equal(mox_dmarc_run(d, &r), MOX_OK);
-    assert_non_null(mox_dmarc_get(d));
+    if (late)
+        assert_int_equal(mox_dmarc_auth_done(d), MOX_OK);
+    if (seed == 1)
+        run_zone(mox_dmarc_engine(d), z);
+    else
+        drive_zone(mox_dmarc_engine(d), z, seed);
+    assert_non_null(mox_dmarc_result(d));
+    return d;
+}
+
+/* Runs one evaluation; returns it finished (free it). The blocking loop,
+ * then by hand in reverse and random answer orders, and with the outcomes
+ * given late: all must agree. */
+static mox_dmarc *eval(mox_dns_zone *z, const mox_dmarc_config *cfg, const char *from, int spf,
+                       const char *spf_domain, int dkim, const char *dkim_domain)
+{
+    mox_dmarc *d = eval_once(z, cfg, from, spf, spf_domain, dkim, dkim_domain, 0, 1);
+    for (unsigned seed = 0; seed < 4; seed++)
+        for (int late = 0; late < 2; late++) {
+            if (seed == 1 && !late)
+                continue;
+            mox_dmarc *d2 = eval_once(z, cfg, from, spf, spf_domain, dkim, dkim_domain, late, seed);
+            same_outcome(mox_dmarc_result(d), mox_dmarc_result(d2), from);
+            mox_dmarc_free(d2);
+        }
     return d;
 }
 
@@ -288,7 +349,7 @@ static void test_json_cases(void **state)
             const char *dd = json_string_value(json_object_get(c, "dkim_d"));
             mox_dns_zone *z = zone_of_case(c);
             mox_dmarc *d = eval(z, NULL, from, auth_word(c, "spf"), mf, auth_word(c, "dkim"), dd);
-            const mox_dmarc_outcome *o = mox_dmarc_get(d);
+            const mox_dmarc_outcome *o = mox_dmarc_result(d);
             json_t *exp = json_object_get(c, "expect");
             json_t *ep = json_object_get(c, "expect_policy");
             if (exp) {
@@ -319,9 +380,9 @@ static void test_json_cases(void **state)
                     "_dmarc.j.mail.example.com", "_dmarc.mail.example.com", "_dmarc.example.com",
                     "_dmarc.com"};
                 size_t ntxt = 0;
-                for (size_t q = 0; q < mox_dmarc_query_count(d); q++) {
-                    mox_dmarc_query mq;
-                    assert_int_equal(mox_dmarc_query_get(d, q, &mq), MOX_OK);
+                for (size_t q = 0; q < mox_dmarc_lookup_count(d); q++) {
+                    mox_dmarc_lookup mq;
+                    assert_int_equal(mox_dmarc_lookup_get(d, q, &mq), MOX_OK);
                     if (mq.type != MOX_DNS_TXT)
                         continue;
                     assert_true(ntxt < 8);
@@ -367,7 +428,7 @@ static void test_tree_walk(void **state)
      *    applies, with sp= for an existing subdomain */
     mox_dmarc *d = eval(z, NULL, "a.mail.example.com", MOX_DMARC_AUTH_PASS, "other.example.com",
                         MOX_DMARC_AUTH_NONE, NULL);
-    const mox_dmarc_outcome *o = mox_dmarc_get(d);
+    const mox_dmarc_outcome *o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_PASS);
     assert_string_equal(o->record_domain, "example.com");
     assert_string_equal(o->org_domain, "example.com");
@@ -379,7 +440,7 @@ static void test_tree_walk(void **state)
      *    has none; np= for a non-existent subdomain */
     d = eval(z, NULL, "shop.psd.example", MOX_DMARC_AUTH_FAIL, "shop.psd.example", MOX_DMARC_AUTH_NONE,
              NULL);
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_FAIL);
     assert_string_equal(o->record_domain, "psd.example");
     assert_string_equal(o->org_domain, "shop.psd.example");
@@ -387,7 +448,7 @@ static void test_tree_walk(void **state)
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_QUARANTINE);
     mox_dmarc_free(d);
     d = eval(z, NULL, "ghost.psd.example", MOX_DMARC_AUTH_NONE, NULL, MOX_DMARC_AUTH_NONE, NULL);
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->policy, MOX_DMARC_POLICY_REJECT);
     assert_int_equal(o->policy_source, MOX_DMARC_SRC_NP);
     assert_int_equal(o->author_exists, 0);
@@ -395,7 +456,7 @@ static void test_tree_walk(void **state)
     /* relaxed alignment never crosses a PSD boundary */
     d = eval(z, NULL, "shop.psd.example", MOX_DMARC_AUTH_PASS, "evil.psd.example", MOX_DMARC_AUTH_PASS,
              "psd.example");
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_FAIL);
     assert_int_equal(o->spf_aligned, MOX_DMARC_ALIGN_FAIL);
     assert_int_equal(o->dkim_aligned, MOX_DMARC_ALIGN_FAIL);
@@ -403,16 +464,16 @@ static void test_tree_walk(void **state)
 
     /* 3. two records at one name: both discarded -> no policy */
     d = eval(z, NULL, "two.example", MOX_DMARC_AUTH_NONE, NULL, MOX_DMARC_AUTH_NONE, NULL);
-    assert_int_equal(mox_dmarc_get(d)->result, MOX_DMARC_NONE);
+    assert_int_equal(mox_dmarc_result(d)->result, MOX_DMARC_NONE);
     mox_dmarc_free(d);
 
     /* 4. no valid p= and no rua: no DMARC; with rua: p=none */
     d = eval(z, NULL, "nop.example", MOX_DMARC_AUTH_NONE, NULL, MOX_DMARC_AUTH_NONE, NULL);
-    assert_int_equal(mox_dmarc_get(d)->result, MOX_DMARC_NONE);
-    assert_null(mox_dmarc_get(d)->record);
+    assert_int_equal(mox_dmarc_result(d)->result, MOX_DMARC_NONE);
+    assert_null(mox_dmarc_result(d)->record);
     mox_dmarc_free(d);
     d = eval(z, NULL, "nop2.example", MOX_DMARC_AUTH_NONE, NULL, MOX_DMARC_AUTH_NONE, NULL);
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_FAIL);
     assert_int_equal(o->policy, MOX_DMARC_POLICY_NONE);
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_NONE);
@@ -420,23 +481,23 @@ static void test_tree_walk(void **state)
 
     /* 5. t=y lowers one level (reject->quarantine, quarantine->none) */
     d = eval(z, NULL, "test.example", MOX_DMARC_AUTH_NONE, NULL, MOX_DMARC_AUTH_NONE, NULL);
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->policy, MOX_DMARC_POLICY_REJECT);
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_QUARANTINE);
     assert_true(o->testing);
     mox_dmarc_free(d);
     d = eval(z, NULL, "testq.example", MOX_DMARC_AUTH_NONE, NULL, MOX_DMARC_AUTH_NONE, NULL);
-    assert_int_equal(mox_dmarc_get(d)->disposition, MOX_DMARC_POLICY_NONE);
+    assert_int_equal(mox_dmarc_result(d)->disposition, MOX_DMARC_POLICY_NONE);
     mox_dmarc_free(d);
     mox_dmarc_config cfg = MOX_DMARC_CONFIG_INIT;
     cfg.flags = MOX_DMARC_F_IGNORE_TESTING;
     d = eval(z, &cfg, "test.example", MOX_DMARC_AUTH_NONE, NULL, MOX_DMARC_AUTH_NONE, NULL);
-    assert_int_equal(mox_dmarc_get(d)->disposition, MOX_DMARC_POLICY_REJECT);
+    assert_int_equal(mox_dmarc_result(d)->disposition, MOX_DMARC_POLICY_REJECT);
     mox_dmarc_free(d);
 
     /* 6. DNS failures: temperror, never reject */
     d = eval(z, NULL, "broken.example", MOX_DMARC_AUTH_FAIL, "broken.example", MOX_DMARC_AUTH_NONE, NULL);
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_TEMPERROR);
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_NONE);
     assert_non_null(strstr(o->reason, "SERVFAIL"));
@@ -444,7 +505,7 @@ static void test_tree_walk(void **state)
     /* the alignment walk for x.walkfail.example times out */
     d = eval(z, NULL, "walkfail.example", MOX_DMARC_AUTH_PASS, "x.walkfail.example", MOX_DMARC_AUTH_NONE,
              NULL);
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->spf_aligned, MOX_DMARC_ALIGN_TEMPERROR);
     assert_int_equal(o->result, MOX_DMARC_TEMPERROR);
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_NONE);
@@ -452,7 +513,7 @@ static void test_tree_walk(void **state)
     /* ... but an identical identifier aligns without any walk: pass */
     d = eval(z, NULL, "walkfail.example", MOX_DMARC_AUTH_PASS, "x.walkfail.example",
              MOX_DMARC_AUTH_PASS, "WALKFAIL.example.");
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_PASS);
     assert_int_equal(o->dkim_aligned, MOX_DMARC_ALIGN_PASS);
     mox_dmarc_free(d);
@@ -460,13 +521,13 @@ static void test_tree_walk(void **state)
     mox_dns_zone_free(z);
     z = zone_from("_dmarc.s.example. TXT \"v=DMARC1; p=reject; aspf=s\"\n");
     d = eval(z, NULL, "s.example", MOX_DMARC_AUTH_PASS, "mail.s.example", MOX_DMARC_AUTH_NONE, NULL);
-    assert_int_equal(mox_dmarc_get(d)->spf_aligned, MOX_DMARC_ALIGN_FAIL);
-    assert_int_equal(mox_dmarc_get(d)->disposition, MOX_DMARC_POLICY_REJECT);
+    assert_int_equal(mox_dmarc_result(d)->spf_aligned, MOX_DMARC_ALIGN_FAIL);
+    assert_int_equal(mox_dmarc_result(d)->disposition, MOX_DMARC_POLICY_REJECT);
     mox_dmarc_free(d);
     /* discover-only */
     cfg.flags = MOX_DMARC_F_DISCOVER_ONLY;
     d = eval(z, &cfg, "deep.s.example", MOX_DMARC_AUTH_NONE, NULL, MOX_DMARC_AUTH_NONE, NULL);
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_string_equal(o->record_domain, "s.example");
     assert_string_equal(o->org_domain, "s.example");
     assert_int_equal(o->spf_aligned, MOX_DMARC_ALIGN_UNKNOWN);
@@ -474,32 +535,46 @@ static void test_tree_walk(void **state)
     mox_dns_zone_free(z);
 }
 
-static void test_step_api(void **state)
+static void test_contract(void **state)
 {
     (void)state;
     mox_dmarc *d;
     assert_int_equal(mox_dmarc_new(&d, NULL, "Example.ORG.", NULL), MOX_OK);
+    mox_engine *g = mox_dmarc_engine(d);
+    assert_string_equal(mox_engine_name(g), "dmarc");
+    assert_int_equal(mox_dmarc_want(d), MOX_WANT_QUERY);
     assert_int_equal(mox_dmarc_set_spf(d, MOX_DMARC_AUTH_PASS, "example.org"), MOX_OK);
-    const char *name;
-    uint16_t type;
-    assert_int_equal(mox_dmarc_step(d, &name, &type), MOX_DMARC_NEED_DNS);
-    assert_string_equal(name, "_dmarc.example.org");
-    assert_int_equal(type, MOX_DNS_TXT);
-    /* asking again repeats; inputs are frozen */
-    assert_int_equal(mox_dmarc_step(d, &name, &type), MOX_DMARC_NEED_DNS);
+    assert_int_equal(mox_dmarc_set_spf(d, 99, "example.org"), MOX_ERR_INVAL);
+    assert_int_equal(mox_engine_error(g)->code, MOX_ERR_INVAL);
+    assert_int_equal(mox_dmarc_auth_done(d), MOX_ERR_STATE); /* not AUTH_LATER */
+    mox_query q;
+    assert_int_equal(mox_dmarc_query(d, &q), MOX_OK);
+    assert_string_equal(q.u.dns.name, "_dmarc.example.org");
+    assert_int_equal(q.u.dns.type, MOX_DNS_TXT);
+    assert_int_equal(mox_dmarc_query(d, &q), MOX_ERR_AGAIN);
+    assert_int_equal(mox_dmarc_want(d), MOX_WANT_ANSWER);
+    /* inputs are frozen */
     assert_int_equal(mox_dmarc_set_spf(d, MOX_DMARC_AUTH_PASS, "x.example"), MOX_ERR_STATE);
-    mox_dns_answer wrong;
-    memset(&wrong, 0, sizeof wrong);
-    wrong.qtype = MOX_DNS_A;
-    assert_int_equal(mox_dmarc_feed(d, &wrong), MOX_ERR_INVAL);
-    mox_dns_zone *z = zone_from("_dmarc.example.org. TXT \"v=DMARC1; \" \"p=reject\"\n");
-    mox_dns_answer *a;
-    assert_int_equal(mox_dns_zone_query(z, name, type, &a), MOX_OK);
-    assert_int_equal(mox_dmarc_feed(d, a), MOX_OK);
-    assert_int_equal(mox_dmarc_feed(d, a), MOX_ERR_STATE);
-    mox_dns_answer_free(a);
-    assert_int_equal(mox_dmarc_step(d, &name, &type), MOX_DMARC_DONE);
-    const mox_dmarc_outcome *o = mox_dmarc_get(d);
+    assert_int_equal(mox_dmarc_add_dkim(d, MOX_DMARC_AUTH_PASS, "x.example", NULL), MOX_ERR_STATE);
+    mox_answer *a;
+    assert_int_equal(mox_answer_dns_new(&a, q.id, NULL, MOX_DNS_A, MOX_DNS_NOERROR, 0), MOX_OK);
+    assert_int_equal(mox_dmarc_answer(d, a), MOX_ERR_INVAL);
+    mox_answer_free(a);
+    assert_int_equal(mox_answer_dns_new(&a, q.id + 7, NULL, MOX_DNS_TXT, MOX_DNS_NOERROR, 0),
+                     MOX_OK);
+    assert_int_equal(mox_dmarc_answer(d, a), MOX_ERR_NOTFOUND);
+    assert_int_equal(mox_engine_error(g)->code, MOX_ERR_NOTFOUND);
+    mox_answer_free(a);
+    const unsigned char *strs[2] = {(const unsigned char *)"v=DMARC1; ",
+                                    (const unsigned char *)"p=reject"};
+    size_t lens[2] = {10, 8};
+    assert_int_equal(mox_answer_dns_new(&a, q.id, NULL, MOX_DNS_TXT, MOX_DNS_NOERROR, 0), MOX_OK);
+    assert_int_equal(mox_answer_add_txt_strings(a, NULL, 300, strs, lens, 2), MOX_OK);
+    assert_int_equal(mox_dmarc_answer(d, a), MOX_OK);
+    assert_int_equal(mox_dmarc_answer(d, a), MOX_ERR_STATE);
+    mox_answer_free(a);
+    assert_int_equal(mox_dmarc_want(d), MOX_WANT_DONE);
+    const mox_dmarc_outcome *o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_PASS);
     assert_string_equal(o->record_text, "v=DMARC1; p=reject");
     assert_int_equal(o->dns_queries, 1);
@@ -512,7 +587,55 @@ static void test_step_api(void **state)
     mox_buf_free(&b);
     mox_authres_free(ar);
     mox_dmarc_free(d);
+    mox_dmarc_free(NULL);
+    assert_null(mox_dmarc_result(NULL));
+    assert_int_equal(mox_dmarc_want(NULL), 0);
+
+    /* AUTH_LATER: discovery first, nothing more until auth_done */
+    mox_dmarc_config cfg = MOX_DMARC_CONFIG_INIT;
+    cfg.flags = MOX_DMARC_F_AUTH_LATER;
+    mox_dns_zone *z = zone_from("_dmarc.example.org. TXT \"v=DMARC1; p=reject\"\n");
+    assert_int_equal(mox_dmarc_new(&d, &cfg, "mail.example.org", NULL), MOX_OK);
+    size_t most = drive_zone(mox_dmarc_engine(d), z, 0);
+    (void)most;
+    assert_int_equal(mox_dmarc_want(d), 0); /* waits for the outcomes */
+    assert_null(mox_dmarc_result(d));
+    assert_int_equal(mox_dmarc_set_spf(d, MOX_DMARC_AUTH_PASS, "bounce.example.org"), MOX_OK);
+    assert_int_equal(mox_dmarc_add_dkim(d, MOX_DMARC_AUTH_PASS, "other.example", "s"), MOX_OK);
+    assert_int_equal(mox_dmarc_add_dkim(d, MOX_DMARC_AUTH_PASS, "news.example.org", "s"), MOX_OK);
+    assert_int_equal(mox_dmarc_auth_done(d), MOX_OK);
+    assert_int_equal(mox_dmarc_auth_done(d), MOX_ERR_STATE);
+    /* the walks of the author, the SPF domain and the first DKIM domain
+     * are asked together */
+    most = drive_zone(mox_dmarc_engine(d), z, 0);
+    assert_true(most >= 2);
+    o = mox_dmarc_result(d);
+    assert_int_equal(o->result, MOX_DMARC_PASS);
+    assert_int_equal(o->spf_aligned, MOX_DMARC_ALIGN_PASS);
+    assert_int_equal(o->dkim_aligned, MOX_DMARC_ALIGN_PASS);
+    assert_string_equal(o->dkim_domain, "news.example.org");
+    mox_dmarc_free(d);
     mox_dns_zone_free(z);
+
+    /* a zeroed config with its size is the defaults */
+    mox_dmarc_config zc;
+    memset(&zc, 0, sizeof zc);
+    zc.size = sizeof zc;
+    const char *m2 = "From: a@b.example\r\nFrom: c@d.example\r\n\r\n";
+    assert_int_equal(mox_dmarc_new_message(&d, &zc, m2, strlen(m2), NULL), MOX_OK);
+    assert_int_equal(mox_dmarc_result(d)->disposition, MOX_DMARC_POLICY_REJECT);
+    mox_dmarc_free(d);
+    zc.bad_from = MOX_DMARC_BAD_FROM_NONE;
+    assert_int_equal(mox_dmarc_new_message(&d, &zc, m2, strlen(m2), NULL), MOX_OK);
+    assert_int_equal(mox_dmarc_result(d)->disposition, MOX_DMARC_POLICY_NONE);
+    mox_dmarc_free(d);
+    zc.bad_from = 9;
+    mox_errinfo ei2;
+    assert_int_equal(mox_dmarc_new_message(&d, &zc, m2, strlen(m2), &ei2), MOX_ERR_INVAL);
+    assert_int_equal(ei2.code, MOX_ERR_INVAL);
+    mox_dmarc_config_init(&zc, sizeof zc);
+    assert_int_equal(zc.size, sizeof zc);
+    assert_int_equal(zc.max_walk_queries, 8);
 
     mox_errinfo ei;
     assert_int_equal(mox_dmarc_new(&d, NULL, "not a domain", &ei), MOX_ERR_SYNTAX);
@@ -550,15 +673,15 @@ static void test_rfc7489(void **state)
      * mail.example.co.uk (an intermediate name) is skipped */
     mox_dmarc *d = eval(z, &cfg, "a.mail.example.co.uk", MOX_DMARC_AUTH_PASS, "bounce.example.co.uk",
                         MOX_DMARC_AUTH_NONE, NULL);
-    const mox_dmarc_outcome *o = mox_dmarc_get(d);
+    const mox_dmarc_outcome *o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_PASS);
     assert_string_equal(o->record_domain, "example.co.uk");
-    assert_int_equal(mox_dmarc_query_count(d), 2);
+    assert_int_equal(mox_dmarc_lookup_count(d), 2);
     mox_dmarc_free(d);
     /* pct=0: never sampled, the policy drops one level; np ignored */
     d = eval(z, &cfg, "ghost.example.co.uk", MOX_DMARC_AUTH_FAIL, "ghost.example.co.uk",
              MOX_DMARC_AUTH_NONE, NULL);
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_FAIL);
     assert_int_equal(o->policy, MOX_DMARC_POLICY_QUARANTINE);
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_NONE);
@@ -566,7 +689,7 @@ static void test_rfc7489(void **state)
     mox_dmarc_free(d);
     /* RFC 9989 mode: pct ignored, np honoured, the walk finds mail.example.co.uk */
     d = eval(z, NULL, "ghost.example.co.uk", MOX_DMARC_AUTH_NONE, NULL, MOX_DMARC_AUTH_NONE, NULL);
-    o = mox_dmarc_get(d);
+    o = mox_dmarc_result(d);
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_REJECT);
     assert_false(o->sampled_out);
     mox_dmarc_free(d);
@@ -623,11 +746,9 @@ static void test_from(void **state)
     /* an evaluation of a message with two From fields: permerror, reject */
     const char *m = "From: a@good.example\r\nFrom: b@evil.example\r\n\r\nhi\r\n";
     mox_dmarc *d;
-    assert_int_equal(mox_dmarc_new_message(&d, NULL, m, strlen(m)), MOX_OK);
-    const char *name;
-    uint16_t type;
-    assert_int_equal(mox_dmarc_step(d, &name, &type), MOX_DMARC_DONE);
-    const mox_dmarc_outcome *o = mox_dmarc_get(d);
+    assert_int_equal(mox_dmarc_new_message(&d, NULL, m, strlen(m), NULL), MOX_OK);
+    assert_int_equal(mox_dmarc_want(d), MOX_WANT_DONE);
+    const mox_dmarc_outcome *o = mox_dmarc_result(d);
     assert_int_equal(o->result, MOX_DMARC_PERMERROR);
     assert_int_equal(o->from_status, MOX_DMARC_FROM_MULTIPLE);
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_REJECT);
@@ -655,12 +776,28 @@ static void test_report_check(void **state)
         {"Example.COM", 1}, {"other.example", 0}, {"nobody.example", 0}, {"x.example", -1}};
     for (size_t i = 0; i < MOX_ARRAY_LEN(cases); i++) {
         mox_dmarc_report_check *c;
-        assert_int_equal(mox_dmarc_report_check_new(&c, cases[i].p, "thirdparty.example."), MOX_OK);
-        assert_int_equal(mox_dmarc_report_check_result(c), -1);
-        assert_int_equal(mox_dmarc_report_check_run(c, &r), MOX_OK);
-        assert_int_equal(mox_dmarc_report_check_result(c), cases[i].want);
+        assert_int_equal(mox_dmarc_report_check_new(&c, cases[i].p, "thirdparty.example.", NULL),
+                         MOX_OK);
+        assert_null(mox_dmarc_report_check_result(c));
+        assert_int_equal(mox_dmarc_report_check_want(c), MOX_WANT_QUERY);
+        assert_int_equal(run_zone(mox_dmarc_report_check_engine(c), z), MOX_OK);
+        const mox_dmarc_report_check_outcome *o = mox_dmarc_report_check_result(c);
+        assert_non_null(o);
+        assert_int_equal(o->consent, cases[i].want);
+        assert_true(strncmp(o->name, "example.com._report", 19) || i == 0);
+        if (o->consent == 1)
+            assert_string_equal(o->record, "v=DMARC1");
+        else
+            assert_null(o->record);
         mox_dmarc_report_check_free(c);
     }
+    mox_dmarc_report_check *c;
+    mox_errinfo ei;
+    assert_int_equal(mox_dmarc_report_check_new(&c, "", "x.example", &ei), MOX_ERR_INVAL);
+    assert_int_equal(ei.code, MOX_ERR_INVAL);
+    assert_null(c);
+    mox_dmarc_report_check_free(NULL);
+    (void)r;
     mox_dns_zone_free(z);
 }
 
@@ -818,7 +955,7 @@ static void test_msgauth(void **state)
     assert_int_equal(mox_msgauth_check(&m, &mc, &r, "192.0.2.1", "x@bounces.example.net",
                                        "mx.example.org", signed_msg, strlen(signed_msg), NULL),
                      MOX_OK);
-    const mox_dmarc_outcome *o = mox_dmarc_get(mox_msgauth_dmarc(m));
+    const mox_dmarc_outcome *o = mox_dmarc_result(mox_msgauth_dmarc(m));
     assert_int_equal(o->result, MOX_DMARC_PASS);
     assert_int_equal(o->dkim_aligned, MOX_DMARC_ALIGN_PASS);
     assert_string_equal(o->dkim_domain, "mail.example.org");
@@ -868,7 +1005,7 @@ static void test_msgauth(void **state)
         mox_dns_answer_free(a);
         steps++;
     }
-    o = mox_dmarc_get(mox_msgauth_dmarc(m));
+    o = mox_dmarc_result(mox_msgauth_dmarc(m));
     assert_int_equal(o->result, MOX_DMARC_PASS);
     assert_int_equal(o->spf_aligned, MOX_DMARC_ALIGN_PASS);
     assert_true(steps >= 3);
@@ -878,7 +1015,7 @@ static void test_msgauth(void **state)
     assert_int_equal(mox_msgauth_check(&m, NULL, &r, "192.0.2.7", "x@bounces.example.net", "h",
                                        msg_plain, strlen(msg_plain), NULL),
                      MOX_OK);
-    o = mox_dmarc_get(mox_msgauth_dmarc(m));
+    o = mox_dmarc_result(mox_msgauth_dmarc(m));
     assert_int_equal(o->result, MOX_DMARC_FAIL);
     assert_int_equal(o->spf_aligned, MOX_DMARC_ALIGN_FAIL);
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_REJECT);
@@ -890,7 +1027,7 @@ static void test_msgauth(void **state)
     assert_int_equal(mox_msgauth_check(&m, NULL, &r, "192.0.2.1", "x@example.org", "h", two.data,
                                        two.len, NULL),
                      MOX_OK);
-    o = mox_dmarc_get(mox_msgauth_dmarc(m));
+    o = mox_dmarc_result(mox_msgauth_dmarc(m));
     assert_int_equal(o->result, MOX_DMARC_PERMERROR);
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_REJECT);
     mox_msgauth_free(m);
@@ -971,14 +1108,16 @@ static int sweep_eval(void *arg)
     rc = mox_dmarc_set_spf(d, MOX_DMARC_AUTH_PASS, "bounce.other.example");
     if (!rc)
         rc = mox_dmarc_add_dkim(d, MOX_DMARC_AUTH_PASS, "x.mail.example.com", "s");
+    mox_io io = MOX_IO_INIT;
+    io.resolver = &r;
     if (!rc)
-        rc = mox_dmarc_run(d, &r);
+        rc = mox_engine_run(mox_dmarc_engine(d), &io, NULL);
     mox_authres *ar = NULL;
     if (!rc)
         rc = mox_authres_new(&ar, "mx", 2);
     if (!rc)
         rc = mox_dmarc_authres(d, ar);
-    if (!rc && mox_dmarc_get(d)->result != MOX_DMARC_PASS)
+    if (!rc && mox_dmarc_result(d)->result != MOX_DMARC_PASS)
         rc = MOX_ERR_STATE;
     mox_authres_free(ar);
     mox_dmarc_free(d);
@@ -999,7 +1138,7 @@ static int sweep_msgauth(void *arg)
         return rc;
     mox_buf b = MOX_BUF_INIT;
     rc = mox_msgauth_authres_header(m, "mx", &b);
-    if (!rc && mox_dmarc_get(mox_msgauth_dmarc(m))->result != MOX_DMARC_PASS)
+    if (!rc && mox_dmarc_result(mox_msgauth_dmarc(m))->result != MOX_DMARC_PASS)
         rc = MOX_ERR_STATE;
     mox_buf_free(&b);
     mox_msgauth_free(m);
@@ -1080,7 +1219,7 @@ int main(void)
         cmocka_unit_test(test_record_errors),
         cmocka_unit_test(test_json_cases),
         cmocka_unit_test(test_tree_walk),
-        cmocka_unit_test(test_step_api),
+        cmocka_unit_test(test_contract),
         cmocka_unit_test(test_rfc7489),
         cmocka_unit_test(test_from),
         cmocka_unit_test(test_report_check),
