@@ -198,7 +198,8 @@ static int run_check(int argc, char **argv)
         tool_json_obj_begin(&j);
         tool_json_key(&j, "authentication_results");
         tool_json_strn(&j, (const char *)ar.data, ar.len);
-        const mox_iprev_outcome *io = mox_iprev_result(mox_msgauth_iprev(m));
+        const mox_msgauth_outcome *mo = mox_msgauth_result(m);
+        const mox_iprev_outcome *io = mo->iprev;
         if (io) {
             tool_json_key(&j, "iprev");
             tool_json_obj_begin(&j);
@@ -210,7 +211,7 @@ static int run_check(int argc, char **argv)
             tool_json_str(&j, io->reason);
             tool_json_obj_end(&j);
         }
-        const mox_spf_outcome *so = mox_spf_result(mox_msgauth_spf(m));
+        const mox_spf_outcome *so = mo->spf;
         tool_json_key(&j, "spf");
         tool_json_obj_begin(&j);
         tool_json_key(&j, "result");
@@ -226,8 +227,7 @@ static int run_check(int argc, char **argv)
         tool_json_obj_end(&j);
         tool_json_key(&j, "dkim");
         tool_json_arr_begin(&j);
-        const mox_dkim_verifier *v = mox_msgauth_dkim(m);
-        const mox_dkim_verifier_outcome *dko = v ? mox_dkim_verifier_result(v) : NULL;
+        const mox_dkim_verifier_outcome *dko = mo->dkim;
         size_t nd = dko ? dko->count : 0;
         for (size_t i = 0; i < nd; i++) {
             const mox_dkim_sig_result *r = dko->results[i];
@@ -245,7 +245,7 @@ static int run_check(int argc, char **argv)
             tool_json_obj_end(&j);
         }
         tool_json_arr_end(&j);
-        const mox_dmarc_outcome *o = mox_dmarc_result(mox_msgauth_dmarc(m));
+        const mox_dmarc_outcome *o = mo->dmarc;
         tool_json_key(&j, "dmarc");
         tool_json_obj_begin(&j);
         tool_json_key(&j, "result");

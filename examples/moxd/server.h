@@ -67,10 +67,12 @@ typedef struct moxd_conn {
     size_t ntargets;
     mox_buf msg;
     int msg_failed;
-    mox_msgauth *ma;
-    int dns_pending;
-    int in_query;
-    int ma_orphan;       /* transaction gone while a query was out */
+    mox_spf *spf;        /* SPF of the transaction, from MAIL FROM on */
+    mox_msgauth *ma;     /* the checks, from the end of DATA */
+    unsigned spf_serial, ma_serial; /* which engine a DNS answer is for */
+    int ma_spf_wait;     /* msgauth waits for spf's outcome */
+    int pumping;         /* handing out questions (synchronous answers) */
+    int checking;        /* the data end waits for the checks' verdict */
     int start_checks;    /* data end deferred: run the checks from the loop */
     int running, rerun;  /* moxd_conn_run re-entry guard */
     mox_buf prefix;      /* headers added before the message (submission) */

@@ -1,6 +1,7 @@
 /* moxd SMTP sessions: the engine's decision callbacks, recipient and
- * sender rules, the incoming-mail checks (msgauth: iprev, SPF, DKIM,
- * DMARC) driven through the resolver one question at a time, submission
+ * sender rules, the incoming-mail checks (SPF from MAIL FROM on, then
+ * msgauth: iprev, DKIM, DMARC with that SPF outcome) with every question
+ * of the engines out at once through the resolver, submission
  * preparation (Message-ID, Date, DKIM signature) and durable Maildir
  * delivery on the worker pool before the 250. */
 #include <errno.h>
@@ -22,16 +23,19 @@ void moxd_txn_clear(moxd_conn *c)
     mox_buf_free(&c->msg);
     mox_buf_free(&c->prefix);
     c->msg_failed = 0;
-    /* A check still waiting for DNS keeps its msgauth until the answer
-     * arrives; it is freed there. */
-    if (c->dns_pending) {
-        c->ma_orphan = 1; /* freed when the answer arrives */
-    } else {
-        mox_msgauth_free(c->ma);
-        c->ma = NULL;
-    }
+    /* Answers still on their way find another serial and are dropped. */
+    mox_spf_free(c->spf);
+    c->spf = NULL;
+    c->spf_serial++;
+    mox_msgauth_free(c->ma);
+    c->ma = NULL;
+    c->ma_serial++;
+    c->ma_spf_wait = 0;
+    c->checking = 0;
     c->in_data = 0;
 }
+
+static void checks_advance(moxd_conn *c);
 
 static void add_target(moxd_conn *c, moxd_account *a)
 {
@@ -80,13 +84,27 @@ static int sender_allowed(moxd_conn *c, const char *addr)
 static int on_mail(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t,
                    mox_smtp_server_reply *r)
 {
-    (void)s;
     moxd_conn *c = u;
     moxd_txn_clear(c);
     c->mail_from = moxd_path_addr(&t->mail_from);
     if (c->kind != MOXD_SMTP && !sender_allowed(c, c->mail_from)) {
         mox_smtp_server_reply_set(r, 550, "5.7.0", "not allowed to send as this address");
         return MOX_SMTP_SERVER_REPLY;
+    }
+    if (c->kind == MOXD_SMTP) {
+        /* SPF from now on: its DNS runs during RCPT and DATA, and msgauth
+         * gets the outcome instead of evaluating it again. If it cannot
+         * start, msgauth evaluates SPF itself. */
+        mox_spf_config spc = MOX_SPF_CONFIG_INIT;
+        spc.receiver = c->srv->cfg->hostname;
+        spc.env = &c->srv->env;
+        /* localserve's domain is "localhost": SPF would say none (RFC 7208
+         * §4.3) although the in-process zone publishes a record for it. */
+        spc.allow_single_label = c->srv->cfg->localserve;
+        const mox_smtp_server_session *ss = mox_smtp_server_get_session(s);
+        if (mox_spf_new(&c->spf, &spc, c->ip, c->mail_from, ss->hello ? ss->hello : "",
+                        MOX_SPF_ID_MAILFROM, NULL) == MOX_OK)
+            checks_advance(c);
     }
     return MOX_SMTP_SERVER_REPLY;
 }
@@ -385,12 +403,13 @@ static void checks_done(moxd_conn *c)
     moxd_server *srv = c->srv;
     moxd_config *cfg = srv->cfg;
     mox_msgauth *ma = c->ma;
-    const mox_dmarc *d = mox_msgauth_dmarc(ma);
-    const mox_dmarc_outcome *dm = d ? mox_dmarc_result(d) : NULL;
-    const mox_spf *sp = mox_msgauth_spf(ma);
-    const mox_spf_outcome *so = sp ? mox_spf_result(sp) : NULL;
-    const mox_iprev *ip = mox_msgauth_iprev(ma);
-    const mox_iprev_outcome *io = ip ? mox_iprev_result(ip) : NULL;
+    const mox_msgauth_outcome *mo = mox_msgauth_result(ma);
+    const mox_dmarc_outcome *dm = mo->dmarc;
+    const mox_spf_outcome *so = mo->spf;
+    /* Received-SPF from the evaluation that made the outcome: ours from
+     * MAIL FROM, or msgauth's */
+    const mox_spf *sp = mo->spf_given ? c->spf : mox_msgauth_spf(ma);
+    const mox_iprev_outcome *io = mo->iprev;
     if (dm) {
         mox_metric_label l = {"result", mox_dmarc_result_name(dm->result)};
         mox_metric_count(&srv->msink, "moxd_dmarc_total", &l, 1, 1);
@@ -454,21 +473,50 @@ static void checks_done(moxd_conn *c)
 
 /* ---------------------------------------------------------------- checks, DNS */
 
-static void checks_advance(moxd_conn *c);
+/* One question of an engine out at the resolver. The engine may be gone
+ * when the answer comes (the transaction ended): the serial tells. */
+enum { ENG_SPF = 1, ENG_MSGAUTH = 2 };
+typedef struct dns_ask {
+    moxd_conn *c;
+    int eng;
+    unsigned serial;
+    uint32_t id;
+    uint16_t type;
+    char name[256];
+} dns_ask;
 
-static void dns_done(void *arg, mox_dns_answer *ans)
+static mox_engine *ask_engine(const dns_ask *q)
 {
-    moxd_conn *c = arg;
-    c->dns_pending = 0;
-    if (c->ma)
-        mox_msgauth_feed_dns(c->ma, ans);
+    moxd_conn *c = q->c;
+    if (c->dead)
+        return NULL;
+    if (q->eng == ENG_SPF)
+        return c->spf && c->spf_serial == q->serial ? mox_spf_engine(c->spf) : NULL;
+    return c->ma && c->ma_serial == q->serial ? mox_msgauth_engine(c->ma) : NULL;
+}
+
+static void dns_answered(void *arg, mox_dns_answer *ans)
+{
+    dns_ask *q = arg;
+    moxd_conn *c = q->c;
+    mox_engine *g = ask_engine(q);
+    if (g) {
+        mox_answer *a = NULL;
+        int rc = mox_answer_dns_copy(&a, q->id, ans);
+        if (rc == MOX_OK)
+            rc = mox_engine_answer(g, a);
+        if (rc != MOX_OK)
+            moxd_logf(c->srv, MOX_LOG_ERROR, "dns answer refused", "cid", c->cid, "err",
+                      mox_engine_error(g)->msg[0] ? mox_engine_error(g)->msg : mox_strerror(rc));
+        mox_answer_free(a);
+    }
     mox_dns_answer_free(ans);
-    if (c->in_query)
-        return; /* answered synchronously: checks_advance goes on */
-    if (c->dead || c->ma_orphan) {
-        mox_msgauth_free(c->ma);
-        c->ma = NULL;
-        c->ma_orphan = 0;
+    free(q);
+    if (c->pumping) {
+        c->jobs--; /* answered inside query: the pump goes on */
+        return;
+    }
+    if (c->dead) {
         moxd_conn_unref(c);
         return;
     }
@@ -477,35 +525,83 @@ static void dns_done(void *arg, mox_dns_answer *ans)
     moxd_conn_run(c);
 }
 
-static void checks_advance(moxd_conn *c)
+/* Hands every question the engine has now to the resolver. Returns the
+ * number handed out, or -1 when one could not even be started (it is
+ * answered as a network failure, which the engine evaluates). */
+static int pump_one(moxd_conn *c, int eng)
 {
     moxd_server *srv = c->srv;
+    int n = 0;
     for (;;) {
-        const char *name;
-        uint16_t type;
-        int r = mox_msgauth_step(c->ma, &name, &type);
-        if (r == MOX_MSGAUTH_DONE) {
-            checks_done(c);
-            return;
-        }
-        if (r != MOX_MSGAUTH_NEED_DNS) {
-            finish_refuse(c, 451, "4.3.0", "local error during checks");
-            return;
-        }
-        c->dns_pending = 1;
-        c->in_query = 1;
+        mox_engine *g = eng == ENG_SPF ? (c->spf ? mox_spf_engine(c->spf) : NULL)
+                                       : (c->ma ? mox_msgauth_engine(c->ma) : NULL);
+        mox_query q;
+        if (!g || mox_engine_query(g, &q) != MOX_OK)
+            return n;
+        dns_ask *d = calloc(1, sizeof *d);
+        if (!d)
+            return -1;
+        d->c = c;
+        d->eng = eng;
+        d->serial = eng == ENG_SPF ? c->spf_serial : c->ma_serial;
+        d->id = q.id;
+        d->type = q.u.dns.type;
+        snprintf(d->name, sizeof d->name, "%s", q.u.dns.name);
         c->jobs++;
-        int q = srv->resolver.query(srv->resolver.ctx, name, type, dns_done, c);
-        c->in_query = 0;
-        if (q != MOX_OK) {
-            c->dns_pending = 0;
+        n++;
+        if (srv->resolver.query(srv->resolver.ctx, d->name, d->type, dns_answered, d) != MOX_OK) {
+            /* not started: a network failure for the engine */
+            mox_answer *a = NULL;
+            if (mox_answer_dns_new(&a, d->id, d->name, d->type, MOX_DNS_NETERR, 0) == MOX_OK)
+                mox_engine_answer(g, a);
+            mox_answer_free(a);
+            free(d);
             c->jobs--;
-            finish_refuse(c, 451, "4.4.3", "dns lookup could not be started");
+        }
+    }
+}
+
+/* Everything the checks can do now: questions out, the MAIL FROM SPF
+ * outcome to msgauth once known, the verdict once final. */
+static void checks_advance(moxd_conn *c)
+{
+    if (c->pumping)
+        return;
+    for (;;) {
+        c->pumping = 1;
+        int n = pump_one(c, ENG_SPF);
+        int m = n >= 0 ? pump_one(c, ENG_MSGAUTH) : -1;
+        c->pumping = 0;
+        if (n < 0 || m < 0) {
+            if (c->checking) {
+                c->checking = 0;
+                finish_refuse(c, 451, "4.3.0", "local error during checks");
+            }
             return;
         }
-        if (c->dns_pending)
-            return; /* asynchronous: dns_done continues */
-        c->jobs--;
+        const mox_spf_outcome *so = c->spf ? mox_spf_result(c->spf) : NULL;
+        if (c->ma && c->ma_spf_wait && so) {
+            c->ma_spf_wait = 0;
+            const mox_smtp_server_session *ss = mox_smtp_server_get_session(c->s);
+            if (mox_msgauth_set_spf(c->ma, so, c->ip, c->mail_from ? c->mail_from : "",
+                                    ss->hello ? ss->hello : "") != MOX_OK)
+                moxd_logf(c->srv, MOX_LOG_ERROR, "spf outcome not taken", "cid", c->cid, "err",
+                          mox_engine_error(mox_msgauth_engine(c->ma))->msg);
+            continue; /* DMARC alignment questions may follow */
+        }
+        if (n == 0 && m == 0)
+            break;
+    }
+    if (!c->checking || !c->ma)
+        return;
+    if (mox_msgauth_result(c->ma)) {
+        c->checking = 0;
+        checks_done(c);
+    } else if (mox_msgauth_want(c->ma) == 0 ||
+               (c->ma_spf_wait && c->spf && mox_spf_want(c->spf) == 0)) {
+        /* an engine failed (out of memory) */
+        c->checking = 0;
+        finish_refuse(c, 451, "4.3.0", "local error during checks");
     }
 }
 
@@ -642,6 +738,10 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t
     spc.allow_single_label = srv->cfg->localserve;
     mc.spf = &spc;
     mc.flags = MOX_MSGAUTH_IPREV;
+    /* SPF ran from MAIL FROM on (delivery): msgauth waits for its outcome
+     * instead of evaluating SPF again; iprev, DKIM and DMARC start now */
+    if (c->spf && (mox_spf_want(c->spf) & (MOX_WANT_DONE | MOX_WANT_QUERY | MOX_WANT_ANSWER)))
+        mc.flags |= MOX_MSGAUTH_SPF_GIVEN;
     mox_errinfo ei;
     const char *mf = c->mail_from ? c->mail_from : "";
     (void)t;
@@ -650,7 +750,7 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t
                          c->prefix.len) < 0 ||
         mox_msgauth_feed(c->ma, c->msg.data ? c->msg.data : (const unsigned char *)"",
                          c->msg.len) < 0 ||
-        mox_msgauth_end(c->ma) < 0) {
+        mox_msgauth_eof(c->ma) < 0) {
         /* Limits (huge header) make DKIM permerror, not a local error; only
          * allocation failures end up here. */
         mox_msgauth_free(c->ma);
@@ -658,7 +758,7 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t
         mox_smtp_server_reply_set(r, 451, "4.3.0", "local error");
         return MOX_SMTP_SERVER_REPLY;
     }
-    (void)srv;
+    c->ma_spf_wait = (mc.flags & MOX_MSGAUTH_SPF_GIVEN) != 0;
     c->deferred = 1;
     /* The checks may finish synchronously (in-process DNS) and answer:
      * not from inside this callback, but from the loop right after. */
@@ -672,6 +772,7 @@ void moxd_session_tick(moxd_conn *c)
 {
     if (c->start_checks && c->ma) {
         c->start_checks = 0;
+        c->checking = 1;
         checks_advance(c);
     }
 }

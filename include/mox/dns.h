@@ -153,21 +153,6 @@ typedef struct mox_resolver {
 MOX_API int mox_dns_lookup(const mox_resolver *r, const char *name,
                            uint16_t type, mox_dns_answer **out);
 
-/* Consumer of an answer, as the evaluators' feed functions are (the answer
- * is only borrowed for the call). */
-typedef int (*mox_dns_feed_fn)(void *engine, const mox_dns_answer *ans);
-
-/* One blocking step of a step-API evaluator: looks `name`/`type` up with
- * mox_dns_lookup and hands the answer to `feed(engine, ...)`. When the
- * resolver cannot even run the query (an error other than NOMEM), `feed`
- * gets a synthetic answer with status MOX_DNS_NETERR instead, so the
- * evaluator sees a DNS failure (temperror), not an API error. Returns
- * feed's result, or MOX_ERR_NOMEM. The SPF, DMARC, iprev and msgauth
- * blocking calls are loops over this. */
-MOX_API int mox_dns_lookup_feed(const mox_resolver *r, const char *name,
-                                uint16_t type, mox_dns_feed_fn feed,
-                                void *engine);
-
 /* ------------------------------------------------------ in-memory zone */
 
 typedef struct mox_dns_zone mox_dns_zone;

@@ -463,6 +463,20 @@ MOX_API int mox_authres_equal(const mox_authres *a, const mox_authres *b);
  * MOX_ERR_NOMEM; on error `out` is restored to its original length. */
 MOX_API int mox_authres_compose(const mox_authres *ar, mox_buf *out);
 
+/* Flags of mox_authres_compose_value. */
+#define MOX_AUTHRES_FOLD 0x1u /* fold as mox_authres_compose does */
+
+/* Appends only the field's value, for embedders that write header fields
+ * themselves: "id; method=result ...; method=result ..." with no field
+ * name, no leading space and no final CRLF. Values are quoted and escaped
+ * as by mox_authres_compose. `flags` 0: one line, results separated by
+ * "; " (the caller folds, RFC 5322 §2.2.3; mind the 998-octet line limit
+ * of §2.1.1 with many results); MOX_AUTHRES_FOLD: each result on its own
+ * line after CRLF TAB, longer ones folded between elements at 78 columns,
+ * as in the whole field. MOX_ERR_INVAL (NULL, unknown flags),
+ * MOX_ERR_NOMEM; on error `out` is restored to its original length. */
+MOX_API int mox_authres_compose_value(const mox_authres *ar, unsigned flags, mox_buf *out);
+
 /* Parses an Authentication-Results field value (the part after the colon;
  * folding CRLFs allowed). Lenient: comments anywhere (the first one after a
  * result is kept as its comment), missing version, "none", quoted values,

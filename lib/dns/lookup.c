@@ -42,25 +42,3 @@ int mox_dns_lookup(const mox_resolver *r, const char *name, uint16_t type,
     *out = p.ans;
     return MOX_OK;
 }
-
-int mox_dns_lookup_feed(const mox_resolver *r, const char *name, uint16_t type,
-                        mox_dns_feed_fn feed, void *engine)
-{
-    if (!feed)
-        return MOX_ERR_INVAL;
-    mox_dns_answer *ans = NULL;
-    int rc = mox_dns_lookup(r, name, type, &ans);
-    if (rc == MOX_ERR_NOMEM)
-        return rc;
-    if (rc != MOX_OK || !ans) {
-        mox_dns_answer fake;
-        memset(&fake, 0, sizeof fake);
-        fake.qname = (char *)name; /* borrowed for the call, never freed */
-        fake.qtype = type;
-        fake.status = MOX_DNS_NETERR;
-        return feed(engine, &fake);
-    }
-    rc = feed(engine, ans);
-    mox_dns_answer_free(ans);
-    return rc;
-}

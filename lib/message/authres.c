@@ -402,14 +402,26 @@ static int append_comment(mox_buf *b, const char *v)
 struct line {
     mox_buf *out;
     size_t col;   /* octets on the current line */
+    int fold;     /* 0: one line (spaces where folds would go) */
 };
+
+/* Starts a new line (a fold), or a space on one line. */
+static int newline(struct line *ln)
+{
+    if (!ln->fold) {
+        ln->col++;
+        return mox_buf_append_byte(ln->out, ' ');
+    }
+    ln->col = 1;
+    return mox_buf_append(ln->out, "\r\n\t", 3);
+}
 
 /* Adds an element, preceded by a space or by a fold when it would pass
  * the column limit (`extra` octets that will follow it on the line). */
 static int put(struct line *ln, const mox_buf *elem, size_t extra)
 {
     int rc;
-    if (ln->col > 1 && ln->col + 1 + elem->len + extra > FOLD_COLUMNS) {
+    if (ln->fold && ln->col > 1 && ln->col + 1 + elem->len + extra > FOLD_COLUMNS) {
         rc = mox_buf_append(ln->out, "\r\n\t", 3);
         ln->col = 1;
     } else {
@@ -432,10 +444,8 @@ static int compose_result(struct line *ln, const mox_authres_result *r, int last
     if (!rc)
         rc = mox_buf_appendf(&e, "=%s", r->result);
     /* The first element of a result always starts a new line. */
-    if (!rc) {
-        rc = mox_buf_append(ln->out, "\r\n\t", 3);
-        ln->col = 1;
-    }
+    if (!rc)
+        rc = newline(ln);
     if (!rc) {
         rc = mox_buf_append(ln->out, e.data, e.len);
         ln->col += e.len;
@@ -472,14 +482,14 @@ static int compose_result(struct line *ln, const mox_authres_result *r, int last
     return rc;
 }
 
-int mox_authres_compose(const mox_authres *ar, mox_buf *out)
+static int compose(const mox_authres *ar, int field, int fold, mox_buf *out)
 {
     if (!ar || !out)
         return MOX_ERR_INVAL;
     size_t orig = out->len;
-    struct line ln = {out, 0};
-    int rc = mox_buf_append_str(out, "Authentication-Results: ");
-    ln.col = 24;
+    struct line ln = {out, 0, fold};
+    int rc = field ? mox_buf_append_str(out, "Authentication-Results: ") : MOX_OK;
+    ln.col = field ? 24 : 0;
     mox_buf e = MOX_BUF_INIT;
     if (!rc)
         rc = append_value(&e, ar->id, 0);
@@ -500,7 +510,7 @@ int mox_authres_compose(const mox_authres *ar, mox_buf *out)
         rc = mox_buf_append_str(out, " none");
     for (size_t i = 0; !rc && i < ar->n; i++)
         rc = compose_result(&ln, &ar->r[i], i + 1 == ar->n);
-    if (!rc)
+    if (!rc && field)
         rc = mox_buf_append(out, "\r\n", 2);
     if (rc) {
         out->len = orig;
@@ -508,4 +518,16 @@ int mox_authres_compose(const mox_authres *ar, mox_buf *out)
             out->data[orig] = 0;
     }
     return rc;
+}
+
+int mox_authres_compose(const mox_authres *ar, mox_buf *out)
+{
+    return compose(ar, 1, 1, out);
+}
+
+int mox_authres_compose_value(const mox_authres *ar, unsigned flags, mox_buf *out)
+{
+    if (flags & ~MOX_AUTHRES_FOLD)
+        return MOX_ERR_INVAL;
+    return compose(ar, 0, (flags & MOX_AUTHRES_FOLD) != 0, out);
 }

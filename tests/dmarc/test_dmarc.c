@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "enginedrv.h"
 #include "moxtest.h"
 #include "mox/dkim.h"
 #include "mox/dmarc.h"
@@ -981,38 +982,43 @@ static void test_msgauth(void **state)
     mox_buf_free(&b);
     mox_msgauth_free(m);
 
-    /* the step API fed one byte at a time gives the same verdict */
-    assert_int_equal(mox_msgauth_new(&m, NULL, "192.0.2.1", "x@example.org", "mx.example.org", NULL),
+    /* the contract: input split at random points, answers in random
+     * order interleaved with input; the same verdict for every seed, and
+     * the questions of every part open at the same time */
+    mox_msgauth *ref;
+    assert_int_equal(mox_msgauth_check(&ref, &mc, &r, "192.0.2.1", "x@example.org",
+                                       "mx.example.org", signed_msg, strlen(signed_msg), NULL),
                      MOX_OK);
-    size_t len = strlen(signed_msg), pos = 0;
-    int steps = 0;
-    for (;;) {
-        const char *name;
-        uint16_t type;
-        int rc = mox_msgauth_step(m, &name, &type);
-        assert_true(rc >= 0);
-        if (rc == MOX_MSGAUTH_DONE)
-            break;
-        if (rc == MOX_MSGAUTH_NEED_MESSAGE) {
-            if (pos < len) {
-                assert_int_equal(mox_msgauth_feed(m, signed_msg + pos, 1), MOX_OK);
-                pos++;
-            } else {
-                assert_int_equal(mox_msgauth_end(m), MOX_OK);
-            }
-            continue;
-        }
-        mox_dns_answer *a;
-        assert_int_equal(mox_dns_zone_query(z, name, type, &a), MOX_OK);
-        assert_int_equal(mox_msgauth_feed_dns(m, a), MOX_OK);
-        mox_dns_answer_free(a);
-        steps++;
+    mox_buf refar = MOX_BUF_INIT;
+    assert_int_equal(mox_msgauth_authres_header(ref, "mx", &refar), MOX_OK);
+    for (unsigned seed = 1; seed <= 40; seed++) {
+        assert_int_equal(
+            mox_msgauth_new(&m, &mc, "192.0.2.1", "x@example.org", "mx.example.org", NULL), MOX_OK);
+        moxtest_drive d;
+        memset(&d, 0, sizeof d);
+        d.seed = seed;
+        d.max_chunk = seed % 4 == 0 ? 0 : seed % 13 + 1;
+        d.shuffle = 1;
+        d.zone = z;
+        d.input = signed_msg;
+        d.input_len = strlen(signed_msg);
+        d.eof = 1;
+        assert_int_equal(moxtest_drive_run(mox_msgauth_engine(m), &d), MOX_OK);
+        assert_int_equal(d.final_want, MOX_WANT_DONE);
+        const mox_msgauth_outcome *mo = mox_msgauth_result(m);
+        assert_non_null(mo);
+        assert_int_equal(mo->dmarc->result, MOX_DMARC_PASS);
+        assert_int_equal(mo->dmarc->spf_aligned, MOX_DMARC_ALIGN_PASS);
+        assert_int_equal(mo->spf_given, 0);
+        assert_true(d.max_open >= 2);
+        mox_buf ar2 = MOX_BUF_INIT;
+        assert_int_equal(mox_msgauth_authres_header(m, "mx", &ar2), MOX_OK);
+        assert_string_equal((char *)ar2.data, (char *)refar.data);
+        mox_buf_free(&ar2);
+        mox_msgauth_free(m);
     }
-    o = mox_dmarc_result(mox_msgauth_dmarc(m));
-    assert_int_equal(o->result, MOX_DMARC_PASS);
-    assert_int_equal(o->spf_aligned, MOX_DMARC_ALIGN_PASS);
-    assert_true(steps >= 3);
-    mox_msgauth_free(m);
+    mox_buf_free(&refar);
+    mox_msgauth_free(ref);
 
     /* unsigned, SPF from an unaligned domain: fail, reject */
     assert_int_equal(mox_msgauth_check(&m, NULL, &r, "192.0.2.7", "x@bounces.example.net", "h",
@@ -1035,6 +1041,267 @@ static void test_msgauth(void **state)
     assert_int_equal(o->disposition, MOX_DMARC_POLICY_REJECT);
     mox_msgauth_free(m);
     mox_buf_free(&two);
+    mox_dns_zone_free(z);
+    mox_buf_free(&zt);
+    mox_free(signed_msg);
+}
+
+/* Collects every question `m` has now into q[] (returns how many). */
+static size_t collect(mox_msgauth *m, mox_query *q, size_t max)
+{
+    size_t n = 0;
+    while (n < max && mox_msgauth_query(m, &q[n]) == MOX_OK)
+        n++;
+    return n;
+}
+
+static void answer_from(mox_msgauth *m, mox_dns_zone *z, const mox_query *q)
+{
+    mox_dns_answer *d;
+    assert_int_equal(mox_dns_zone_query(z, q->u.dns.name, q->u.dns.type, &d), MOX_OK);
+    mox_answer *a;
+    assert_int_equal(mox_answer_dns_copy(&a, q->id, d), MOX_OK);
+    mox_dns_answer_free(d);
+    int rc = mox_msgauth_answer(m, a);
+    if (rc != MOX_OK)
+        fail_msg("answer %s: %s", q->u.dns.name, mox_engine_error(mox_msgauth_engine(m))->msg);
+    mox_answer_free(a);
+}
+
+/* Answers everything until done. */
+static void finish_from(mox_msgauth *m, mox_dns_zone *z)
+{
+    for (int guard = 0; guard < 100 && !mox_msgauth_result(m); guard++) {
+        mox_query q[32];
+        size_t n = collect(m, q, 32);
+        assert_true(n > 0);
+        while (n)
+            answer_from(m, z, &q[--n]);
+    }
+    assert_non_null(mox_msgauth_result(m));
+}
+
+static int has_question(const mox_query *q, size_t n, const char *name, uint16_t type)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(q[i].u.dns.name, name) && q[i].u.dns.type == type)
+            return 1;
+    return 0;
+}
+
+/* Every question as soon as it is known; a given SPF outcome; the
+ * Authentication-Results value; misuse. */
+static void test_msgauth_contract(void **state)
+{
+    (void)state;
+    mox_buf zt = MOX_BUF_INIT;
+    assert_int_equal(mox_buf_append_str(&zt, zone_msg), MOX_OK);
+    char *signed_msg = sign_msg(&zt, "mail.example.org");
+    mox_dns_zone *z = zone_from((char *)zt.data);
+    mox_msgauth_config mc = MOX_MSGAUTH_CONFIG_INIT;
+    mc.flags = MOX_MSGAUTH_IPREV;
+    mox_msgauth *m;
+    mox_errinfo ei;
+    assert_int_equal(mox_msgauth_new(&m, &mc, "bad ip", "x@example.org", "h", &ei), MOX_ERR_INVAL);
+    assert_int_equal(ei.code, MOX_ERR_INVAL);
+    assert_null(m);
+
+    /* iprev and SPF at once, before any of the message */
+    assert_int_equal(mox_msgauth_new(&m, &mc, "192.0.2.1", "x@example.org", "mx.example.org", &ei),
+                     MOX_OK);
+    mox_engine *g = mox_msgauth_engine(m);
+    assert_string_equal(mox_engine_name(g), "msgauth");
+    assert_int_equal(mox_msgauth_want(m), MOX_WANT_READ | MOX_WANT_QUERY);
+    mox_query q[32];
+    size_t n = collect(m, q, 32);
+    assert_int_equal(n, 2);
+    assert_true(has_question(q, n, "1.2.0.192.in-addr.arpa", MOX_DNS_PTR));
+    assert_true(has_question(q, n, "example.org", MOX_DNS_TXT));
+    /* the header section: every DKIM key and the DMARC record, before
+     * the body */
+    const char *body = strstr(signed_msg, "\r\n\r\n") + 4;
+    size_t hlen = (size_t)(body - signed_msg);
+    assert_int_equal(mox_msgauth_feed(m, signed_msg, hlen), (int64_t)hlen);
+    size_t n2 = collect(m, q + n, 32 - n);
+    assert_true(has_question(q + n, n2, "sel._domainkey.mail.example.org", MOX_DNS_TXT));
+    assert_true(has_question(q + n, n2, "_dmarc.example.org", MOX_DNS_TXT));
+    n += n2;
+    assert_true(n >= 4);
+    /* misuse: unknown id, second answer, wrong type */
+    mox_answer *a;
+    assert_int_equal(mox_answer_dns_new(&a, 0x3fffffff, NULL, MOX_DNS_TXT, MOX_DNS_NOERROR, 0),
+                     MOX_OK);
+    assert_int_equal(mox_msgauth_answer(m, a), MOX_ERR_NOTFOUND);
+    assert_int_equal(mox_engine_error(g)->code, MOX_ERR_NOTFOUND);
+    mox_answer_free(a);
+    assert_int_equal(mox_answer_dns_new(&a, 0x7fffffff, NULL, MOX_DNS_TXT, MOX_DNS_NOERROR, 0),
+                     MOX_OK);
+    assert_int_equal(mox_msgauth_answer(m, a), MOX_ERR_NOTFOUND);
+    mox_answer_free(a);
+    assert_int_equal(mox_answer_dns_new(&a, q[0].id, NULL, MOX_DNS_MX, MOX_DNS_NOERROR, 0), MOX_OK);
+    assert_int_equal(mox_msgauth_answer(m, a), MOX_ERR_INVAL);
+    mox_answer_free(a);
+    answer_from(m, z, &q[0]);
+    mox_dns_answer *d;
+    assert_int_equal(mox_dns_zone_query(z, q[0].u.dns.name, q[0].u.dns.type, &d), MOX_OK);
+    assert_int_equal(mox_answer_dns_copy(&a, q[0].id, d), MOX_OK);
+    mox_dns_answer_free(d);
+    assert_int_equal(mox_msgauth_answer(m, a), MOX_ERR_STATE);
+    mox_answer_free(a);
+    /* a given SPF outcome after SPF questions were handed out: refused */
+    mox_spf *sp;
+    mox_resolver r = MOX_RESOLVER_INIT;
+    mox_dns_zone_resolver(z, &r);
+    assert_int_equal(mox_spf_check(&sp, NULL, &r, "192.0.2.1", "x@example.org", "mx.example.org",
+                                   MOX_SPF_ID_MAILFROM, NULL),
+                     MOX_OK);
+    assert_int_equal(mox_msgauth_set_spf(m, mox_spf_result(sp), "192.0.2.1", "x@example.org",
+                                         "mx.example.org"),
+                     MOX_ERR_STATE);
+    for (size_t i = 1; i < n; i++)
+        answer_from(m, z, &q[i]);
+    assert_int_equal(mox_msgauth_feed(m, body, strlen(body)), (int64_t)strlen(body));
+    assert_int_equal(mox_msgauth_eof(m), MOX_OK);
+    assert_int_equal(mox_msgauth_eof(m), MOX_ERR_STATE);
+    assert_int_equal(mox_msgauth_feed(m, "x", 1), MOX_ERR_STATE);
+    assert_int_equal(mox_engine_error(g)->code, MOX_ERR_STATE);
+    finish_from(m, z);
+    assert_int_equal(mox_msgauth_want(m), MOX_WANT_DONE);
+    const mox_msgauth_outcome *mo = mox_msgauth_result(m);
+    assert_int_equal(mo->dmarc->result, MOX_DMARC_PASS);
+    assert_non_null(mo->iprev);
+    assert_int_equal(mo->spf->result, MOX_SPF_PASS);
+    /* the value: one line, and folded as in the field */
+    mox_buf field = MOX_BUF_INIT, v1 = MOX_BUF_INIT, v2 = MOX_BUF_INIT;
+    assert_int_equal(mox_msgauth_authres_header(m, "mx.example.net", &field), MOX_OK);
+    assert_int_equal(mox_msgauth_authres_value(m, "mx.example.net", 0, &v1), MOX_OK);
+    assert_int_equal(mox_msgauth_authres_value(m, "mx.example.net", MOX_AUTHRES_FOLD, &v2),
+                     MOX_OK);
+    assert_int_equal(mox_msgauth_authres_value(m, "mx.example.net", 0x80, &v2), MOX_ERR_INVAL);
+    assert_null(memchr(v1.data, '\r', v1.len));
+    assert_null(memchr(v1.data, '\n', v1.len));
+    assert_true(!strncmp((char *)v1.data, "mx.example.net; iprev=pass", 26));
+    assert_int_equal(field.len, strlen("Authentication-Results: ") + v2.len + 2);
+    assert_memory_equal(field.data + 24, v2.data, v2.len);
+    /* unfolding the folded value gives the one-line value */
+    mox_buf u = MOX_BUF_INIT;
+    for (size_t i = 0; i < v2.len; i++) {
+        if (v2.data[i] == '\r' && i + 2 < v2.len && v2.data[i + 1] == '\n' && v2.data[i + 2] == '\t') {
+            mox_buf_append_byte(&u, ' ');
+            i += 2;
+        } else {
+            mox_buf_append_byte(&u, v2.data[i]);
+        }
+    }
+    assert_int_equal(u.len, v1.len);
+    assert_memory_equal(u.data, v1.data, v1.len);
+    mox_authres *ar;
+    assert_int_equal(mox_authres_parse((char *)v1.data, v1.len, &ar, NULL), MOX_OK);
+    assert_int_equal(mox_authres_count(ar), 4);
+    assert_int_equal(mox_authres_defects(ar), 0);
+    mox_authres_free(ar);
+    mox_buf_free(&u);
+    mox_buf_free(&v1);
+    mox_buf_free(&v2);
+    mox_msgauth_free(m);
+
+    /* the SPF outcome given right after new: no SPF question at all, the
+     * outcome in the verdict */
+    assert_int_equal(mox_msgauth_new(&m, &mc, "192.0.2.1", "<x@EXAMPLE.org.>", "MX.example.org", NULL),
+                     MOX_OK);
+    assert_int_equal(mox_msgauth_set_spf(m, mox_spf_result(sp), "::ffff:192.0.2.1",
+                                         "x@example.org", "mx.example.org"),
+                     MOX_OK);
+    assert_int_equal(mox_msgauth_set_spf(m, mox_spf_result(sp), "192.0.2.1", "x@example.org",
+                                         "mx.example.org"),
+                     MOX_ERR_STATE); /* twice */
+    assert_int_equal(mox_msgauth_feed(m, signed_msg, strlen(signed_msg)),
+                     (int64_t)strlen(signed_msg));
+    assert_int_equal(mox_msgauth_eof(m), MOX_OK);
+    n = collect(m, q, 32);
+    assert_false(has_question(q, n, "example.org", MOX_DNS_TXT));
+    while (n)
+        answer_from(m, z, &q[--n]);
+    finish_from(m, z);
+    mo = mox_msgauth_result(m);
+    assert_int_equal(mo->spf_given, 1);
+    assert_int_equal(mo->spf->result, MOX_SPF_PASS);
+    assert_string_equal(mo->spf->sender, "x@example.org");
+    assert_int_equal(mo->dmarc->spf_aligned, MOX_DMARC_ALIGN_PASS);
+    assert_null(mox_msgauth_spf(m));
+    mox_buf f2 = MOX_BUF_INIT;
+    assert_int_equal(mox_msgauth_authres_header(m, "mx.example.net", &f2), MOX_OK);
+    assert_string_equal((char *)f2.data, (char *)field.data);
+    mox_buf_free(&f2);
+    mox_msgauth_free(m);
+
+    /* an outcome for another envelope: refused, SPF evaluated here */
+    static const struct {
+        const char *ip, *mf, *helo;
+    } wrong[] = {{"192.0.2.2", "x@example.org", "mx.example.org"},
+                 {"192.0.2.1", "X@example.org", "mx.example.org"},
+                 {"192.0.2.1", "x@example.net", "mx.example.org"},
+                 {"192.0.2.1", "x@example.org", "other.example.org"}};
+    for (size_t i = 0; i < MOX_ARRAY_LEN(wrong); i++) {
+        assert_int_equal(mox_msgauth_new(&m, NULL, "192.0.2.1", "x@example.org", "mx.example.org",
+                                         NULL),
+                         MOX_OK);
+        assert_int_equal(mox_msgauth_set_spf(m, mox_spf_result(sp), wrong[i].ip, wrong[i].mf,
+                                             wrong[i].helo),
+                         MOX_ERR_INVAL);
+        assert_int_equal(mox_engine_error(mox_msgauth_engine(m))->code, MOX_ERR_INVAL);
+        n = collect(m, q, 32);
+        assert_true(has_question(q, n, "example.org", MOX_DNS_TXT));
+        mox_msgauth_free(m);
+    }
+
+    /* MOX_MSGAUTH_SPF_GIVEN: no SPF of its own; waits for the outcome,
+     * which may come last */
+    mc.flags = MOX_MSGAUTH_SPF_GIVEN;
+    assert_int_equal(mox_msgauth_new(&m, &mc, "192.0.2.1", "x@example.org", "mx.example.org", NULL),
+                     MOX_OK);
+    assert_int_equal(mox_msgauth_want(m), MOX_WANT_READ);
+    assert_int_equal(mox_msgauth_feed(m, signed_msg, strlen(signed_msg)),
+                     (int64_t)strlen(signed_msg));
+    assert_int_equal(mox_msgauth_eof(m), MOX_OK);
+    for (int guard = 0; guard < 20; guard++) {
+        n = collect(m, q, 32);
+        if (!n)
+            break;
+        while (n)
+            answer_from(m, z, &q[--n]);
+    }
+    assert_int_equal(mox_msgauth_want(m), 0); /* only the SPF outcome is missing */
+    assert_null(mox_msgauth_result(m));
+    assert_int_equal(mox_msgauth_set_spf(m, mox_spf_result(sp), "192.0.2.1", "x@example.org",
+                                         "mx.example.org"),
+                     MOX_OK);
+    finish_from(m, z);
+    assert_int_equal(mox_msgauth_result(m)->spf_given, 1);
+    assert_int_equal(mox_msgauth_result(m)->dmarc->result, MOX_DMARC_PASS);
+    mox_msgauth_free(m);
+    /* ... and a mismatching one starts its own SPF */
+    assert_int_equal(mox_msgauth_new(&m, &mc, "192.0.2.1", "x@example.org", "mx.example.org", NULL),
+                     MOX_OK);
+    assert_int_equal(mox_msgauth_set_spf(m, mox_spf_result(sp), "192.0.2.9", "x@example.org",
+                                         "mx.example.org"),
+                     MOX_ERR_INVAL);
+    n = collect(m, q, 32);
+    assert_true(has_question(q, n, "example.org", MOX_DNS_TXT));
+    while (n)
+        answer_from(m, z, &q[--n]);
+    assert_int_equal(mox_msgauth_feed(m, signed_msg, strlen(signed_msg)),
+                     (int64_t)strlen(signed_msg));
+    assert_int_equal(mox_msgauth_eof(m), MOX_OK);
+    finish_from(m, z);
+    assert_int_equal(mox_msgauth_result(m)->spf_given, 0);
+    mox_msgauth_free(m);
+
+    mox_spf_free(sp);
+    mox_buf_free(&field);
+    mox_msgauth_free(NULL);
+    assert_null(mox_msgauth_result(NULL));
+    assert_int_equal(mox_msgauth_want(NULL), 0);
     mox_dns_zone_free(z);
     mox_buf_free(&zt);
     mox_free(signed_msg);
@@ -1228,6 +1495,7 @@ int main(void)
         cmocka_unit_test(test_report_check),
         cmocka_unit_test(test_iprev),
         cmocka_unit_test(test_msgauth),
+        cmocka_unit_test(test_msgauth_contract),
         cmocka_unit_test(test_find_own),
         cmocka_unit_test(test_alloc_sweeps),
     };

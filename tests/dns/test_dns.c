@@ -784,56 +784,6 @@ static void test_many_names(void **state)
     mox_buf_free(&t);
 }
 
-/* mox_dns_lookup_feed: a real answer is fed and freed; a resolver that
- * cannot start the query becomes a NETERR answer for the evaluator. */
-struct fed {
-    int calls, status, nrr;
-    char qname[64];
-};
-
-static int record_feed(void *e, const mox_dns_answer *a)
-{
-    struct fed *f = e;
-    f->calls++;
-    f->status = a->status;
-    f->nrr = (int)a->nrr;
-    snprintf(f->qname, sizeof f->qname, "%s", a->qname ? a->qname : "");
-    return 42;
-}
-
-static int refusing_query(void *ctx, const char *name, uint16_t type, mox_dns_done_fn done,
-                          void *arg)
-{
-    (void)ctx, (void)name, (void)type, (void)done, (void)arg;
-    return MOX_ERR_IO;
-}
-
-static void test_lookup_feed(void **state)
-{
-    (void)state;
-    mox_dns_zone *z = NULL;
-    assert_int_equal(mox_dns_zone_new(&z), MOX_OK);
-    assert_int_equal(mox_dns_zone_add(z, "a.example. 60 IN A 192.0.2.1", NULL), MOX_OK);
-    mox_resolver r = MOX_RESOLVER_INIT;
-    mox_dns_zone_resolver(z, &r);
-    struct fed f = {0};
-    assert_int_equal(mox_dns_lookup_feed(&r, "a.example", MOX_DNS_A, record_feed, &f), 42);
-    assert_int_equal(f.calls, 1);
-    assert_int_equal(f.status, MOX_DNS_NOERROR);
-    assert_int_equal(f.nrr, 1);
-
-    mox_resolver bad = MOX_RESOLVER_INIT;
-    bad.query = refusing_query;
-    memset(&f, 0, sizeof f);
-    assert_int_equal(mox_dns_lookup_feed(&bad, "b.example", MOX_DNS_TXT, record_feed, &f), 42);
-    assert_int_equal(f.calls, 1);
-    assert_int_equal(f.status, MOX_DNS_NETERR);
-    assert_int_equal(f.nrr, 0);
-    assert_string_equal(f.qname, "b.example");
-    assert_int_equal(mox_dns_lookup_feed(&r, "a.example", MOX_DNS_A, NULL, &f), MOX_ERR_INVAL);
-    mox_dns_zone_free(z);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -852,7 +802,6 @@ int main(void)
         cmocka_unit_test(test_format_roundtrip),
         cmocka_unit_test(test_zone_resolver_and_lookup),
         cmocka_unit_test(test_lookup_async),
-        cmocka_unit_test(test_lookup_feed),
         cmocka_unit_test(test_alloc_sweep),
         cmocka_unit_test(test_many_names),
     };

@@ -767,6 +767,46 @@ aliases:
 """ % {"d": s_dir, "c": creds}
 
 
+def test_serve_system_dns():
+    """The system resolver (answers from worker threads, several questions
+    out at once): SPF from MAIL FROM on, then msgauth with that outcome;
+    the verdict and its headers as with the zone. Skipped when the
+    resolver of resolv.conf does not answer."""
+    try:
+        import dns.resolver
+        r = dns.resolver.Resolver()
+        r.lifetime = 2
+        try:
+            r.resolve("example.com", "TXT")
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            pass
+    except Exception as e:  # no resolver reachable
+        print("  skip: no system resolver (%s)" % e)
+        return
+    d = os.path.join(WORK, "sysdnsdir")
+    os.makedirs(d, exist_ok=True)
+    for f in ("cert.pem", "key.pem", "dkim-localhost-rsa.pem"):
+        shutil.copy(os.path.join(TEMPLATE, f), d)
+    conf = serve_conf(d).replace("dns_zone: %s/test.zone\n" % d, "")
+    s = Server("sysdns", serve_conf=conf)
+    try:
+        port = s.ports["smtp"]
+        for i in range(3):
+            p = swaks("--server", "127.0.0.1:%d" % port, "--from", "x%d@example.com" % i,
+                      "--to", "alice@example.org", timeout=60)
+            assert p.returncode == 0, p.stdout.decode()
+        msgs = glob.glob(os.path.join(s.dir, "accounts", "alice", "Maildir", "new", "*"))
+        assert len(msgs) == 3, msgs
+        with open(msgs[0], "rb") as f:
+            m = f.read()
+        ours, _ = split_ours(m)
+        assert b"Authentication-Results: mail.example.org;" in ours, ours
+        assert b"spf=" in ours and b"dmarc=" in ours and b"iprev=" in ours, ours
+        assert b"Received-SPF: " in ours, ours
+    finally:
+        assert s.stop() == 0
+
+
 def test_serve_rules():
     """Configured daemon: unknown recipients, aliases (once per member,
     not to the sender), quota, submission sender rules, DMARC reject."""
@@ -972,7 +1012,8 @@ def test_crash_sigkill():
 
 FAST = [test_ready_line, test_config_check, test_swaks_plain_delivery, test_swaks_auth_tls,
         test_smtplib_starttls_multi, test_gsasl_scram, test_client_cert, test_smuggling,
-        test_dkim_verify_external, test_serve_rules, test_forged_authres_removed,
+        test_dkim_verify_external, test_serve_rules, test_serve_system_dns,
+        test_forged_authres_removed,
         test_fsync_order, test_sigterm_finishes_transaction, test_limits_connections,
         test_limits_auth_failures, test_msmtp_scram]
 SLOW = [test_load_smtp_source, test_crash_sigkill, test_limits_reset_after_a_minute]
