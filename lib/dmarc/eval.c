@@ -196,6 +196,11 @@ int mox_dmarc_new(mox_dmarc **out, const mox_dmarc_config *cfg, const char *auth
 int mox_dmarc_new_message(mox_dmarc **out, const mox_dmarc_config *cfg, const void *header,
                           size_t len, mox_errinfo *ei)
 {
+    if (!header && len) {
+        if (out)
+            *out = NULL;
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dmarc: NULL header");
+    }
     return moxi_dmarc_create(out, cfg, NULL, header ? header : "", len, 0, ei);
 }
 
