@@ -406,7 +406,10 @@ typedef struct mox_dmarc_outcome {
     const char *reason;      /* one line of English: why */
     unsigned dns_queries;    /* questions asked (in a DNS failure case
                                 one more may have been asked in parallel
-                                than the result needed) */
+                                than the result needed; a "_dmarc." name
+                                over 253 octets is not asked: it cannot
+                                exist, RFC 1035 §2.3.4, and reads as
+                                NXDOMAIN) */
 } mox_dmarc_outcome;
 
 /* The outcome once MOX_WANT_DONE is set, else NULL. Owned by `d`. */
@@ -414,9 +417,10 @@ MOX_API const mox_dmarc_outcome *mox_dmarc_result(const mox_dmarc *d);
 
 /* The DNS questions asked, in the order they were asked, for tools:
  * `name`, the DNS status (-1 while unanswered), and whether exactly one
- * DMARC record was found there (then `record` is its text). Views owned
- * by `d`. MOX_ERR_NOTFOUND for an index out of range, MOX_ERR_INVAL for
- * NULL. */
+ * DMARC record was found there (then `record` is its text). A name too
+ * long to exist (over 253 octets) is listed with NXDOMAIN although it was
+ * not asked. Views owned by `d`. MOX_ERR_NOTFOUND for an index out of
+ * range, MOX_ERR_INVAL for NULL. */
 typedef struct mox_dmarc_lookup {
     const char *name;
     uint16_t type;

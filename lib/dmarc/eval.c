@@ -21,6 +21,7 @@ typedef struct centry {
     uint16_t type;
     uint32_t qid;           /* its question */
     int used;               /* looked at by the last evaluation pass */
+    int synthetic;          /* a name too long to exist: not asked */
     int answered;
     int status;
     int authentic;
@@ -346,8 +347,12 @@ static centry *cache_find(mox_dmarc *d, const char *prefix, const char *name, ui
     return NULL;
 }
 
-/* Adds the question prefix+name to the cache and hands it out. */
-static int cache_ask(mox_dmarc *d, const char *prefix, const char *name, uint16_t type)
+/* Adds the question prefix+name to the cache and hands it out (*out: the
+ * entry). A name longer than a DNS name can be (253 octets, RFC 1035
+ * §2.3.4; the Author Domain may be that long, "_dmarc." then makes it
+ * longer) cannot exist: it is not asked and reads as NXDOMAIN at once. */
+static int cache_ask(mox_dmarc *d, const char *prefix, const char *name, uint16_t type,
+                     centry **out)
 {
     if (d->ncache == d->capcache) {
         size_t nc = d->capcache ? d->capcache * 2 : 8;
@@ -363,17 +368,25 @@ static int cache_ask(mox_dmarc *d, const char *prefix, const char *name, uint16_
         return MOX_ERR_NOMEM;
     memcpy(q, prefix, pl);
     memcpy(q + pl, name, nl + 1);
-    uint32_t id;
-    int rc = moxi_qset_dns(&d->qs, q, pl + nl, type, (uintptr_t)d->ncache, &id);
-    if (rc != MOX_OK) {
-        mox_free(q);
-        return MOX_ERR_NOMEM;
+    uint32_t id = 0;
+    if (pl + nl <= 253) {
+        int rc = moxi_qset_dns(&d->qs, q, pl + nl, type, (uintptr_t)d->ncache, &id);
+        if (rc != MOX_OK) {
+            mox_free(q);
+            return MOX_ERR_NOMEM;
+        }
     }
     centry *e = &d->cache[d->ncache++];
     memset(e, 0, sizeof *e);
     e->name = q;
     e->type = type;
     e->qid = id;
+    if (id == 0) {
+        e->answered = 1;
+        e->status = MOX_DNS_NXDOMAIN;
+        e->synthetic = 1;
+    }
+    *out = e;
     return MOX_OK;
 }
 
@@ -388,8 +401,9 @@ static int txt_at(mox_dmarc *d, const char *domain, centry **e)
 {
     *e = cache_find(d, "_dmarc.", domain, MOX_DNS_TXT);
     if (!*e) {
-        int rc = cache_ask(d, "_dmarc.", domain, MOX_DNS_TXT);
-        return rc < 0 ? rc : W_NEED;
+        int rc = cache_ask(d, "_dmarc.", domain, MOX_DNS_TXT, e);
+        if (rc < 0)
+            return rc;
     }
     if (!(*e)->answered)
         return W_NEED; /* asked, not answered yet */
@@ -753,10 +767,8 @@ static int evaluate(mox_dmarc *d, struct eval *ev)
     }
     /* np= applies to non-existent subdomains (RFC 8020 NXDOMAIN) */
     centry *e = cache_find(d, "", d->author, MOX_DNS_A);
-    if (!e) {
-        rc = cache_ask(d, "", d->author, MOX_DNS_A);
-        return rc < 0 ? rc : W_NEED;
-    }
+    if (!e && (rc = cache_ask(d, "", d->author, MOX_DNS_A, &e)) < 0)
+        return rc;
     if (!e->answered)
         return W_NEED;
     e->used = 1;
@@ -792,7 +804,9 @@ static int finish(mox_dmarc *d, const struct eval *ev)
     o->spf_domain = d->spf_domain_given;
     o->dkim_domain = ev->dkim_domain;
     o->author_exists = ev->exists;
-    o->dns_queries = (unsigned)d->ncache;
+    o->dns_queries = 0;
+    for (size_t i = 0; i < d->ncache; i++)
+        o->dns_queries += !d->cache[i].synthetic;
     o->authentic = 0;
     o->disposition = MOX_DMARC_POLICY_NONE;
     if (ev->result == MOX_DMARC_PERMERROR) {
@@ -826,7 +840,7 @@ static int finish(mox_dmarc *d, const struct eval *ev)
      * parallel that turned out not to matter does not count) */
     int auth = 0;
     for (size_t i = 0; i < d->ncache; i++)
-        if (d->cache[i].used) {
+        if (d->cache[i].used && !d->cache[i].synthetic) {
             if (!d->cache[i].authentic) {
                 auth = 0;
                 break;
@@ -880,7 +894,8 @@ static int reevaluate(mox_dmarc *d)
         return MOX_OK; /* the outcome is read once the inputs are final */
     /* questions not handed out yet are not needed any more */
     for (size_t i = 0; i < d->ncache; i++)
-        if (!d->cache[i].answered && d->qs.v[d->cache[i].qid - d->qs.base].state == MOXI_Q_UNASKED)
+        if (!d->cache[i].answered && d->cache[i].qid &&
+            d->qs.v[d->cache[i].qid - d->qs.base].state == MOXI_Q_UNASKED)
             moxi_qset_cancel(&d->qs, d->cache[i].qid);
     return finish(d, &ev);
 }

@@ -29,9 +29,13 @@ static int answer_other(const mox_answerer *w, const mox_query *q, mox_answer **
     return MOX_OK;
 }
 
+/* The answer for a question the resolver could not run. Without the
+ * name: a question whose name no DNS message can carry (over 253 octets,
+ * a label over 63) is exactly such a question, and the constructor
+ * refuses the name; the engine matches answers by id. */
 static int neterr(const mox_query *q, mox_answer **out)
 {
-    return mox_answer_dns_new(out, q->id, q->u.dns.name, q->u.dns.type, MOX_DNS_NETERR, 0);
+    return mox_answer_dns_new(out, q->id, NULL, q->u.dns.type, MOX_DNS_NETERR, 0);
 }
 
 int mox_io_answer(const mox_io *io, const mox_query *q, mox_answer **out, mox_errinfo *ei)

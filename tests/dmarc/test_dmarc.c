@@ -618,6 +618,29 @@ static void test_contract(void **state)
     mox_dmarc_free(d);
     mox_dns_zone_free(z);
 
+    /* an Author Domain so long that "_dmarc." makes it no DNS name: not
+     * asked, no record there; the walk goes on at the parent */
+    char longdom[260];
+    memset(longdom, 'a', sizeof longdom);
+    longdom[63] = longdom[127] = longdom[191] = longdom[241] = '.';
+    strcpy(longdom + 242, "example.org"); /* 253 octets, 6 labels */
+    assert_int_equal(strlen(longdom), 253);
+    z = zone_from("_dmarc.example.org. TXT \"v=DMARC1; p=reject\"\n");
+    assert_int_equal(mox_dmarc_new(&d, NULL, longdom, NULL), MOX_OK);
+    run_zone(mox_dmarc_engine(d), z);
+    mox_dmarc_lookup lk;
+    assert_int_equal(mox_dmarc_lookup_get(d, 0, &lk), MOX_OK);
+    assert_int_equal(strlen(lk.name), 7 + 253);
+    assert_int_equal(lk.status, MOX_DNS_NXDOMAIN);
+    assert_int_equal(mox_dmarc_lookup_get(d, 1, &lk), MOX_OK);
+    assert_int_equal(strlen(lk.name), 7 + 253 - 64);
+    o = mox_dmarc_result(d);
+    assert_int_equal(o->result, MOX_DMARC_FAIL);
+    assert_string_equal(o->record_domain, "example.org");
+    assert_int_equal(o->dns_queries + 1, mox_dmarc_lookup_count(d));
+    mox_dmarc_free(d);
+    mox_dns_zone_free(z);
+
     /* a zeroed config with its size is the defaults */
     mox_dmarc_config zc;
     memset(&zc, 0, sizeof zc);
