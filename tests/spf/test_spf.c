@@ -1,6 +1,7 @@
 /* SPF unit tests: record parser, macros (RFC 7208 §7.4 examples), the
- * Appendix A examples, limits and hostile records, the engine contract (misuse, MX/PTR groups in any order),
- * header composition, and allocation-failure sweeps. */
+ * Appendix A examples, limits and hostile records, the engine contract
+ * (misuse, MX/PTR groups answered in any order), header composition, and
+ * allocation-failure sweeps. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
