@@ -193,11 +193,12 @@ static int names_ok(dane_ctx *d)
     return 0;
 }
 
-/* crt[0..top] correctly issued one by the next, valid, issuers CAs. */
-static int path_ok(dane_ctx *d, size_t top)
+/* crt[0..top] correctly issued one by the next, issuers CAs, each valid
+ * but the trust anchor (crt[top] when top_is_anchor). */
+static int path_ok(dane_ctx *d, size_t top, int top_is_anchor)
 {
     for (size_t j = 0; j <= top; j++) {
-        uint32_t v = validity(&d->crt[j], d->now);
+        uint32_t v = j == top && top_is_anchor ? 0 : validity(&d->crt[j], d->now);
         if (v) {
             snprintf(d->why, sizeof d->why, "certificate %zu of the chain %s", j,
                      v == MBEDTLS_X509_BADCERT_EXPIRED ? "has expired" : "is not valid yet");
@@ -246,7 +247,7 @@ static int ta_outside(dane_ctx *d, const mox_dns_rr *r)
         int by = r->u.tlsa.selector == 0 ? issued_by(&d->crt[j], &ta)
                                          : signed_by(&d->crt[j], &key);
         if (by) {
-            ok = path_ok(d, j) && names_ok(d);
+            ok = path_ok(d, j, 0) && names_ok(d);
             break;
         }
         if (j + 1 < d->n && !issued_by(&d->crt[j], &d->crt[j + 1]))
@@ -270,7 +271,7 @@ static int dane_one(dane_ctx *d, const mox_dns_rr *r)
     /* DANE-TA(2): a certificate of the chain, then the record itself. */
     for (size_t i = 0; i < d->n; i++)
         if (crt_matches_tlsa(r, &d->crt[i]))
-            return path_ok(d, i) && names_ok(d);
+            return path_ok(d, i, 1) && names_ok(d);
     if (r->u.tlsa.matching == 0)
         return ta_outside(d, r);
     snprintf(d->why, sizeof d->why, "DANE-TA(2) %u %u: no certificate of the chain matches",
