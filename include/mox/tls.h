@@ -461,7 +461,10 @@ MOX_API int mox_tls_socket_close(mox_tls_socket *s);
  * is pending. NULL: 0. */
 MOX_API unsigned mox_tls_socket_wants(const mox_tls_socket *s);
 
-/* Decrypted bytes buffered (readable without the socket being readable). */
+/* Bytes buffered that a read can use without the socket becoming
+ * readable: decrypted plaintext, and ciphertext taken from the socket but
+ * not decrypted yet (the wrapper only takes from the socket what the
+ * engine can take, so the rest stays visible to poll/epoll). */
 MOX_API size_t mox_tls_socket_pending(const mox_tls_socket *s);
 
 /* The engine inside (mox_tls_get_info, mox_tls_failure, ...). */

@@ -17,8 +17,6 @@ struct mox_tls_socket {
     unsigned wants;        /* after MOX_ERR_AGAIN */
     size_t write_pending;  /* taken by the last write, not all sent yet */
     int sock_err;          /* errno of a failed send/recv */
-    unsigned char rbuf[16384];
-    size_t roff, rlen;     /* received, not fed yet */
 };
 
 static int64_t mono(const mox_tls_socket *s) { return mox_clock_mono_ns(s->t->cfg->clock); }
@@ -82,47 +80,46 @@ static int flush(mox_tls_socket *s, int block, int64_t deadline)
     }
 }
 
-/* Reads ciphertext from the socket into the engine. MOX_OK (some fed, or
- * the end of input told), MOX_ERR_AGAIN, MOX_ERR_TIMEOUT. */
+/* Reads ciphertext from the socket into the engine: only as much as the
+ * engine takes now, so what it cannot take stays in the kernel, where
+ * poll/epoll see it. MOX_OK (some fed, or the end of input told),
+ * MOX_ERR_AGAIN, MOX_ERR_TIMEOUT. */
 static int fill(mox_tls_socket *s, int block, int64_t deadline)
 {
-    if (s->roff == s->rlen) {
-        s->roff = s->rlen = 0;
-        for (;;) {
-            ssize_t r = recv(s->fd, s->rbuf, sizeof s->rbuf, MSG_DONTWAIT);
-            if (r > 0) {
-                s->rlen = (size_t)r;
-                break;
-            }
-            if (r == 0) {
-                mox_tls_eof(s->t);
-                return MOX_OK;
-            }
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                s->sock_err = errno;
-                mox_tls_eof(s->t);
-                return MOX_OK;
-            }
-            if (!block) {
-                s->wants |= MOX_WANT_READ;
-                return MOX_ERR_AGAIN;
-            }
-            int rc = wait_fd(s, POLLIN, deadline);
-            if (rc == MOX_ERR_IO) {
-                s->sock_err = errno;
-                mox_tls_eof(s->t);
-                return MOX_OK;
-            }
-            if (rc != MOX_OK)
-                return rc;
+    unsigned char buf[MOXI_TLS_IN_CAP];
+    size_t room = MOXI_TLS_IN_CAP - (s->t->in_len - s->t->in_off);
+    if (room == 0)
+        return MOX_OK;
+    for (;;) {
+        ssize_t r = recv(s->fd, buf, room, MSG_DONTWAIT);
+        if (r > 0) {
+            /* the engine takes what it has room for */
+            return mox_tls_feed(s->t, buf, (size_t)r) == r ? MOX_OK : MOX_ERR_STATE;
         }
+        if (r == 0) {
+            mox_tls_eof(s->t);
+            return MOX_OK;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            s->sock_err = errno;
+            mox_tls_eof(s->t);
+            return MOX_OK;
+        }
+        if (!block) {
+            s->wants |= MOX_WANT_READ;
+            return MOX_ERR_AGAIN;
+        }
+        int rc = wait_fd(s, POLLIN, deadline);
+        if (rc == MOX_ERR_IO) {
+            s->sock_err = errno;
+            mox_tls_eof(s->t);
+            return MOX_OK;
+        }
+        if (rc != MOX_OK)
+            return rc;
     }
-    int64_t took = mox_tls_feed(s->t, s->rbuf + s->roff, s->rlen - s->roff);
-    if (took > 0)
-        s->roff += (size_t)took;
-    return MOX_OK;
 }
 
 static int end_error(mox_tls_socket *s, mox_errinfo *ei)
@@ -191,13 +188,9 @@ static int do_handshake(mox_tls_socket *s, int block, mox_errinfo *ei)
             return MOX_OK;
         if (w & MOX_WANT_CLOSED)
             return end_error(s, ei);
-        if (!(w & MOX_WANT_READ)) {
-            /* the input buffer is full mid-handshake: cannot happen while
-             * mbedTLS reads records whole, but never spin */
-            if (s->roff == s->rlen)
-                return moxi_fail(ei, MOX_ERR_STATE, 0, SIZE_MAX, "TLS engine stuck (%s)",
-                                 mox_want_name(w));
-        }
+        if (!(w & MOX_WANT_READ))
+            return moxi_fail(ei, MOX_ERR_STATE, 0, SIZE_MAX, "TLS engine stuck (%s)",
+                             mox_want_name(w)); /* never spin */
         rc = fill(s, block, dl);
         if (rc == MOX_ERR_AGAIN)
             return moxi_fail(ei, MOX_ERR_AGAIN, 0, SIZE_MAX, "would block");
@@ -236,13 +229,11 @@ static int64_t do_read(mox_tls_socket *s, void *buf, size_t len, int block, int6
         }
         if (frc == MOX_ERR_IO)
             return MOX_ERR_IO;
-        if ((w & MOX_WANT_WRITE) || s->roff < s->rlen) {
+        if (w & MOX_WANT_WRITE) {
             /* the engine holds input until its reply is out */
             int rc = flush(s, block, deadline);
             if (rc != MOX_OK)
                 return rc;
-            if (s->roff < s->rlen)
-                fill(s, block, deadline);
             continue;
         }
         return MOX_ERR_STATE;
@@ -320,7 +311,12 @@ unsigned mox_tls_socket_wants(const mox_tls_socket *s)
     return w;
 }
 
-size_t mox_tls_socket_pending(const mox_tls_socket *s) { return s ? mox_tls_pending(s->t) : 0; }
+size_t mox_tls_socket_pending(const mox_tls_socket *s)
+{
+    /* plaintext, and ciphertext the engine has but could not decrypt yet
+     * (both invisible to poll) */
+    return s ? mox_tls_pending(s->t) + (s->t->in_len - s->t->in_off) : 0;
+}
 
 mox_tls *mox_tls_socket_tls(const mox_tls_socket *s) { return s ? s->t : NULL; }
 
