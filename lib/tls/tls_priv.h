@@ -17,9 +17,10 @@ enum { MOXI_TLS_ROLE_CLIENT = MOX_TLS_ROLE_CLIENT, MOXI_TLS_ROLE_SERVER = MOX_TL
 
 /* Buffer sizes. A TLS 1.2 record is at most 5 + 2^14 + 2048 bytes (RFC
  * 5246 §6.2.3); mbedTLS copies what it needs from `in` into its own record
- * buffer, so the input buffer only bounds how much one feed takes. The
+ * buffer, so the input buffer only bounds how much one feed takes; one
+ * largest record, so the socket wrapper reads a record per recv(). The
  * output buffer holds at least one full record besides what is pending. */
-#define MOXI_TLS_IN_CAP 8192u
+#define MOXI_TLS_IN_CAP (16384u + 2048u + 5u)
 #define MOXI_TLS_PLAIN_CAP 16384u
 #define MOXI_TLS_OUT_MAX (2u * (16384u + 2048u + 5u))
 

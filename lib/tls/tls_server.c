@@ -67,9 +67,13 @@ static moxi_tls_cert *find_cert(const mox_tls_config *cfg, const char *name, siz
 static int on_sni(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t n)
 {
     mox_tls_config *cfg = p;
-    /* The context lives inside its connection. */
+    /* The context lives inside its connection, whose BIO context is the
+     * connection itself; anything else (a bare context on this config)
+     * only gets its certificate chosen. */
     mox_tls *t = (mox_tls *)(void *)((char *)ssl - offsetof(mox_tls, ssl));
-    if (n < sizeof t->sni) {
+    if (ssl->p_bio != t)
+        t = NULL;
+    if (t && n < sizeof t->sni) {
         for (size_t i = 0; i < n; i++)
             t->sni[i] = (char)moxi_lower(name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?');
         t->sni[n] = 0;
@@ -79,12 +83,14 @@ static int on_sni(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, 
     moxi_tls_cert *c = find_cert(cfg, (const char *)name, n);
     if (!c) {
         if (cfg->strict_sni) {
-            snprintf(t->failure, sizeof t->failure, "unrecognized-name");
+            if (t)
+                snprintf(t->failure, sizeof t->failure, "unrecognized-name");
             return -1; /* mbedTLS answers with unrecognized_name */
         }
         return 0;
     }
-    t->own = c;
+    if (t)
+        t->own = c;
     return mbedtls_ssl_set_hs_own_cert(ssl, &c->crt, &c->key);
 }
 
