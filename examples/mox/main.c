@@ -65,7 +65,7 @@ int tool_dispatch(const char *prefix, const struct tool_cmd *const *cmds, int ar
     for (size_t i = 0; cmds[i]; i++)
         if (!strcmp(cmds[i]->name, argv[1]))
             return cmds[i]->run(argc - 1, argv + 1);
-    fprintf(stderr, "mox: %s: unknown command '%s'\n", prefix, argv[1]);
+    fprintf(stderr, "%s: unknown command '%s'\n", prefix, argv[1]);
     list_cmds(stderr, prefix, cmds);
     return TOOL_USAGE;
 }

@@ -8,7 +8,8 @@
 #     mox::mox, mox::mox_shared, mox::mox_static, COMPONENTS) and
 #     examples/consumer-make (pkg-config mox, and mox-static / --static),
 #     checking each binary links libmox.so or the archive as it should;
-#   - runs the installed mox and moxd (RUNPATH $ORIGIN/../lib).
+#   - runs the installed mox and moxd (RUNPATH $ORIGIN/../lib): version,
+#     --help on stdout with exit 0, a usage error on stderr with exit 2.
 #   check_consumers.sh SOURCE_DIR BUILD_DIR
 set -eu
 src=$1
@@ -165,7 +166,16 @@ if is_on "$examples"; then
     echo "$out" | grep -q '^mox [0-9]' || fail "mox version printed: $out"
     "$bindir/mox" help | grep -q '^usage: mox' || fail "mox help"
     "$bindir/moxd" --help | grep -q '^usage: moxd' || fail "moxd --help"
-    "$bindir/moxd" localserve --help | grep -q '^usage: moxd' || fail "moxd localserve --help"
+    for a in --help "localserve --help" "serve --help" "config --help"; do
+        # shellcheck disable=SC2086
+        "$bindir/moxd" $a | grep -q '^usage: moxd' || fail "moxd $a"
+    done
+    set +e
+    "$bindir/moxd" no-such-command >"$tmp/o" 2>"$tmp/e"
+    rc=$?
+    set -e
+    [ $rc -eq 2 ] && [ ! -s "$tmp/o" ] && grep -q '^usage: moxd' "$tmp/e" ||
+        fail "moxd no-such-command: exit $rc, usage must go to stderr"
     echo "ok: installed mox and moxd run from a copied prefix ($out)"
 fi
 echo "ok: $kind install: CMake consumers ${t_cmake}s, pkg-config consumers ${t_pc}s to build; all run"
