@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "enginedrv.h"
 #include "moxtest.h"
 
 #include "mox/dkim.h"
@@ -433,6 +434,99 @@ static void test_blocking_parallel(void **state)
     mox_dns_zone_free(z);
 }
 
+/* ------------------------------------------------------------ generic driver */
+
+/* The shared driver (tests/support/enginedrv.h) over a zone with the five
+ * keys: every seed gives the same verdicts; with failures injected, a
+ * signature is pass or temperror; the signer gives the same fields for
+ * every split. */
+static void test_enginedrv(void **state)
+{
+    (void)state;
+    mox_dns_zone *z;
+    assert_int_equal(mox_dns_zone_new(&z), MOX_OK);
+    mox_errinfo ei;
+    for (int i = 0; i < NSIG; i++) {
+        mox_buf line = MOX_BUF_INIT;
+        assert_int_equal(mox_dkim_txt_rr(selectors[i], "example.com", (char *)records[i].data,
+                                         records[i].len, &line), MOX_OK);
+        if (mox_dns_zone_add(z, (char *)line.data, &ei))
+            fail_msg("zone: %s", ei.msg);
+        mox_buf_free(&line);
+    }
+    for (unsigned seed = 1; seed <= 60; seed++) {
+        moxtest_drive d;
+        memset(&d, 0, sizeof d);
+        d.seed = seed;
+        d.max_chunk = seed % 3 ? 1 + seed * 7 : 0;
+        d.shuffle = 1;
+        d.fail_percent = seed > 30 ? 40 : 0;
+        d.zone = z;
+        d.input = signed_msg.data;
+        d.input_len = signed_msg.len;
+        d.eof = 1;
+        mox_dkim_verifier *v;
+        assert_int_equal(mox_dkim_verifier_new(&v, NULL, NULL), MOX_OK);
+        assert_int_equal(moxtest_drive_run(mox_dkim_verifier_engine(v), &d), MOX_OK);
+        assert_int_equal(d.final_want, MOX_WANT_DONE);
+        assert_int_equal(d.questions, NSIG);
+        assert_int_equal(d.max_open, NSIG); /* all asked at once */
+        assert_int_equal(d.fed, signed_msg.len);
+        const mox_dkim_verifier_outcome *o = mox_dkim_verifier_result(v);
+        assert_non_null(o);
+        assert_int_equal(o->count, NSIG);
+        for (int i = 0; i < NSIG; i++) {
+            int st = o->results[i]->status;
+            if (d.fail_percent)
+                assert_true(st == MOX_DKIM_PASS || st == MOX_DKIM_TEMPERROR);
+            else
+                assert_int_equal(st, MOX_DKIM_PASS);
+        }
+        mox_buf_free(&d.output);
+        mox_dkim_verifier_free(v);
+    }
+    /* the shared answer checks while a question is open */
+    mox_dkim_verifier *v;
+    assert_int_equal(mox_dkim_verifier_new(&v, NULL, NULL), MOX_OK);
+    assert_int_equal(mox_dkim_verifier_feed(v, signed_msg.data, signed_msg.len), (int64_t)signed_msg.len);
+    mox_query q;
+    assert_int_equal(mox_dkim_verifier_query(v, &q), MOX_OK);
+    moxtest_contract_answers(mox_dkim_verifier_engine(v), q.id);
+    moxtest_contract_answers(mox_dkim_verifier_engine(v), 0);
+    mox_dkim_verifier_free(v);
+    mox_dns_zone_free(z);
+
+    /* the signer: same fields for every split */
+    mox_dkim_sign_params p = MOX_DKIM_SIGN_PARAMS_INIT;
+    p.key = keys[2];
+    p.domain = "example.com";
+    p.selector = "s2";
+    p.timestamp = 0;
+    mox_buf first = MOX_BUF_INIT;
+    for (unsigned seed = 1; seed <= 20; seed++) {
+        moxtest_drive d;
+        memset(&d, 0, sizeof d);
+        d.seed = seed;
+        d.max_chunk = seed;
+        d.input = message;
+        d.input_len = sizeof message - 1;
+        d.eof = 1;
+        mox_dkim_signer *s;
+        assert_int_equal(mox_dkim_signer_new(&s, NULL, &p, 1, NULL), MOX_OK);
+        assert_int_equal(moxtest_drive_run(mox_dkim_signer_engine(s), &d), MOX_OK);
+        assert_int_equal(d.final_want, MOX_WANT_DONE);
+        const mox_dkim_signer_outcome *o = mox_dkim_signer_result(s);
+        assert_non_null(o);
+        if (seed == 1)
+            assert_int_equal(mox_buf_append(&first, o->fields, o->len), MOX_OK);
+        else
+            assert_true(o->len == first.len && !memcmp(o->fields, first.data, first.len));
+        mox_buf_free(&d.output);
+        mox_dkim_signer_free(s);
+    }
+    mox_buf_free(&first);
+}
+
 /* ------------------------------------------------------------ configs */
 
 static void test_zeroed_config(void **state)
@@ -719,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_misuse_signer),
         cmocka_unit_test(test_random_drive),
         cmocka_unit_test(test_blocking_parallel),
+        cmocka_unit_test(test_enginedrv),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
