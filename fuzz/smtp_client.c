@@ -22,7 +22,7 @@ static void check_out(const unsigned char *p, size_t n, int *prev_cr)
     }
 }
 
-static int fa_start(void *ctx, const char *const *mechs, size_t n, const mox_smtp_client_tls_info *tls,
+static int fa_start(void *ctx, const char *const *mechs, size_t n, const mox_tls_info *tls,
                     const char **mech, mox_buf *initial, int *has_initial)
 {
     (void)ctx;
@@ -72,10 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mox_smtp_client *c = NULL;
     if (mox_smtp_client_new(&c, &cfg, NULL) != MOX_OK)
         return 0;
-    mox_smtp_client_rcpt r[4] = {{"a@x.example", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "a@x.example"},
+    mox_smtp_client_rcpt r[4] = {{"a@x.example", MOX_SMTP_NOTIFY_FAILURE, "a@x.example"},
                                  {"b@y.example", 0, NULL},
                                  {"c\xc3\xa9@x.example", 0, NULL},
-                                 {"d@y.example", MOX_SMTP_CLIENT_NOTIFY_NEVER, NULL}};
+                                 {"d@y.example", MOX_SMTP_NOTIFY_NEVER, NULL}};
     static const char msg[] = "Subject: x\n\n.\n..\r.\r\nbody\xc3\xa9\r\n";
     mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = "f@x.example";
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m.data = msg;
     m.len = (f1 & 4) ? sizeof msg - 1 : 12;
     m.flags = (f1 >> 3) & 3;
-    m.ret = (f1 >> 5) & 1 ? MOX_SMTP_CLIENT_RET_FULL : MOX_SMTP_CLIENT_RET_NONE;
+    m.ret = (f1 >> 5) & 1 ? MOX_SMTP_RET_FULL : MOX_SMTP_RET_NONE;
     m.envid = (f1 & 0x40) ? "env id" : NULL;
     m.hold_for = (f1 & 0x80) ? 60 : 0;
     mox_smtp_client_submit(c, &m, NULL);
@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st == MOX_SMTP_CLIENT_CLOSED && n == 0)
             break;
         if (st == MOX_SMTP_CLIENT_STARTTLS && n == 0) {
-            mox_smtp_client_tls_info ti = MOX_SMTP_CLIENT_TLS_INFO_INIT;
+            mox_tls_info ti = MOX_TLS_INFO_INIT;
             ti.version = 0x0303;
             ti.tls_exporter = (const unsigned char *)"0123456789abcdef0123456789abcdef";
             ti.tls_exporter_len = 32;

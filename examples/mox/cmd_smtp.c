@@ -192,7 +192,7 @@ static int handshake(conn *k, mox_tls_config *tc, const char *host, mox_smtp_cli
     }
     unsigned char uq[64], ex[64];
     size_t uql = 0, exl = 0;
-    mox_smtp_client_tls_info info = MOX_SMTP_CLIENT_TLS_INFO_INIT;
+    mox_tls_info info = MOX_TLS_INFO_INIT;
     info.version = mox_tls_version(k->tls);
     info.cipher = mox_tls_cipher(k->tls);
     if (mox_tls_channel_binding(k->tls, MOX_TLS_CB_UNIQUE, uq, sizeof uq, &uql) == MOX_OK) {

@@ -297,51 +297,37 @@ static void feed(moxd_conn *c)
     }
 }
 
-static void tls_info_fill(moxd_conn *c, mox_smtp_server_tls_info *ti, char *ver, size_t vl,
-                          char *ciph, size_t cl, char *cert, size_t certl)
+/* What the SMTP engine is told about the TLS connection. `cipher`, `uq`
+ * and `ex` hold what ti points to. */
+static void tls_info_fill(moxd_conn *c, mox_tls_info *ti, char *ciph, size_t cl,
+                          unsigned char uq[64], unsigned char ex[64])
 {
-    snprintf(ver, vl, "%s", mox_tls_version_name(mox_tls_version(c->tls)));
+    ti->version = mox_tls_version(c->tls);
     snprintf(ciph, cl, "%s", mox_tls_cipher(c->tls));
     for (char *p = ciph; *p; p++)
         if (*p == '-')
             *p = '_'; /* mbedTLS names use '-', IANA names '_' */
-    ti->version = ver;
     ti->cipher = ciph;
+    ti->resumed = mox_tls_resumed(c->tls);
     unsigned char spki[32];
     if (mox_tls_peer_spki_sha256(c->tls, spki) == MOX_OK) {
-        static const char hx[] = "0123456789abcdef";
-        size_t k = 0;
-        k += (size_t)snprintf(cert, certl, "spki-sha256:");
-        for (int i = 0; i < 32 && k + 2 < certl; i++) {
-            cert[k++] = hx[spki[i] >> 4];
-            cert[k++] = hx[spki[i] & 15];
-        }
-        cert[k] = 0;
-        ti->client_cert = cert;
+        ti->peer_cert = 1;
+        memcpy(ti->peer_spki_sha256, spki, 32);
         moxd_account *a = moxd_account_by_spki(c->srv, spki);
         if (a && c->kind != MOXD_SMTP) {
-            ti->cert_user = a->addresses[0];
+            ti->peer_identity = a->addresses[0];
             c->account = a;
         }
     }
-    ti->cb_types = MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_UNIQUE);
-    unsigned char tmp[64];
-    size_t tl;
-    if (mox_tls_channel_binding(c->tls, MOX_TLS_CB_EXPORTER, tmp, sizeof tmp, &tl) == MOX_OK)
-        ti->cb_types |= MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_EXPORTER);
-    ti->binding = moxd_channel_binding;
-    ti->binding_ctx = c;
-}
-
-int moxd_channel_binding(void *ctx, mox_sasl_cb_type type, unsigned char *out, size_t *out_len)
-{
-    moxd_conn *c = ctx;
-    if (!c->tls)
-        return MOX_ERR_STATE;
-    return mox_tls_channel_binding(c->tls,
-                                   type == MOX_SASL_CB_TLS_EXPORTER ? MOX_TLS_CB_EXPORTER
-                                                                    : MOX_TLS_CB_UNIQUE,
-                                   out, MOX_SASL_CB_MAX, out_len);
+    size_t l;
+    if (mox_tls_channel_binding(c->tls, MOX_TLS_CB_UNIQUE, uq, 64, &l) == MOX_OK) {
+        ti->tls_unique = uq;
+        ti->tls_unique_len = l;
+    }
+    if (mox_tls_channel_binding(c->tls, MOX_TLS_CB_EXPORTER, ex, 64, &l) == MOX_OK) {
+        ti->tls_exporter = ex;
+        ti->tls_exporter_len = l;
+    }
 }
 
 static int start_tls(moxd_conn *c)
@@ -378,9 +364,10 @@ static void handshake(moxd_conn *c)
         return;
     }
     c->tls_state = TLS_ACTIVE;
-    char ver[16], ciph[96], cert[100];
-    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    tls_info_fill(c, &ti, ver, sizeof ver, ciph, sizeof ciph, cert, sizeof cert);
+    char ciph[96];
+    unsigned char uq[64], ex[64];
+    mox_tls_info ti = MOX_TLS_INFO_INIT;
+    tls_info_fill(c, &ti, ciph, sizeof ciph, uq, ex);
     count(srv, "moxd_tls_handshake_total", "resumed", mox_tls_resumed(c->tls) ? "yes" : "no");
     if (mox_smtp_server_tls_started(c->s, &ti) != MOX_OK) {
         moxd_conn_close(c);

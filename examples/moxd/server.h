@@ -107,7 +107,6 @@ const char *moxd_kind_name(int kind);
 void moxd_conn_run(moxd_conn *c);
 void moxd_conn_close(moxd_conn *c);
 void moxd_conn_unref(moxd_conn *c);
-int moxd_channel_binding(void *ctx, mox_sasl_cb_type type, unsigned char *out, size_t *out_len);
 moxd_account *moxd_account_by_spki(moxd_server *srv, const unsigned char spki[32]);
 moxd_account *moxd_login_account(moxd_server *srv, const char *user);
 int moxd_auth_blocked(moxd_server *srv, const char *ip);

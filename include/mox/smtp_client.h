@@ -40,109 +40,14 @@
 #define MOX_SMTP_CLIENT_H
 
 #include "core.h"
+#include "engine.h"
 #include "sasl.h"
+#include "smtp.h"
 
 MOX_BEGIN_DECLS
 
-/* ---------------------------------------------------------------- replies */
-
-/* Detail codes (ei->detail) of the reply parser. */
-enum {
-    MOX_SMTP_CLIENT_REPLY_ERR_CODE = 1,     /* line does not start with a valid 3-digit code */
-    MOX_SMTP_CLIENT_REPLY_ERR_SEPARATOR,    /* 4th byte is not ' ', '-' or end of line */
-    MOX_SMTP_CLIENT_REPLY_ERR_MIXED_CODES,  /* lines of one reply with different codes */
-    MOX_SMTP_CLIENT_REPLY_ERR_LINE_TOO_LONG,/* a line over the limit */
-    MOX_SMTP_CLIENT_REPLY_ERR_TOO_MANY_LINES
-};
-
-/* A parsed reply. `text` holds the lines' text (after "ddd-"/"ddd "),
- * joined with "\n", with the enhanced status code removed from each line
- * that starts with it; control characters other than TAB are replaced by
- * '?'. `lines` points at each line's text inside `text`'s storage (NUL-
- * terminated). `enhanced` is "c.s.d" when the first line carried one whose
- * class matches the code's first digit, else "". Owned by the struct;
- * release with mox_smtp_client_reply_clear. */
-typedef struct mox_smtp_client_reply {
-    int code;
-    char enhanced[16];
-    char *text;
-    size_t nlines;
-    char **lines;
-} mox_smtp_client_reply;
-
-/* Limits for reply parsing; 0 means the default (line 4096 bytes without
- * CRLF, 256 lines). RFC 5321 §4.5.3.1.5 allows 512-byte reply lines;
- * servers in the field send longer ones, so the default is generous. */
-typedef struct mox_smtp_client_reply_limits {
-    size_t max_line;
-    size_t max_lines;
-} mox_smtp_client_reply_limits;
-
-/* Parses one complete reply from the start of buf[0..len). Lines end in
- * CRLF; a bare LF is accepted too (a trailing CR is then stripped). On
- * MOX_OK, *consumed is the number of bytes the reply took and `r` is
- * filled (it must be zeroed or cleared beforehand). MOX_ERR_AGAIN: the
- * reply is not complete yet (nothing filled; feed more bytes).
- * MOX_ERR_SYNTAX / MOX_ERR_LIMIT with ei->detail a MOX_SMTP_CLIENT_REPLY_ERR_*
- * and ei->offset at the fault. MOX_ERR_NOMEM. `limits` may be NULL. */
-MOX_API int mox_smtp_client_reply_parse(const void *buf, size_t len,
-                                 const mox_smtp_client_reply_limits *limits,
-                                 mox_smtp_client_reply *r, size_t *consumed,
-                                 mox_errinfo *ei);
-
-/* Frees the text and lines and zeroes `r`. NULL-safe. */
-MOX_API void mox_smtp_client_reply_clear(mox_smtp_client_reply *r);
-
-/* ---------------------------------------------------------------- EHLO */
-
-/* Extension bits in mox_smtp_client_ext.flags. */
-#define MOX_SMTP_CLIENT_EXT_PIPELINING    0x0001u
-#define MOX_SMTP_CLIENT_EXT_STARTTLS      0x0002u
-#define MOX_SMTP_CLIENT_EXT_8BITMIME      0x0004u
-#define MOX_SMTP_CLIENT_EXT_SMTPUTF8      0x0008u
-#define MOX_SMTP_CLIENT_EXT_CHUNKING      0x0010u
-#define MOX_SMTP_CLIENT_EXT_DSN           0x0020u
-#define MOX_SMTP_CLIENT_EXT_REQUIRETLS    0x0040u
-#define MOX_SMTP_CLIENT_EXT_FUTURERELEASE 0x0080u
-#define MOX_SMTP_CLIENT_EXT_LIMITS        0x0100u
-#define MOX_SMTP_CLIENT_EXT_SIZE          0x0200u
-#define MOX_SMTP_CLIENT_EXT_AUTH          0x0400u
-#define MOX_SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES 0x0800u
-#define MOX_SMTP_CLIENT_EXT_BINARYMIME    0x1000u
-
-/* What a server announced in its EHLO reply. Zero-initialise; release with
- * mox_smtp_client_ext_clear. Numbers are 0 when absent or invalid.
- *  - size_max: SIZE's value (0 with the SIZE flag: no fixed limit).
- *  - auth: mechanism names, upper-cased, from "AUTH m..." and the old
- *    "AUTH=m..." form, without duplicates.
- *  - rcptmax, mailmax, rcptdomainmax: RFC 9422 LIMITS. Names are
- *    case-insensitive; a value must be 1 to 9 digits and not zero (RFC
- *    9422 §3), otherwise that limit is ignored; a limit named twice is
- *    ignored altogether (the server contradicts itself); unknown limits
- *    are ignored.
- *  - hold_max_interval / hold_max_datetime: FUTURERELEASE (RFC 4865). */
-typedef struct mox_smtp_client_ext {
-    unsigned flags;
-    uint64_t size_max;
-    char **auth;
-    size_t nauth;
-    uint32_t rcptmax;
-    uint32_t mailmax;
-    uint32_t rcptdomainmax;
-    uint64_t hold_max_interval;
-    char hold_max_datetime[40];
-    char *hostname;   /* first word of the first line, or NULL */
-} mox_smtp_client_ext;
-
-/* Fills `ext` (zeroed or cleared) from an EHLO 250 reply. Unknown
- * keywords and malformed parameters are skipped, never an error.
- * MOX_ERR_INVAL if the reply is not 250, MOX_ERR_NOMEM. */
-MOX_API int mox_smtp_client_ext_parse(const mox_smtp_client_reply *r, mox_smtp_client_ext *ext);
-/* Frees the strings and zeroes `ext`. NULL-safe. */
-MOX_API void mox_smtp_client_ext_clear(mox_smtp_client_ext *ext);
-
-/* 1 if the server announced mechanism `name` (case-insensitive). */
-MOX_API int mox_smtp_client_ext_has_auth(const mox_smtp_client_ext *ext, const char *name);
+/* Replies are parsed with mox_smtp_reply_parse and the EHLO reply with
+ * mox_smtp_ehlo_parse (smtp.h); extensions are the MOX_SMTP_EXT_* bits. */
 
 /* ---------------------------------------------------------------- engine */
 
@@ -164,27 +69,13 @@ typedef enum mox_smtp_client_tls_mode {
 #define MOX_SMTP_CLIENT_NO_CHUNKING   0x4u /* use DATA even with CHUNKING */
 #define MOX_SMTP_CLIENT_PLAINTEXT_AUTH 0x8u /* allow AUTH without TLS */
 
-/* What the transport tells the engine after a TLS handshake. Channel
- * bindings (RFC 5929 tls-unique, RFC 9266 tls-exporter) are copied; a
- * NULL pointer or zero length means "not available". */
-typedef struct mox_smtp_client_tls_info {
-    size_t size; /* sizeof(mox_smtp_client_tls_info), set by MOX_SMTP_CLIENT_TLS_INFO_INIT */
-    int version;                 /* 0x0303 for TLS 1.2, 0x0304 for 1.3 */
-    const char *cipher;          /* for logs; may be NULL */
-    const unsigned char *tls_unique;
-    size_t tls_unique_len;
-    const unsigned char *tls_exporter;
-    size_t tls_exporter_len;
-    int client_cert;             /* a client certificate was presented */
-} mox_smtp_client_tls_info;
-
-#define MOX_SMTP_CLIENT_TLS_INFO_INIT { sizeof(mox_smtp_client_tls_info), 0, NULL, NULL, 0, NULL, 0, 0 }
-
 /* Authentication, supplied by the embedder (mox_smtp_client_auth_sasl
  * builds one on the SASL module). Buffers are raw bytes; the engine does
  * the base64 framing.
  *  - start: pick a mechanism among the server's `mechs` (upper-case names).
- *    `tls` is NULL on a plain connection. Sets *mech (valid until end or
+ *    `tls` is NULL on a plain connection; its peer_identity is non-NULL
+ *    when the transport presented a client certificate (SASL EXTERNAL:
+ *    the identity it stands for, "" to let the server derive it). Sets *mech (valid until end or
  *    the next start) and, when the mechanism has an initial response,
  *    appends it to `initial` and sets *has_initial. Returns MOX_OK,
  *    MOX_ERR_NOTFOUND when no mechanism fits (the session fails
@@ -199,7 +90,7 @@ typedef struct mox_smtp_client_auth {
     size_t size; /* sizeof(mox_smtp_client_auth) */
     void *ctx;
     int (*start)(void *ctx, const char *const *mechs, size_t nmechs,
-                 const mox_smtp_client_tls_info *tls, const char **mech,
+                 const mox_tls_info *tls, const char **mech,
                  mox_buf *initial, int *has_initial);
     int (*step)(void *ctx, const unsigned char *challenge, size_t len,
                 mox_buf *response);
@@ -224,7 +115,7 @@ typedef struct mox_smtp_client_config {
     int tls_mode;               /* mox_smtp_client_tls_mode */
     unsigned flags;             /* MOX_SMTP_CLIENT_* */
     const mox_smtp_client_auth *auth; /* NULL: no AUTH */
-    mox_smtp_client_reply_limits limits;
+    mox_smtp_reply_limits limits;
     uint32_t timeout_greeting_ms;
     uint32_t timeout_command_ms;
     uint32_t timeout_data_init_ms;
@@ -235,17 +126,7 @@ typedef struct mox_smtp_client_config {
 #define MOX_SMTP_CLIENT_CONFIG_INIT { sizeof(mox_smtp_client_config), NULL, NULL, \
     MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC, 0u, NULL, {0, 0}, 0, 0, 0, 0, 0 }
 
-/* DSN NOTIFY bits (RFC 3461); 0 means no NOTIFY parameter. NEVER excludes
- * the others. */
-#define MOX_SMTP_CLIENT_NOTIFY_NEVER   0x1u
-#define MOX_SMTP_CLIENT_NOTIFY_SUCCESS 0x2u
-#define MOX_SMTP_CLIENT_NOTIFY_FAILURE 0x4u
-#define MOX_SMTP_CLIENT_NOTIFY_DELAY   0x8u
-
-/* DSN RET values. */
-#define MOX_SMTP_CLIENT_RET_NONE 0
-#define MOX_SMTP_CLIENT_RET_FULL 1
-#define MOX_SMTP_CLIENT_RET_HDRS 2
+/* NOTIFY and RET values are MOX_SMTP_NOTIFY_* and MOX_SMTP_RET_* (smtp.h). */
 
 /* Message flags. */
 #define MOX_SMTP_CLIENT_MSG_SMTPUTF8   0x1u /* the header has UTF-8 (RFC 6532):
@@ -257,7 +138,7 @@ typedef struct mox_smtp_client_config {
  * recipient address for the DSN ORCPT parameter, encoded by the engine. */
 typedef struct mox_smtp_client_rcpt {
     const char *address;
-    unsigned notify;
+    unsigned notify;    /* MOX_SMTP_NOTIFY_* */
     const char *orcpt;
 } mox_smtp_client_rcpt;
 
@@ -277,14 +158,14 @@ typedef struct mox_smtp_client_message {
     const void *data;
     size_t len;
     unsigned flags;     /* MOX_SMTP_CLIENT_MSG_* */
-    int ret;            /* MOX_SMTP_CLIENT_RET_* */
+    int ret;            /* MOX_SMTP_RET_* */
     const char *envid;  /* DSN ENVID (xtext-encoded by the engine), or NULL */
     uint64_t hold_for;
     const char *hold_until;
 } mox_smtp_client_message;
 
 #define MOX_SMTP_CLIENT_MESSAGE_INIT { sizeof(mox_smtp_client_message), NULL, NULL, 0, NULL, 0, \
-    0u, MOX_SMTP_CLIENT_RET_NONE, NULL, 0, NULL }
+    0u, MOX_SMTP_RET_NONE, NULL, 0, NULL }
 
 /* Where an outcome was decided. */
 typedef enum mox_smtp_client_stage {
@@ -405,7 +286,7 @@ MOX_API void mox_smtp_client_eof(mox_smtp_client *c, int err);
  * MOX_SMTP_CLIENT_TLS_NONE). The engine then sends EHLO again. MOX_ERR_STATE if
  * no handshake was due, MOX_ERR_NOMEM. */
 MOX_API int mox_smtp_client_tls_done(mox_smtp_client *c, int ok,
-                                     const mox_smtp_client_tls_info *info);
+                                     const mox_tls_info *info);
 
 /* Starts delivering `msg` (copied, except `data`). Allowed before the
  * greeting arrived and in READY. Errors: MOX_ERR_STATE (a delivery is in
@@ -434,7 +315,7 @@ MOX_API int mox_smtp_client_quit(mox_smtp_client *c);
 MOX_API const mox_smtp_client_outcome *mox_smtp_client_failure(const mox_smtp_client *c);
 
 /* What the server announced (valid after EHLO; library-owned). */
-MOX_API const mox_smtp_client_ext *mox_smtp_client_extensions(const mox_smtp_client *c);
+MOX_API const mox_smtp_ehlo *mox_smtp_client_extensions(const mox_smtp_client *c);
 
 /* 1 if the session is protected by TLS; 1 if AUTH succeeded. */
 MOX_API int mox_smtp_client_tls_active(const mox_smtp_client *c);

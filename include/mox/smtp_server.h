@@ -33,7 +33,9 @@
 
 #include "address.h"
 #include "core.h"
+#include "engine.h"
 #include "sasl.h"
+#include "smtp.h"
 
 MOX_BEGIN_DECLS
 
@@ -47,20 +49,16 @@ enum {
     MOX_SMTP_SERVER_SUBMISSION = 1 /* port 587/465: AUTH required, FUTURERELEASE */
 };
 
-/* Extensions that can be switched off (config.extensions). STARTTLS is
- * governed by config.tls_available, AUTH by the SASL mechanisms, and
- * FUTURERELEASE by config.max_hold_seconds. ENHANCEDSTATUSCODES is always
- * on: every reply carries one except those RFC 2034 exempts. */
-#define MOX_SMTP_SERVER_EXT_PIPELINING 0x0001u
-#define MOX_SMTP_SERVER_EXT_SIZE 0x0002u
-#define MOX_SMTP_SERVER_EXT_8BITMIME 0x0004u
-#define MOX_SMTP_SERVER_EXT_SMTPUTF8 0x0008u
-#define MOX_SMTP_SERVER_EXT_CHUNKING 0x0010u
-#define MOX_SMTP_SERVER_EXT_BINARYMIME 0x0020u /* needs CHUNKING */
-#define MOX_SMTP_SERVER_EXT_DSN 0x0040u
-#define MOX_SMTP_SERVER_EXT_LIMITS 0x0080u
-#define MOX_SMTP_SERVER_EXT_REQUIRETLS 0x0100u /* offered only once TLS is active */
-#define MOX_SMTP_SERVER_EXT_DEFAULT 0x01ffu
+/* Extensions offered (config.extensions): MOX_SMTP_EXT_* bits of smtp.h.
+ * STARTTLS is governed by config.tls_available, AUTH by the SASL
+ * mechanisms, and FUTURERELEASE by config.max_hold_seconds; those bits and
+ * ENHANCEDSTATUSCODES are ignored here. ENHANCEDSTATUSCODES is always on:
+ * every reply carries one except those RFC 2034 exempts. BINARYMIME needs
+ * CHUNKING; REQUIRETLS is offered only once TLS is active. */
+#define MOX_SMTP_SERVER_EXT_DEFAULT                                                                \
+    (MOX_SMTP_EXT_PIPELINING | MOX_SMTP_EXT_SIZE | MOX_SMTP_EXT_8BITMIME | MOX_SMTP_EXT_SMTPUTF8 | \
+     MOX_SMTP_EXT_CHUNKING | MOX_SMTP_EXT_BINARYMIME | MOX_SMTP_EXT_DSN | MOX_SMTP_EXT_LIMITS |    \
+     MOX_SMTP_EXT_REQUIRETLS)
 
 typedef struct mox_smtp_server_config {
     size_t size;              /* sizeof, set by MOX_SMTP_SERVER_CONFIG_INIT */
@@ -71,7 +69,7 @@ typedef struct mox_smtp_server_config {
     const char *remote_ip;    /* peer address as text, for Received/logging */
     const char *local_ip;     /* our address as text, for Received */
     const char *greeting;     /* text after "220 hostname ESMTP"; NULL: none */
-    unsigned extensions; /* MOX_SMTP_SERVER_EXT_* */
+    unsigned extensions; /* MOX_SMTP_EXT_* offered */
     int tls_available;        /* offer STARTTLS */
     int tls_active;           /* implicit TLS (port 465): TLS from the start */
     int pedantic;             /* strict RFC reading, see docs/smtp_server.md */
@@ -80,7 +78,7 @@ typedef struct mox_smtp_server_config {
      * (must outlive the session). The engine frames the exchange (334,
      * base64, "=" and "*"); PLAIN and LOGIN need TLS unless
      * allow_plain_auth_without_tls; EXTERNAL needs a client certificate the
-     * embedder authorised (mox_smtp_server_tls_info.cert_user). */
+     * embedder authorised (mox_tls_info.peer_identity). */
     unsigned auth_mechs;
     const mox_sasl_credentials *auth_creds;
     int allow_plain_auth_without_tls;
@@ -144,27 +142,13 @@ MOX_API void mox_smtp_server_reply_set(mox_smtp_server_reply *r, int code, const
 
 /* ---------------------------------------------------------------- views */
 
-/* DSN NOTIFY bits (RFC 3461); 0 means NOTIFY was not given. */
-#define MOX_SMTP_SERVER_NOTIFY_NEVER 0x1u
-#define MOX_SMTP_SERVER_NOTIFY_SUCCESS 0x2u
-#define MOX_SMTP_SERVER_NOTIFY_FAILURE 0x4u
-#define MOX_SMTP_SERVER_NOTIFY_DELAY 0x8u
-
-/* BODY= values. */
-enum {
-    MOX_SMTP_SERVER_BODY_NONE = 0,
-    MOX_SMTP_SERVER_BODY_7BIT,
-    MOX_SMTP_SERVER_BODY_8BITMIME,
-    MOX_SMTP_SERVER_BODY_BINARYMIME
-};
-
-/* DSN RET= values. */
-enum { MOX_SMTP_SERVER_RET_NONE = 0, MOX_SMTP_SERVER_RET_FULL, MOX_SMTP_SERVER_RET_HDRS };
+/* NOTIFY, RET and BODY values are the MOX_SMTP_NOTIFY_*, MOX_SMTP_RET_*
+ * and MOX_SMTP_BODY_* of smtp.h. */
 
 /* One recipient (RCPT TO). Engine-owned, read-only. */
 typedef struct mox_smtp_server_rcpt {
     mox_path path;
-    unsigned notify; /* MOX_SMTP_SERVER_NOTIFY_* */
+    unsigned notify;   /* MOX_SMTP_NOTIFY_* */
     char *orcpt;       /* ORCPT as "addr-type;decoded-address", or NULL */
     int outcome;       /* code recorded at end of data (0 before) */
 } mox_smtp_server_rcpt;
@@ -173,11 +157,11 @@ typedef struct mox_smtp_server_rcpt {
  * appended in later versions (never allocate one yourself). */
 typedef struct mox_smtp_server_txn {
     mox_path mail_from;
-    int body; /* MOX_SMTP_SERVER_BODY_* */
+    int body; /* MOX_SMTP_BODY_* */
     int smtputf8;
     int requiretls;
     uint64_t size_declared; /* MAIL SIZE=, 0 if absent */
-    int ret; /* MOX_SMTP_SERVER_RET_* */
+    int ret;                /* MOX_SMTP_RET_* */
     char *envid;            /* DSN ENVID (decoded), or NULL */
     char *auth;             /* MAIL AUTH= (decoded, "<>" allowed), or NULL */
     int64_t hold_until;     /* FUTURERELEASE: Unix seconds, 0 if none */
@@ -197,9 +181,8 @@ typedef struct mox_smtp_server_session {
     int ehlo;              /* EHLO (1) or HELO (0) was used */
     const char *hello;     /* the HELO/EHLO argument, or NULL before */
     int tls;               /* TLS active */
-    const char *tls_version;  /* from mox_smtp_server_tls_started, or NULL */
-    const char *tls_cipher;
-    const char *tls_client_cert; /* embedder's description, or NULL */
+    const mox_tls_info *tls_info; /* the engine's copy of what the TLS
+                                     layer reported, or NULL before TLS */
     const char *auth_user; /* authenticated identity, or NULL */
     const char *auth_mech; /* mechanism used ("PLAIN", "EXTERNAL", "TLS") */
     unsigned auth_failures;/* failed AUTH attempts, for rate limiting */
@@ -378,33 +361,10 @@ MOX_API int mox_smtp_server_auth_resume(mox_smtp_server *s);
 MOX_API int mox_smtp_server_set_rcpt_outcome(mox_smtp_server *s, size_t idx,
                                              int code);
 
-/* TLS details, for mox_smtp_server_tls_started. Strings are copied. */
-typedef struct mox_smtp_server_tls_info {
-    size_t size; /* sizeof, set by MOX_SMTP_SERVER_TLS_INFO_INIT */
-    const char *version;      /* "TLS1.3" */
-    const char *cipher;       /* "TLS_AES_128_GCM_SHA256" */
-    const char *client_cert;  /* description of the client certificate
-                                 (e.g. its key fingerprint), or NULL */
-    const char *cert_user;    /* identity the embedder authorised for that
-                                 certificate (submission: no AUTH needed), or
-                                 NULL */
-    /* channel binding for SCRAM-*-PLUS (see mox_sasl_channel); the context
-     * must outlive the session. cb_types 0: no -PLUS mechanisms. */
-    unsigned cb_types;
-    int (*binding)(void *ctx, mox_sasl_cb_type type, unsigned char *out,
-                   size_t *out_len);
-    void *binding_ctx;
-} mox_smtp_server_tls_info;
-
-#define MOX_SMTP_SERVER_TLS_INFO_INIT                                                              \
-    {                                                                                              \
-        sizeof(mox_smtp_server_tls_info), NULL, NULL, NULL, NULL, 0u, NULL, NULL                   \
-    }
-
 /* The TLS handshake after STARTTLS (state WANT_TLS) succeeded; the session
  * restarts (a new EHLO is required). Input fed from now on must be the
  * decrypted stream. MOX_ERR_STATE when no STARTTLS was pending. */
-MOX_API int mox_smtp_server_tls_started(mox_smtp_server *s, const mox_smtp_server_tls_info *info);
+MOX_API int mox_smtp_server_tls_started(mox_smtp_server *s, const mox_tls_info *info);
 
 /* The TLS handshake failed; `reason` is a short metric label
  * ("handshake", "certificate", ...). Ends the session. */

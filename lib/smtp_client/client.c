@@ -34,7 +34,7 @@ struct mox_smtp_client {
     unsigned flags;
     const mox_smtp_client_auth *auth; /* &auth_copy, or NULL */
     mox_smtp_client_auth auth_copy;
-    mox_smtp_client_reply_limits limits;
+    mox_smtp_reply_limits limits;
     int64_t t_greeting, t_command, t_data_init, t_data_block, t_data_end;
 
     int phase;
@@ -47,12 +47,13 @@ struct mox_smtp_client {
     int64_t deadline;
     int progress;
 
-    mox_smtp_client_ext ext;
+    mox_smtp_ehlo ext;
     int esmtp;
     int starttls_tried;
     int tls_active;
     unsigned char cb_unique[64], cb_exporter[64];
-    mox_smtp_client_tls_info tls;
+    char *tls_cipher, *tls_identity;
+    mox_tls_info tls; /* copy of what tls_done was given */
     int authenticated;
     int auth_running;
     int auth_aborted;
@@ -104,7 +105,7 @@ static size_t out_pending(const mox_smtp_client *c) { return c->out.len - c->out
 
 static int pipelining(const mox_smtp_client *c)
 {
-    return (c->ext.flags & MOX_SMTP_CLIENT_EXT_PIPELINING) && !(c->flags & MOX_SMTP_CLIENT_NO_PIPELINING);
+    return (c->ext.flags & MOX_SMTP_EXT_PIPELINING) && !(c->flags & MOX_SMTP_CLIENT_NO_PIPELINING);
 }
 
 static size_t nexp(const mox_smtp_client *c) { return c->xtail - c->xhead; }
@@ -164,13 +165,7 @@ static int emit_cmd(mox_smtp_client *c, int kind, size_t rcpt, const char *fmt, 
     return MOX_OK;
 }
 
-static int is_ascii(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s >= 0x80)
-            return 0;
-    return 1;
-}
+static int is_ascii(const char *s) { return mox_is_ascii(s, strlen(s)); }
 
 static void set_failure(mox_smtp_client *c, int code, const char *enh, const char *text,
                         int temporary, int local, int stage)
@@ -219,7 +214,7 @@ static int set_outcome(mox_smtp_client *c, size_t i, int accepted, int code, con
     return MOX_OK;
 }
 
-static int reply_outcome(mox_smtp_client *c, size_t i, int accepted, const mox_smtp_client_reply *rp,
+static int reply_outcome(mox_smtp_client *c, size_t i, int accepted, const mox_smtp_reply *rp,
                          int stage, int scope)
 {
     return set_outcome(c, i, accepted, rp->code, rp->enhanced, rp->text, 1,
@@ -330,7 +325,7 @@ static int soft_fail(mox_smtp_client *c, int code, const char *enh, const char *
     return rc;
 }
 
-static int fail_reply(mox_smtp_client *c, const mox_smtp_client_reply *r, int stage)
+static int fail_reply(mox_smtp_client *c, const mox_smtp_reply *r, int stage)
 {
     return soft_fail(c, r->code, r->enhanced, r->text, r->code < 500, 0, stage);
 }
@@ -393,7 +388,7 @@ static int after_hello(mox_smtp_client *c)
 {
     if (!c->tls_active && !c->starttls_tried &&
         (c->tls_mode == MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC || c->tls_mode == MOX_SMTP_CLIENT_TLS_REQUIRED)) {
-        if (c->ext.flags & MOX_SMTP_CLIENT_EXT_STARTTLS) {
+        if (c->ext.flags & MOX_SMTP_EXT_STARTTLS) {
             c->starttls_tried = 1;
             c->phase = P_STARTTLS;
             return emit_cmd(c, X_STARTTLS, 0, "STARTTLS\r\n");
@@ -407,7 +402,7 @@ static int after_hello(mox_smtp_client *c)
             return soft_fail(c, 554, "5.7.11",
                              "refusing to authenticate over a connection without TLS", 0, 1,
                              MOX_SMTP_CLIENT_STAGE_AUTH);
-        if (!(c->ext.flags & MOX_SMTP_CLIENT_EXT_AUTH) || c->ext.nauth == 0)
+        if (!(c->ext.flags & MOX_SMTP_EXT_AUTH) || c->ext.nauth == 0)
             return soft_fail(c, 554, "5.7.4", "server does not offer AUTH", 0, 1,
                              MOX_SMTP_CLIENT_STAGE_AUTH);
         return start_auth(c);
@@ -462,7 +457,7 @@ static int start_delivery(mox_smtp_client *c)
     moxi_smtp_client_scan(c->data, c->len, 0, &sb);
     c->wire_data = sd.wire_len;
     c->wire_bdat = sb.wire_len;
-    c->chunking = c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_CHUNKING) &&
+    c->chunking = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_CHUNKING) &&
                   !(c->flags & MOX_SMTP_CLIENT_NO_CHUNKING);
     /* RFC 1870 §4: SIZE counts CRLFs but neither dot-stuffing nor the
      * terminator, which is the BDAT length. */
@@ -470,36 +465,36 @@ static int start_delivery(mox_smtp_client *c)
     int st = MOX_SMTP_CLIENT_STAGE_PREPARE, sc = MOX_SMTP_CLIENT_SCOPE_TRANSACTION;
     int rc = MOX_OK;
     int msg_utf8 = (c->mflags & MOX_SMTP_CLIENT_MSG_SMTPUTF8) || !is_ascii(c->from);
-    int have_utf8 = c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_SMTPUTF8);
+    int have_utf8 = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_SMTPUTF8);
     c->body_8bit = 0;
     c->use_smtputf8 = 0;
     if (sd.nul_offset != SIZE_MAX)
         rc = fail_all(c, 554, "5.6.0", "message contains a NUL byte", 0, st, sc);
     else if ((c->mflags & MOX_SMTP_CLIENT_MSG_REQUIRETLS) &&
-             (!c->tls_active || !(c->ext.flags & MOX_SMTP_CLIENT_EXT_REQUIRETLS)))
+             (!c->tls_active || !(c->ext.flags & MOX_SMTP_EXT_REQUIRETLS)))
         rc = fail_all(c, 554, "5.7.30",
                       c->tls_active ? "REQUIRETLS needed but not offered by the server"
                                     : "REQUIRETLS needed but the connection is not protected by TLS",
                       0, st, sc);
-    else if ((c->ext.flags & MOX_SMTP_CLIENT_EXT_SIZE) && c->ext.size_max && size > c->ext.size_max)
+    else if ((c->ext.flags & MOX_SMTP_EXT_SIZE) && c->ext.size_max && size > c->ext.size_max)
         rc = fail_all(c, 552, "5.3.4", "message larger than the server's SIZE limit", 0, st, sc);
     else if (msg_utf8 && !have_utf8)
         rc = fail_all(c, 553, "5.6.7", "message needs SMTPUTF8 but the server does not offer it", 0,
                       st, sc);
     else if ((c->hold_for || c->hold_until) &&
-             !(c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_FUTURERELEASE)))
+             !(c->esmtp && (c->ext.flags & MOX_SMTP_EXT_FUTURERELEASE)))
         rc = fail_all(c, 554, "5.3.3", "future release requested but not offered by the server", 0,
                       st, sc);
     else if (c->hold_for && c->ext.hold_max_interval && c->hold_for > c->ext.hold_max_interval)
         rc = fail_all(c, 554, "5.5.4", "HOLDFOR beyond the server's maximum interval", 0, st, sc);
-    else if (sd.has_8bit && !(c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_8BITMIME)) &&
+    else if (sd.has_8bit && !(c->esmtp && (c->ext.flags & MOX_SMTP_EXT_8BITMIME)) &&
              !(c->flags & MOX_SMTP_CLIENT_LENIENT_8BIT))
         rc = fail_all(c, 554, "5.6.3", "8-bit message but the server does not offer 8BITMIME", 0,
                       st, sc);
     if (rc != MOX_OK)
         return rc;
-    c->body_8bit = sd.has_8bit && c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_8BITMIME);
-    int any_dsn = c->ret != MOX_SMTP_CLIENT_RET_NONE || c->envid;
+    c->body_8bit = sd.has_8bit && c->esmtp && (c->ext.flags & MOX_SMTP_EXT_8BITMIME);
+    int any_dsn = c->ret != MOX_SMTP_RET_NONE || c->envid;
     for (size_t i = 0; i < c->nrcpts && rc == MOX_OK; i++) {
         rcpt_state *r = &c->rs[i];
         if (r->status == R_DONE)
@@ -521,7 +516,7 @@ static int start_delivery(mox_smtp_client *c)
         return rc;
     if (msg_utf8)
         c->use_smtputf8 = 1;
-    c->use_dsn = c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_DSN);
+    c->use_dsn = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_DSN);
     c->dlv.dsn_dropped = any_dsn && !c->use_dsn;
     if (check_done(c))
         return MOX_OK;
@@ -578,7 +573,7 @@ static int emit_mail(mox_smtp_client *c)
 {
     mox_buf b = MOX_BUF_INIT;
     int rc = mox_buf_appendf(&b, "MAIL FROM:<%s>", c->from);
-    if (rc == MOX_OK && (c->ext.flags & MOX_SMTP_CLIENT_EXT_SIZE))
+    if (rc == MOX_OK && (c->ext.flags & MOX_SMTP_EXT_SIZE))
         rc = mox_buf_appendf(&b, " SIZE=%llu", (unsigned long long)c->wire_bdat);
     if (rc == MOX_OK && c->body_8bit)
         rc = mox_buf_append_str(&b, " BODY=8BITMIME");
@@ -586,12 +581,12 @@ static int emit_mail(mox_smtp_client *c)
         rc = mox_buf_append_str(&b, " SMTPUTF8");
     if (rc == MOX_OK && (c->mflags & MOX_SMTP_CLIENT_MSG_REQUIRETLS))
         rc = mox_buf_append_str(&b, " REQUIRETLS");
-    if (rc == MOX_OK && c->use_dsn && c->ret != MOX_SMTP_CLIENT_RET_NONE)
-        rc = mox_buf_append_str(&b, c->ret == MOX_SMTP_CLIENT_RET_FULL ? " RET=FULL" : " RET=HDRS");
+    if (rc == MOX_OK && c->use_dsn && c->ret != MOX_SMTP_RET_NONE)
+        rc = mox_buf_appendf(&b, " RET=%s", mox_smtp_ret_name(c->ret));
     if (rc == MOX_OK && c->use_dsn && c->envid) {
         rc = mox_buf_append_str(&b, " ENVID=");
         if (rc == MOX_OK)
-            rc = moxi_smtp_xtext(&b, c->envid);
+            rc = mox_smtp_xtext_encode(&b, c->envid, strlen(c->envid));
     }
     if (rc == MOX_OK && c->hold_for)
         rc = mox_buf_appendf(&b, " HOLDFOR=%llu", (unsigned long long)c->hold_for);
@@ -605,38 +600,6 @@ static int emit_mail(mox_smtp_client *c)
     return rc;
 }
 
-/* RFC 6533 utf-8-addr-xtext / utf-8-addr-unitext. */
-static int orcpt_utf8(mox_buf *b, const char *s, int unitext)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    int rc = MOX_OK;
-    while (*p && rc == MOX_OK) {
-        unsigned c = *p;
-        size_t n = 1;
-        if (c >= 0x80) {
-            unsigned cp = 0;
-            size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-            cp = need == 4 ? (c & 7) : need == 3 ? (c & 15) : need == 2 ? (c & 31) : c;
-            size_t k = 1;
-            for (; k < need && (p[k] & 0xc0) == 0x80; k++)
-                cp = (cp << 6) | (p[k] & 0x3f);
-            if (k < need)
-                need = 1, cp = c;
-            n = need;
-            if (unitext && need > 1)
-                rc = mox_buf_append(b, p, n);
-            else
-                rc = mox_buf_appendf(b, "\\x{%X}", cp);
-        } else if (c <= 32 || c >= 127 || c == '+' || c == '=' || c == '\\') {
-            rc = mox_buf_appendf(b, "\\x{%X}", c);
-        } else {
-            rc = mox_buf_append_byte(b, (unsigned char)c);
-        }
-        p += n;
-    }
-    return rc;
-}
-
 static int emit_rcpt(mox_smtp_client *c, size_t i)
 {
     rcpt_state *r = &c->rs[i];
@@ -644,32 +607,13 @@ static int emit_rcpt(mox_smtp_client *c, size_t i)
     int rc = mox_buf_appendf(&b, "RCPT TO:<%s>", r->address);
     if (rc == MOX_OK && c->use_dsn && r->notify) {
         rc = mox_buf_append_str(&b, " NOTIFY=");
-        if (r->notify & MOX_SMTP_CLIENT_NOTIFY_NEVER) {
-            if (rc == MOX_OK)
-                rc = mox_buf_append_str(&b, "NEVER");
-        } else {
-            const char *sep = "";
-            static const struct { unsigned bit; const char *name; } nt[] = {
-                {MOX_SMTP_CLIENT_NOTIFY_SUCCESS, "SUCCESS"},
-                {MOX_SMTP_CLIENT_NOTIFY_FAILURE, "FAILURE"},
-                {MOX_SMTP_CLIENT_NOTIFY_DELAY, "DELAY"}};
-            for (size_t k = 0; k < 3 && rc == MOX_OK; k++)
-                if (r->notify & nt[k].bit) {
-                    rc = mox_buf_appendf(&b, "%s%s", sep, nt[k].name);
-                    sep = ",";
-                }
-        }
+        if (rc == MOX_OK)
+            rc = mox_smtp_notify_format(&b, r->notify);
     }
     if (rc == MOX_OK && c->use_dsn && r->orcpt) {
-        if (is_ascii(r->orcpt)) {
-            rc = mox_buf_append_str(&b, " ORCPT=rfc822;");
-            if (rc == MOX_OK)
-                rc = moxi_smtp_xtext(&b, r->orcpt);
-        } else {
-            rc = mox_buf_append_str(&b, " ORCPT=utf-8;");
-            if (rc == MOX_OK)
-                rc = orcpt_utf8(&b, r->orcpt, c->use_smtputf8);
-        }
+        rc = mox_buf_append_str(&b, " ORCPT=");
+        if (rc == MOX_OK)
+            rc = mox_smtp_orcpt_format(&b, r->orcpt, c->use_smtputf8);
     }
     if (rc == MOX_OK)
         rc = emit_cmd(c, X_RCPT, i, "%s\r\n", (const char *)b.data);
@@ -773,7 +717,7 @@ static int pump_tx(mox_smtp_client *c)
     return MOX_OK;
 }
 
-static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_client_reply *r)
+static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply *r)
 {
     int ok = r->code >= 200 && r->code < 300;
     int rc = MOX_OK;
@@ -864,7 +808,7 @@ static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_client
 
 /* ------------------------------------------------------------ replies */
 
-static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
+static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
 {
     if (c->env && c->env->logger && c->env->logger->min_level <= MOX_LOG_TRACE) {
         char code[8];
@@ -895,8 +839,8 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
         return send_ehlo(c);
     case X_EHLO:
         if (r->code == 250) {
-            mox_smtp_client_ext_clear(&c->ext);
-            int rc = mox_smtp_client_ext_parse(r, &c->ext);
+            mox_smtp_ehlo_clear(&c->ext);
+            int rc = mox_smtp_ehlo_parse(r, &c->ext);
             if (rc != MOX_OK)
                 return rc;
             c->esmtp = 1;
@@ -910,7 +854,7 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
     case X_HELO:
         if (!ok)
             return fail_reply(c, r, MOX_SMTP_CLIENT_STAGE_EHLO);
-        mox_smtp_client_ext_clear(&c->ext);
+        mox_smtp_ehlo_clear(&c->ext);
         c->esmtp = 0;
         return after_hello(c);
     case X_STARTTLS:
@@ -1114,7 +1058,7 @@ void mox_smtp_client_free(mox_smtp_client *c)
     if (c->auth_running && c->auth->end)
         c->auth->end(c->auth->ctx);
     clear_delivery(c);
-    mox_smtp_client_ext_clear(&c->ext);
+    mox_smtp_ehlo_clear(&c->ext);
     mox_buf_free(&c->in);
     if (c->out.data)
         memset(c->out.data, 0, c->out.len); /* may hold AUTH responses */
@@ -1122,6 +1066,8 @@ void mox_smtp_client_free(mox_smtp_client *c)
     mox_free(c->xq);
     mox_free(c->ehlo_name);
     mox_free(c->auth_mech);
+    mox_free(c->tls_cipher);
+    mox_free(c->tls_identity);
     mox_free(c);
 }
 
@@ -1173,10 +1119,10 @@ int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
         return finish_call(c, rc, 0);
     size_t off = 0;
     while (c->phase != P_CLOSED && c->phase != P_TLS) {
-        mox_smtp_client_reply r = {0};
+        mox_smtp_reply r = {0};
         size_t used = 0;
         mox_errinfo ei;
-        rc = mox_smtp_client_reply_parse(c->in.data + off, c->in.len - off, &c->limits, &r, &used, &ei);
+        rc = mox_smtp_reply_parse(c->in.data + off, c->in.len - off, &c->limits, &r, &used, &ei);
         if (rc == MOX_ERR_AGAIN) {
             rc = MOX_OK;
             break;
@@ -1192,7 +1138,7 @@ int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
         }
         off += used;
         rc = on_reply(c, &r);
-        mox_smtp_client_reply_clear(&r);
+        mox_smtp_reply_clear(&r);
         if (rc != MOX_OK)
             break;
     }
@@ -1292,7 +1238,7 @@ void mox_smtp_client_eof(mox_smtp_client *c, int err)
     update_deadline(c);
 }
 
-int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_smtp_client_tls_info *info)
+int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_tls_info *info)
 {
     if (!c)
         return MOX_ERR_INVAL;
@@ -1304,26 +1250,34 @@ int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_smtp_client_t
         update_deadline(c);
         return MOX_OK;
     }
-    mox_smtp_client_tls_info k = MOX_SMTP_CLIENT_TLS_INFO_INIT;
-    memcpy(&k, info, info->size < sizeof k ? info->size : sizeof k);
-    c->tls.size = sizeof c->tls;
-    c->tls.version = k.version;
-    c->tls.cipher = NULL;
-    c->tls.client_cert = k.client_cert;
-    c->tls.tls_unique = NULL;
-    c->tls.tls_unique_len = 0;
-    c->tls.tls_exporter = NULL;
-    c->tls.tls_exporter_len = 0;
+    mox_tls_info k = MOX_TLS_INFO_INIT;
+    moxi_copy_sized(&k, info, sizeof k);
+    mox_free(c->tls_cipher);
+    mox_free(c->tls_identity);
+    c->tls_cipher = k.cipher ? moxi_strdup(k.cipher) : NULL;
+    c->tls_identity = k.peer_identity ? moxi_strdup(k.peer_identity) : NULL;
+    if ((k.cipher && !c->tls_cipher) || (k.peer_identity && !c->tls_identity))
+        return (int)finish_call(c, MOX_ERR_NOMEM, MOX_OK);
+    mox_tls_info t = MOX_TLS_INFO_INIT;
+    t.version = k.version;
+    t.cipher_id = k.cipher_id;
+    t.cipher = c->tls_cipher;
+    t.resumed = k.resumed;
+    t.peer_cert = k.peer_cert;
+    t.peer_verified = k.peer_verified;
+    memcpy(t.peer_spki_sha256, k.peer_spki_sha256, sizeof t.peer_spki_sha256);
+    t.peer_identity = c->tls_identity;
     if (k.tls_unique && k.tls_unique_len && k.tls_unique_len <= sizeof c->cb_unique) {
         memcpy(c->cb_unique, k.tls_unique, k.tls_unique_len);
-        c->tls.tls_unique = c->cb_unique;
-        c->tls.tls_unique_len = k.tls_unique_len;
+        t.tls_unique = c->cb_unique;
+        t.tls_unique_len = k.tls_unique_len;
     }
     if (k.tls_exporter && k.tls_exporter_len && k.tls_exporter_len <= sizeof c->cb_exporter) {
         memcpy(c->cb_exporter, k.tls_exporter, k.tls_exporter_len);
-        c->tls.tls_exporter = c->cb_exporter;
-        c->tls.tls_exporter_len = k.tls_exporter_len;
+        t.tls_exporter = c->cb_exporter;
+        t.tls_exporter_len = k.tls_exporter_len;
     }
+    c->tls = t;
     c->tls_active = 1;
     c->progress = 1;
     int rc = MOX_OK;
@@ -1331,7 +1285,7 @@ int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_smtp_client_t
         c->phase = P_GREETING;
     } else {
         /* RFC 3207 §4.2: forget everything learned before TLS. */
-        mox_smtp_client_ext_clear(&c->ext);
+        mox_smtp_ehlo_clear(&c->ext);
         c->esmtp = 0;
         rc = send_ehlo(c);
     }
@@ -1366,131 +1320,6 @@ static int safe_address(const char *s, int allow_empty)
     return !q;
 }
 
-/* Length of `s` as xtext (RFC 3461 section 4). */
-static size_t xtext_len(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += *p < 33 || *p > 126 || *p == '+' || *p == '=' ? 3 : 1;
-    return n;
-}
-
-/* RFC 3461 section 4.4: before xtext encoding the ENVID is printable
- * US-ASCII (space included: it is encoded as "+20"); the encoded value is
- * at most 100 characters. A control character or a non-ASCII byte cannot
- * be sent in any form. */
-static int envid_ok(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            return 0;
-    return xtext_len(s) <= 100;
-}
-
-/* Well-formed UTF-8 (no overlong forms, surrogates or code points above
- * U+10FFFF) without C0 controls or DEL; `*ascii` set when all bytes are
- * ASCII. */
-static int utf8_text_ok(const char *s, int *ascii)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    *ascii = 1;
-    while (*p) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return 0;
-            p++;
-            continue;
-        }
-        *ascii = 0;
-        size_t need;
-        unsigned cp, min;
-        if (c >= 0xc2 && c <= 0xdf)
-            need = 1, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-            need = 2, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-            need = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return 0;
-        for (size_t k = 1; k <= need; k++) {
-            if ((p[k] & 0xc0) != 0x80)
-                return 0; /* also stops at the NUL */
-            cp = (cp << 6) | (p[k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        p += need + 1;
-    }
-    return 1;
-}
-
-/* RFC 3461 section 4.2 ORCPT: an address without controls; as "rfc822;"
- * xtext when ASCII, else as RFC 6533 "utf-8;" (which needs well-formed
- * UTF-8); the whole value at most 500 characters. For UTF-8 the shortest
- * form (utf-8-addr-unitext, with SMTPUTF8) is measured: which form is
- * used is known only once the server's extensions are. */
-static int orcpt_ok(const char *s)
-{
-    int ascii;
-    if (!*s || !utf8_text_ok(s, &ascii))
-        return 0;
-    if (ascii)
-        return strlen("rfc822;") + xtext_len(s) <= 500;
-    size_t n = strlen("utf-8;");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x80)
-            n++; /* passes unencoded in utf-8-addr-unitext */
-        else if (*p == ' ' || *p == '+' || *p == '=' || *p == '\\')
-            n += 6; /* "\x{HH}" */
-        else
-            n++;
-    }
-    return n <= 500;
-}
-
-static int two_digits(const char *p, int *v)
-{
-    if (!moxi_is_digit(p[0]) || !moxi_is_digit(p[1]))
-        return 0;
-    *v = (p[0] - '0') * 10 + (p[1] - '0');
-    return 1;
-}
-
-/* RFC 4865 HOLDUNTIL: an RFC 3339 date-time,
- * YYYY-MM-DD "T" HH:MM:SS [.fraction] ("Z" / ("+"/"-") HH:MM). */
-static int rfc3339_ok(const char *s)
-{
-    size_t n = strlen(s);
-    int y1, y2, mo, d, h, mi, se;
-    if (n < 20 || !two_digits(s, &y1) || !two_digits(s + 2, &y2) || s[4] != '-' ||
-        !two_digits(s + 5, &mo) || s[7] != '-' || !two_digits(s + 8, &d) ||
-        (s[10] != 'T' && s[10] != 't') || !two_digits(s + 11, &h) || s[13] != ':' ||
-        !two_digits(s + 14, &mi) || s[16] != ':' || !two_digits(s + 17, &se))
-        return 0;
-    int y = y1 * 100 + y2;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-        h > 23 || mi > 59 || se > 60)
-        return 0;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t st = ++i;
-        while (moxi_is_digit(s[i]))
-            i++;
-        if (i == st)
-            return 0;
-    }
-    if (s[i] == 'Z' || s[i] == 'z')
-        return s[i + 1] == 0;
-    int oh, om;
-    return (s[i] == '+' || s[i] == '-') && n - i == 6 && two_digits(s + i + 1, &oh) &&
-           s[i + 3] == ':' && two_digits(s + i + 4, &om) && oh <= 23 && om <= 59;
-}
-
 int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *msg, mox_errinfo *ei)
 {
     if (!c || !msg || msg->size < sizeof(size_t))
@@ -1505,11 +1334,13 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "no message data");
     if (!safe_address(m.from, 1))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "unsafe or missing sender address");
-    if (m.ret < MOX_SMTP_CLIENT_RET_NONE || m.ret > MOX_SMTP_CLIENT_RET_HDRS)
+    if (m.ret < MOX_SMTP_RET_NONE || m.ret > MOX_SMTP_RET_HDRS)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid message parameter");
-    if (m.hold_until && !rfc3339_ok(m.hold_until))
+    int64_t hold_t;
+    if (m.hold_until &&
+        mox_smtp_rfc3339_parse(m.hold_until, strlen(m.hold_until), &hold_t) != MOX_OK)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "HOLDUNTIL is not an RFC 3339 date-time");
-    if (m.envid && !envid_ok(m.envid))
+    if (m.envid && !mox_smtp_envid_valid(m.envid))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX,
                          "invalid ENVID (printable US-ASCII, at most 100 characters as xtext)");
     if (m.hold_for && m.hold_until)
@@ -1518,11 +1349,11 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
         const mox_smtp_client_rcpt *r = &m.rcpts[i];
         if (!safe_address(r->address, 0))
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "unsafe or missing recipient address");
-        if ((r->notify & MOX_SMTP_CLIENT_NOTIFY_NEVER) && (r->notify & ~MOX_SMTP_CLIENT_NOTIFY_NEVER))
-            return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "NOTIFY=NEVER with other values");
         if (r->notify & ~0xfu)
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "unknown NOTIFY bits");
-        if (r->orcpt && !orcpt_ok(r->orcpt))
+        if (!mox_smtp_notify_valid(r->notify))
+            return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "NOTIFY=NEVER with other values");
+        if (r->orcpt && !mox_smtp_orcpt_valid(r->orcpt))
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i,
                              "invalid ORCPT (control character, bad UTF-8 or too long)");
     }
@@ -1592,7 +1423,7 @@ const mox_smtp_client_outcome *mox_smtp_client_failure(const mox_smtp_client *c)
     return c && c->has_failure ? &c->failure : NULL;
 }
 
-const mox_smtp_client_ext *mox_smtp_client_extensions(const mox_smtp_client *c) { return c ? &c->ext : NULL; }
+const mox_smtp_ehlo *mox_smtp_client_extensions(const mox_smtp_client *c) { return c ? &c->ext : NULL; }
 int mox_smtp_client_tls_active(const mox_smtp_client *c) { return c && c->tls_active; }
 int mox_smtp_client_authenticated(const mox_smtp_client *c) { return c && c->authenticated; }
 const char *mox_smtp_client_auth_mech(const mox_smtp_client *c)

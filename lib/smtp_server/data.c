@@ -243,8 +243,8 @@ void moxi_smtp_data_finish(mox_smtp_server *s)
     mox_smtp_server_txn *t = &s->txn;
     if (!s->dfail && s->cfg.pedantic) {
         int eight = t->header_8bit || t->body_8bit;
-        if (eight && t->body != MOX_SMTP_SERVER_BODY_8BITMIME &&
-            t->body != MOX_SMTP_SERVER_BODY_BINARYMIME)
+        if (eight && t->body != MOX_SMTP_BODY_8BITMIME &&
+            t->body != MOX_SMTP_BODY_BINARYMIME)
             dfail(s, 1, 554, "5.6.0", "8-bit data requires BODY=8BITMIME");
         else if (t->header_8bit && !t->smtputf8)
             dfail(s, 1, 554, "5.6.7", "non-ASCII header requires SMTPUTF8");

@@ -117,69 +117,13 @@ void moxi_smtp_raw(mox_smtp_server *s, const char *p, size_t n)
         s->broken = 1;
 }
 
-static int enh_valid(const char *e, int code)
-{
-    /* class "." 1*3digit "." 1*3digit, class matching the reply code */
-    if (!e || e[0] != '0' + code / 100 || e[1] != '.')
-        return 0;
-    const char *p = e + 2;
-    for (int part = 0; part < 2; part++) {
-        int d = 0;
-        while (moxi_is_digit(*p) && d < 4) {
-            p++;
-            d++;
-        }
-        if (d == 0 || d > 3)
-            return 0;
-        if (part == 0) {
-            if (*p != '.')
-                return 0;
-            p++;
-        }
-    }
-    return *p == 0;
-}
-
-/* Appends one reply, all lines carrying the enhanced code when with_enh.
- * Text bytes that could break the reply (controls, non-ASCII) become
- * spaces or '?'. */
+/* Appends one reply, every line carrying the enhanced code when given. */
 static void format_reply(mox_smtp_server *s, int code, const char *enh, const char *text)
 {
-    const char *t = text ? text : "";
-    for (;;) {
-        const char *nl = strchr(t, '\n');
-        size_t len = nl ? (size_t)(nl - t) : strlen(t);
-        char head[32];
-        int hl = snprintf(head, sizeof head, "%03d%c", code, nl ? '-' : ' ');
-        moxi_smtp_raw(s, head, (size_t)hl);
-        if (enh && *enh) {
-            moxi_smtp_raw(s, enh, strlen(enh));
-            if (len)
-                moxi_smtp_raw(s, " ", 1);
-        }
-        if (s->broken)
-            return;
-        if (len > 500)
-            len = 500;
-        if (mox_buf_reserve(&s->out, len + 2) != MOX_OK) {
-            s->broken = 1;
-            return;
-        }
-        for (size_t i = 0; i < len; i++) {
-            unsigned char c = (unsigned char)t[i];
-            if (c < 0x20 || c == 0x7f)
-                c = ' ';
-            else if (c >= 0x80)
-                c = '?';
-            s->out.data[s->out.len++] = c;
-        }
-        s->out.data[s->out.len++] = '\r';
-        s->out.data[s->out.len++] = '\n';
-        s->out.data[s->out.len] = 0;
-        if (!nl)
-            break;
-        t = nl + 1;
-    }
+    if (s->broken)
+        return;
+    if (mox_smtp_reply_format(&s->out, code, enh, text) != MOX_OK)
+        s->broken = 1;
 }
 
 static void count_reply(mox_smtp_server *s, int code)
@@ -282,15 +226,15 @@ void moxi_smtp_error(mox_smtp_server *s, int code, const char *enh, const char *
  * right class. `lo`..`hi` is the acceptable success range for this kind. */
 static void normalise(mox_smtp_server_reply *r)
 {
-    if (r->code < 200 || r->code > 599 || (r->code >= 300 && r->code < 400 && r->code != 354 &&
-                                           r->code != 334)) {
+    if (!mox_smtp_code_valid(r->code) ||
+        (r->code >= 300 && r->code < 400 && r->code != 354 && r->code != 334)) {
         r->code = 451;
         snprintf(r->enhanced, sizeof r->enhanced, "4.3.0");
         snprintf(r->text, sizeof r->text, "local error (invalid reply code)");
     }
     r->enhanced[sizeof r->enhanced - 1] = 0;
     r->text[sizeof r->text - 1] = 0;
-    if (r->code / 100 != 3 && !enh_valid(r->enhanced, r->code))
+    if (r->code / 100 != 3 && !mox_smtp_enhanced_valid(r->enhanced, r->code))
         snprintf(r->enhanced, sizeof r->enhanced, "%d.0.0", r->code / 100);
 }
 
@@ -309,6 +253,8 @@ void moxi_smtp_decide(mox_smtp_server *s, int kind, int rc, mox_smtp_server_repl
 }
 
 /* ---------------------------------------------------------------- lifecycle */
+
+static void tls_clear(mox_smtp_server *s);
 
 static int dup_opt(char **dst, const char *src)
 {
@@ -351,8 +297,8 @@ int mox_smtp_server_new(mox_smtp_server **out, const mox_smtp_server_config *con
         s->cfg.max_auth_line = 12288;
     if (!s->cfg.max_pending)
         s->cfg.max_pending = 65536;
-    if (!(s->cfg.extensions & MOX_SMTP_SERVER_EXT_CHUNKING))
-        s->cfg.extensions &= ~MOX_SMTP_SERVER_EXT_BINARYMIME;
+    if (!(s->cfg.extensions & MOX_SMTP_EXT_CHUNKING))
+        s->cfg.extensions &= ~MOX_SMTP_EXT_BINARYMIME;
     int rc = dup_opt(&s->hostname, config->hostname);
     if (rc == MOX_OK)
         rc = dup_opt(&s->conn_id, config->conn_id);
@@ -396,10 +342,7 @@ void mox_smtp_server_free(mox_smtp_server *s)
     mox_free(s->greeting);
     mox_free(s->hello);
     mox_free(s->hello_pending);
-    mox_free(s->tls_version);
-    mox_free(s->tls_cipher);
-    mox_free(s->tls_client_cert);
-    mox_free(s->cert_user);
+    tls_clear(s);
     mox_free(s->auth_user);
     mox_free(s->verify_arg);
     mox_free(s);
@@ -715,35 +658,79 @@ const mox_smtp_server_txn *mox_smtp_server_get_txn(const mox_smtp_server *s)
 
 /* ---------------------------------------------------------------- TLS */
 
-int mox_smtp_server_tls_started(mox_smtp_server *s, const mox_smtp_server_tls_info *info)
+/* Channel bindings for SASL's -PLUS mechanisms, from the copies. */
+static int binding(void *ctx, mox_sasl_cb_type type, unsigned char *out, size_t *out_len)
 {
-    if (!s)
-        return MOX_ERR_INVAL;
-    int implicit = s->phase == PH_NEW && s->cfg.tls_active;
-    if (s->phase != PH_TLS && !implicit)
-        return MOX_ERR_STATE;
-    if (s->phase == PH_TLS && s->out.len)
-        return MOX_ERR_STATE; /* the 220 has not been written yet */
-    mox_smtp_server_tls_info d = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    if (info)
-        memcpy(&d, info, info->size < sizeof d ? info->size : sizeof d);
-    mox_free(s->tls_version);
+    mox_smtp_server *s = ctx;
+    const unsigned char *b = type == MOX_SASL_CB_TLS_EXPORTER ? s->cb_exporter
+                             : type == MOX_SASL_CB_TLS_UNIQUE ? s->cb_unique
+                                                              : NULL;
+    size_t n = type == MOX_SASL_CB_TLS_EXPORTER ? s->cb_exporter_len
+               : type == MOX_SASL_CB_TLS_UNIQUE ? s->cb_unique_len
+                                                : 0;
+    if (!b || !n || n > MOX_SASL_CB_MAX)
+        return MOX_ERR_UNSUPPORTED;
+    memcpy(out, b, n);
+    *out_len = n;
+    return MOX_OK;
+}
+
+static void tls_clear(mox_smtp_server *s)
+{
     mox_free(s->tls_cipher);
-    mox_free(s->tls_client_cert);
+    mox_free(s->tls_sni);
     mox_free(s->cert_user);
-    s->tls_version = s->tls_cipher = s->tls_client_cert = s->cert_user = NULL;
-    if (dup_opt(&s->tls_version, d.version) || dup_opt(&s->tls_cipher, d.cipher) ||
-        dup_opt(&s->tls_client_cert, d.client_cert) || dup_opt(&s->cert_user, d.cert_user)) {
+    s->tls_cipher = s->tls_sni = s->cert_user = NULL;
+    memset(s->cb_unique, 0, sizeof s->cb_unique);
+    memset(s->cb_exporter, 0, sizeof s->cb_exporter);
+    s->cb_unique_len = s->cb_exporter_len = 0;
+    mox_tls_info z = MOX_TLS_INFO_INIT;
+    s->tls_info = z;
+    s->tls_cb_types = 0;
+    s->tls_binding = NULL;
+    s->tls_binding_ctx = NULL;
+}
+
+/* Copies what the TLS layer reported and restarts the session on it. */
+int moxi_smtp_tls_set(mox_smtp_server *s, const mox_tls_info *info)
+{
+    mox_tls_info d = MOX_TLS_INFO_INIT;
+    moxi_copy_sized(&d, info, sizeof d);
+    tls_clear(s);
+    if (dup_opt(&s->tls_cipher, d.cipher) || dup_opt(&s->tls_sni, d.sni) ||
+        dup_opt(&s->cert_user, d.peer_identity)) {
         s->broken = 1;
         return MOX_ERR_NOMEM;
     }
-    s->tls_cb_types = d.cb_types;
-    s->tls_binding = d.binding;
-    s->tls_binding_ctx = d.binding_ctx;
+    s->tls_info.version = d.version;
+    s->tls_info.cipher_id = d.cipher_id;
+    s->tls_info.cipher = s->tls_cipher;
+    s->tls_info.sni = s->tls_sni;
+    s->tls_info.resumed = d.resumed;
+    s->tls_info.peer_cert = d.peer_cert;
+    s->tls_info.peer_verified = d.peer_verified;
+    memcpy(s->tls_info.peer_spki_sha256, d.peer_spki_sha256, sizeof d.peer_spki_sha256);
+    s->tls_info.peer_identity = s->cert_user;
+    if (d.tls_unique && d.tls_unique_len && d.tls_unique_len <= sizeof s->cb_unique) {
+        memcpy(s->cb_unique, d.tls_unique, d.tls_unique_len);
+        s->cb_unique_len = d.tls_unique_len;
+        s->tls_info.tls_unique = s->cb_unique;
+        s->tls_info.tls_unique_len = s->cb_unique_len;
+        s->tls_cb_types |= MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_UNIQUE);
+    }
+    if (d.tls_exporter && d.tls_exporter_len && d.tls_exporter_len <= sizeof s->cb_exporter) {
+        memcpy(s->cb_exporter, d.tls_exporter, d.tls_exporter_len);
+        s->cb_exporter_len = d.tls_exporter_len;
+        s->tls_info.tls_exporter = s->cb_exporter;
+        s->tls_info.tls_exporter_len = s->cb_exporter_len;
+        s->tls_cb_types |= MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_EXPORTER);
+    }
+    if (s->tls_cb_types) {
+        s->tls_binding = binding;
+        s->tls_binding_ctx = s;
+    }
     s->sess.tls = 1;
-    s->sess.tls_version = s->tls_version;
-    s->sess.tls_cipher = s->tls_cipher;
-    s->sess.tls_client_cert = s->tls_client_cert;
+    s->sess.tls_info = &s->tls_info;
     /* RFC 3207 §4.2: forget everything learned before TLS. */
     mox_free(s->hello);
     s->hello = NULL;
@@ -764,6 +751,21 @@ int mox_smtp_server_tls_started(mox_smtp_server *s, const mox_smtp_server_tls_in
         s->sess.auth_user = s->auth_user;
         s->sess.auth_mech = "TLS";
     }
+    return MOX_OK;
+}
+
+int mox_smtp_server_tls_started(mox_smtp_server *s, const mox_tls_info *info)
+{
+    if (!s)
+        return MOX_ERR_INVAL;
+    int implicit = s->phase == PH_NEW && s->cfg.tls_active;
+    if (s->phase != PH_TLS && !implicit)
+        return MOX_ERR_STATE;
+    if (s->phase == PH_TLS && s->out.len)
+        return MOX_ERR_STATE; /* the 220 has not been written yet */
+    int rc = moxi_smtp_tls_set(s, info);
+    if (rc != MOX_OK)
+        return rc;
     if (!implicit) {
         s->phase = PH_CMD;
         moxi_smtp_count(s, "mox_smtpserver_starttls_total", NULL, NULL);

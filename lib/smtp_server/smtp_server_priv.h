@@ -4,6 +4,7 @@
 
 #include "core/core_priv.h"
 #include "mox/smtp_server.h"
+#include "smtp/smtp_priv.h"
 
 /* What the input stream is currently made of. */
 enum {
@@ -61,7 +62,14 @@ struct mox_smtp_server {
     size_t nsegs, capsegs;
 
     mox_smtp_server_session sess;
-    char *hello, *tls_version, *tls_cipher, *tls_client_cert, *cert_user;
+    char *hello;
+    /* TLS as reported by the embedder (tls_info is the session view's):
+     * strings and channel bindings copied here. cert_user is the identity
+     * authorised for the client certificate (SASL EXTERNAL). */
+    mox_tls_info tls_info;
+    char *tls_cipher, *tls_sni, *cert_user;
+    unsigned char cb_unique[64], cb_exporter[64];
+    size_t cb_unique_len, cb_exporter_len;
     char *auth_user;
     char *verify_arg;     /* VRFY/EXPN argument while deferred */
     int verify_expn;
@@ -127,6 +135,7 @@ void moxi_smtp_decide(mox_smtp_server *s, int kind, int rc, mox_smtp_server_repl
 void moxi_smtp_default(mox_smtp_server_reply *r, int code, const char *enh, const char *text);
 void moxi_smtp_close(mox_smtp_server *s);
 void moxi_smtp_resume(mox_smtp_server *s);
+int moxi_smtp_tls_set(mox_smtp_server *s, const mox_tls_info *info);
 void moxi_smtp_txn_reset(mox_smtp_server *s, int reason);
 void moxi_smtp_txn_clear(mox_smtp_server *s);
 void moxi_smtp_rcpt_clear(mox_smtp_server_rcpt *r);
@@ -140,7 +149,6 @@ int64_t moxi_smtp_now_wall_s(const mox_smtp_server *s);
 /* command.c */
 size_t moxi_smtp_lines(mox_smtp_server *s, const unsigned char *p, size_t n);
 void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_server_reply *r);
-int moxi_smtp_hello_valid(const char *name, int *is_literal);
 
 /* data.c */
 void moxi_smtp_data_begin(mox_smtp_server *s);
@@ -157,10 +165,5 @@ void moxi_smtp_auth_apply(mox_smtp_server *s, mox_smtp_server_reply *r);
 int moxi_smtp_auth_mechs(mox_smtp_server *s, mox_buf *out);
 void moxi_smtp_auth_abort(mox_smtp_server *s);
 void moxi_smtp_auth_sasl_config(mox_smtp_server *s, mox_sasl_server_config *c);
-
-/* params.c */
-int moxi_smtp_xtext_decode(const char *p, size_t n, char **out);
-int moxi_smtp_rfc3339(const char *p, size_t n, int64_t *unix_s);
-void moxi_smtp_rfc3339_format(int64_t unix_s, char out[32]);
 
 #endif

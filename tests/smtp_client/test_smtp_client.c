@@ -13,10 +13,10 @@
 static void t_reply_parse(void **st)
 {
     (void)st;
-    mox_smtp_client_reply r = {0};
+    mox_smtp_reply r = {0};
     size_t used = 0;
     const char *s = "250-mx.example greets you\r\n250-2.1.0 second\r\n250 2.1.0 Ok\r\nNEXT";
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_int_equal(r.code, 250);
     assert_int_equal(used, strlen(s) - 4);
     assert_int_equal(r.nlines, 3);
@@ -25,84 +25,84 @@ static void t_reply_parse(void **st)
     assert_string_equal(r.lines[2], "Ok");
     assert_string_equal(r.enhanced, ""); /* only the first line's counts */
     assert_string_equal(r.text, "mx.example greets you\nsecond\nOk");
-    mox_smtp_client_reply_clear(&r);
+    mox_smtp_reply_clear(&r);
 
     s = "550 5.1.1 <x@y>: no such user\n";
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_int_equal(r.code, 550);
     assert_string_equal(r.enhanced, "5.1.1");
     assert_string_equal(r.text, "<x@y>: no such user");
-    mox_smtp_client_reply_clear(&r);
+    mox_smtp_reply_clear(&r);
 
     /* Class mismatch: not an enhanced code. Bare code. Control chars. */
     s = "450 5.1.1 hmm\r\n";
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_string_equal(r.enhanced, "");
     assert_string_equal(r.text, "5.1.1 hmm");
-    mox_smtp_client_reply_clear(&r);
+    mox_smtp_reply_clear(&r);
     s = "354\r\n";
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_int_equal(r.code, 354);
     assert_string_equal(r.text, "");
-    mox_smtp_client_reply_clear(&r);
+    mox_smtp_reply_clear(&r);
     s = "250 a\001b\x7f\r\n";
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
     assert_string_equal(r.text, "a?b?");
-    mox_smtp_client_reply_clear(&r);
+    mox_smtp_reply_clear(&r);
 
     /* Incomplete. */
     s = "250-a\r\n250 b";
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_ERR_AGAIN);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_ERR_AGAIN);
 
     mox_errinfo ei;
     struct { const char *in; int rc, detail; } bad[] = {
-        {"25\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_CODE},
-        {"abc def\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_CODE},
-        {"150 x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_CODE},
-        {"260 x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_CODE},
-        {"250x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_SEPARATOR},
-        {"250-a\r\n251 b\r\n", MOX_ERR_SYNTAX, MOX_SMTP_CLIENT_REPLY_ERR_MIXED_CODES},
+        {"25\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_CODE},
+        {"abc def\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_CODE},
+        {"150 x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_CODE},
+        {"260 x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_CODE},
+        {"250x\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_SEPARATOR},
+        {"250-a\r\n251 b\r\n", MOX_ERR_SYNTAX, MOX_SMTP_REPLY_ERR_MIXED_CODES},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int rc = mox_smtp_client_reply_parse(bad[i].in, strlen(bad[i].in), NULL, &r, &used, &ei);
+        int rc = mox_smtp_reply_parse(bad[i].in, strlen(bad[i].in), NULL, &r, &used, &ei);
         assert_int_equal(rc, bad[i].rc);
         assert_int_equal(ei.detail, bad[i].detail);
     }
-    mox_smtp_client_reply_limits lim = {10, 2};
+    mox_smtp_reply_limits lim = {10, 2};
     s = "250 0123456789a\r\n";
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
-    assert_int_equal(ei.detail, MOX_SMTP_CLIENT_REPLY_ERR_LINE_TOO_LONG);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
+    assert_int_equal(ei.detail, MOX_SMTP_REPLY_ERR_LINE_TOO_LONG);
     s = "250 0123456789abcdef"; /* no line end yet, already too long */
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
     s = "250-a\r\n250-b\r\n250 c\r\n";
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
-    assert_int_equal(ei.detail, MOX_SMTP_CLIENT_REPLY_ERR_TOO_MANY_LINES);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), &lim, &r, &used, &ei), MOX_ERR_LIMIT);
+    assert_int_equal(ei.detail, MOX_SMTP_REPLY_ERR_TOO_MANY_LINES);
 }
 
-static void parse_ext(const char *s, mox_smtp_client_ext *ext)
+static void parse_ext(const char *s, mox_smtp_ehlo *ext)
 {
-    mox_smtp_client_reply r = {0};
+    mox_smtp_reply r = {0};
     size_t used;
-    assert_int_equal(mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
-    assert_int_equal(mox_smtp_client_ext_parse(&r, ext), MOX_OK);
-    mox_smtp_client_reply_clear(&r);
+    assert_int_equal(mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_ehlo_parse(&r, ext), MOX_OK);
+    mox_smtp_reply_clear(&r);
 }
 
 static void t_ext_parse(void **st)
 {
     (void)st;
-    mox_smtp_client_ext e = {0};
+    mox_smtp_ehlo e = {0};
     parse_ext("250-mx.example Hello\r\n250-PIPELINING\r\n250-size 1000\r\n250-8BITMIME\r\n"
               "250-SMTPUTF8\r\n250-CHUNKING\r\n250-DSN\r\n250-REQUIRETLS\r\n250-STARTTLS\r\n"
               "250-ENHANCEDSTATUSCODES\r\n250-AUTH=LOGIN\r\n250-AUTH plain LOGIN SCRAM-SHA-256\r\n"
               "250-FUTURERELEASE 604800 2030-01-01T00:00:00Z\r\n"
               "250 LIMITS RCPTMAX=20 mailmax=3 RCPTDOMAINMAX=2 FOO=1\r\n",
               &e);
-    unsigned all = MOX_SMTP_CLIENT_EXT_PIPELINING | MOX_SMTP_CLIENT_EXT_SIZE | MOX_SMTP_CLIENT_EXT_8BITMIME |
-                   MOX_SMTP_CLIENT_EXT_SMTPUTF8 | MOX_SMTP_CLIENT_EXT_CHUNKING | MOX_SMTP_CLIENT_EXT_DSN |
-                   MOX_SMTP_CLIENT_EXT_REQUIRETLS | MOX_SMTP_CLIENT_EXT_STARTTLS | MOX_SMTP_CLIENT_EXT_AUTH |
-                   MOX_SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES | MOX_SMTP_CLIENT_EXT_FUTURERELEASE |
-                   MOX_SMTP_CLIENT_EXT_LIMITS;
+    unsigned all = MOX_SMTP_EXT_PIPELINING | MOX_SMTP_EXT_SIZE | MOX_SMTP_EXT_8BITMIME |
+                   MOX_SMTP_EXT_SMTPUTF8 | MOX_SMTP_EXT_CHUNKING | MOX_SMTP_EXT_DSN |
+                   MOX_SMTP_EXT_REQUIRETLS | MOX_SMTP_EXT_STARTTLS | MOX_SMTP_EXT_AUTH |
+                   MOX_SMTP_EXT_ENHANCEDSTATUSCODES | MOX_SMTP_EXT_FUTURERELEASE |
+                   MOX_SMTP_EXT_LIMITS;
     assert_int_equal(e.flags, all);
     assert_string_equal(e.hostname, "mx.example");
     assert_int_equal(e.size_max, 1000);
@@ -110,14 +110,14 @@ static void t_ext_parse(void **st)
     assert_string_equal(e.auth[0], "LOGIN");
     assert_string_equal(e.auth[1], "PLAIN");
     assert_string_equal(e.auth[2], "SCRAM-SHA-256");
-    assert_true(mox_smtp_client_ext_has_auth(&e, "scram-sha-256"));
-    assert_false(mox_smtp_client_ext_has_auth(&e, "CRAM-MD5"));
+    assert_true(mox_smtp_ehlo_has_auth(&e, "scram-sha-256"));
+    assert_false(mox_smtp_ehlo_has_auth(&e, "CRAM-MD5"));
     assert_int_equal(e.rcptmax, 20);
     assert_int_equal(e.mailmax, 3);
     assert_int_equal(e.rcptdomainmax, 2);
     assert_int_equal(e.hold_max_interval, 604800);
     assert_string_equal(e.hold_max_datetime, "2030-01-01T00:00:00Z");
-    mox_smtp_client_ext_clear(&e);
+    mox_smtp_ehlo_clear(&e);
 
     /* RFC 9422: invalid values and repeated names are ignored. */
     parse_ext("250-x\r\n250 LIMITS RCPTMAX=0 MAILMAX=1234567890 RCPTDOMAINMAX=5 "
@@ -125,19 +125,19 @@ static void t_ext_parse(void **st)
     assert_int_equal(e.rcptmax, 0);
     assert_int_equal(e.mailmax, 0);
     assert_int_equal(e.rcptdomainmax, 0);
-    mox_smtp_client_ext_clear(&e);
+    mox_smtp_ehlo_clear(&e);
     parse_ext("250-x\r\n250 LIMITS RCPTMAX=12a MAILMAX= RCPTDOMAINMAX=-1\r\n", &e);
     assert_int_equal(e.rcptmax + e.mailmax + e.rcptdomainmax, 0);
-    mox_smtp_client_ext_clear(&e);
+    mox_smtp_ehlo_clear(&e);
     parse_ext("250 only.hostname\r\n", &e);
     assert_int_equal(e.flags, 0);
-    mox_smtp_client_ext_clear(&e);
+    mox_smtp_ehlo_clear(&e);
 
-    mox_smtp_client_reply r = {0};
+    mox_smtp_reply r = {0};
     size_t used;
-    assert_int_equal(mox_smtp_client_reply_parse("251 x\r\n", 7, NULL, &r, &used, NULL), MOX_OK);
-    assert_int_equal(mox_smtp_client_ext_parse(&r, &e), MOX_ERR_INVAL);
-    mox_smtp_client_reply_clear(&r);
+    assert_int_equal(mox_smtp_reply_parse("251 x\r\n", 7, NULL, &r, &used, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_ehlo_parse(&r, &e), MOX_ERR_INVAL);
+    mox_smtp_reply_clear(&r);
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -460,7 +460,7 @@ static void t_not_pipelined_helo(void **st)
     C(&d, "HELO client.example\r\n");
     S(&d, "250 hello\r\n");
     assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_READY);
-    mox_smtp_client_rcpt r[2] = {{"a@x", 0, NULL}, {"b@x", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "b@x"}};
+    mox_smtp_client_rcpt r[2] = {{"a@x", 0, NULL}, {"b@x", MOX_SMTP_NOTIFY_FAILURE, "b@x"}};
     submit(&d, "me@c", r, 2, "hi\r\n");
     C(&d, "MAIL FROM:<me@c>\r\n");
     S(&d, "250 ok\r\n");
@@ -591,15 +591,15 @@ static void t_bdat_dsn(void **st)
     mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
     drv_init(&d, &cfg);
     greet(&d, "250-mx\r\n250-PIPELINING\r\n250-CHUNKING\r\n250-DSN\r\n250-8BITMIME\r\n250 SIZE\r\n");
-    mox_smtp_client_rcpt r[2] = {{"a@x", MOX_SMTP_CLIENT_NOTIFY_SUCCESS | MOX_SMTP_CLIENT_NOTIFY_DELAY, "a+b=c@x"},
-                          {"b@x", MOX_SMTP_CLIENT_NOTIFY_NEVER, NULL}};
+    mox_smtp_client_rcpt r[2] = {{"a@x", MOX_SMTP_NOTIFY_SUCCESS | MOX_SMTP_NOTIFY_DELAY, "a+b=c@x"},
+                          {"b@x", MOX_SMTP_NOTIFY_NEVER, NULL}};
     mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = "f@x";
     m.rcpts = r;
     m.nrcpts = 2;
     m.data = ".a\n\xc3\xa9";
     m.len = strlen(m.data);
-    m.ret = MOX_SMTP_CLIENT_RET_HDRS;
+    m.ret = MOX_SMTP_RET_HDRS;
     m.envid = "id 1";
     assert_int_equal(mox_smtp_client_submit(d.c, &m, NULL), MOX_OK);
     C(&d, "MAIL FROM:<f@x> SIZE=8 BODY=8BITMIME RET=HDRS ENVID=id+201\r\n"
@@ -683,7 +683,7 @@ static void t_smtputf8_requiretls_size(void **st)
     mox_smtp_client_config cfg2 = MOX_SMTP_CLIENT_CONFIG_INIT;
     drv_init(&d, &cfg2);
     greet(&d, "250-mx\r\n250-SMTPUTF8\r\n250-DSN\r\n250 PIPELINING\r\n");
-    mox_smtp_client_rcpt ru = {"d\xc3\xa9@x", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "d\xc3\xa9+@x"};
+    mox_smtp_client_rcpt ru = {"d\xc3\xa9@x", MOX_SMTP_NOTIFY_FAILURE, "d\xc3\xa9+@x"};
     submit(&d, "f@x", &ru, 1, "m");
     C(&d, "MAIL FROM:<f@x> SMTPUTF8\r\nRCPT TO:<d\xc3\xa9@x> NOTIFY=FAILURE "
           "ORCPT=utf-8;d\xc3\xa9\\x{2B}@x\r\nDATA\r\n");
@@ -697,10 +697,10 @@ static void t_smtputf8_requiretls_size(void **st)
 
 /* ------------------------------------------------------------ TLS, AUTH */
 
-static mox_smtp_client_tls_info tls_info(void)
+static mox_tls_info tls_info(void)
 {
     static const unsigned char exp[32] = {1, 2, 3};
-    mox_smtp_client_tls_info i = MOX_SMTP_CLIENT_TLS_INFO_INIT;
+    mox_tls_info i = MOX_TLS_INFO_INIT;
     i.version = 0x0303;
     i.tls_exporter = exp;
     i.tls_exporter_len = 32;
@@ -719,7 +719,7 @@ static void t_starttls(void **st)
     S(&d, "220 2.0.0 go ahead\r\n");
     assert_int_equal(mox_smtp_client_state(d.c), MOX_SMTP_CLIENT_STARTTLS);
     assert_false(mox_smtp_client_want_read(d.c));
-    mox_smtp_client_tls_info ti = tls_info();
+    mox_tls_info ti = tls_info();
     assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_OK);
     assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_ERR_STATE);
     C(&d, "EHLO client.example\r\n");
@@ -821,7 +821,7 @@ typedef struct fake_auth {
     int saw_exporter;
 } fake_auth;
 
-static int fa_start(void *ctx, const char *const *mechs, size_t n, const mox_smtp_client_tls_info *tls,
+static int fa_start(void *ctx, const char *const *mechs, size_t n, const mox_tls_info *tls,
                     const char **mech, mox_buf *initial, int *has_initial)
 {
     fake_auth *a = ctx;
@@ -923,7 +923,7 @@ static void t_auth(void **st)
     greet(&d, "250-mx\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n");
     C(&d, "STARTTLS\r\n");
     S(&d, "220 go\r\n");
-    mox_smtp_client_tls_info ti = tls_info();
+    mox_tls_info ti = tls_info();
     assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_OK);
     C(&d, "EHLO client.example\r\n");
     S(&d, "250-mx\r\n250 AUTH LOGIN PLAIN\r\n");
@@ -1088,7 +1088,7 @@ static void t_auth_sasl_scram_plus(void **st)
         greet(&d, "250-mx\r\n250 STARTTLS\r\n");
         C(&d, "STARTTLS\r\n");
         S(&d, "220 go\r\n");
-        mox_smtp_client_tls_info ti = tls_info();
+        mox_tls_info ti = tls_info();
         assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_OK);
         C(&d, "EHLO client.example\r\n");
         S(&d, "250-mx\r\n250 AUTH PLAIN SCRAM-SHA-1 SCRAM-SHA-256 SCRAM-SHA-256-PLUS\r\n");
@@ -1176,7 +1176,7 @@ static void t_auth_sasl_scram_gs2_flag(void **st)
         greet(&d, "250-mx\r\n250 STARTTLS\r\n");
         C(&d, "STARTTLS\r\n");
         S(&d, "220 go\r\n");
-        mox_smtp_client_tls_info ti = tls_info();
+        mox_tls_info ti = tls_info();
         assert_int_equal(mox_smtp_client_tls_done(d.c, 1, &ti), MOX_OK);
         C(&d, "EHLO client.example\r\n");
         char ehlo[128];
@@ -1416,7 +1416,7 @@ static void t_invalid(void **st)
         m.nrcpts = 1;
         assert_int_equal(mox_smtp_client_submit(c, &m, NULL), MOX_ERR_INVAL);
     }
-    mox_smtp_client_rcpt ok = {"\"a b\"@x", MOX_SMTP_CLIENT_NOTIFY_NEVER | MOX_SMTP_CLIENT_NOTIFY_DELAY, NULL};
+    mox_smtp_client_rcpt ok = {"\"a b\"@x", MOX_SMTP_NOTIFY_NEVER | MOX_SMTP_NOTIFY_DELAY, NULL};
     mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = "f@x";
     m.rcpts = &ok;
@@ -1445,7 +1445,7 @@ static int sweep_session(void *arg)
     int rc = mox_smtp_client_new(&c, &cfg, NULL);
     if (rc != MOX_OK)
         return rc;
-    mox_smtp_client_rcpt r[3] = {{"a@x", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "a@x"}, {"b@x", 0, NULL}, {"c@x", 0, NULL}};
+    mox_smtp_client_rcpt r[3] = {{"a@x", MOX_SMTP_NOTIFY_FAILURE, "a@x"}, {"b@x", 0, NULL}, {"c@x", 0, NULL}};
     mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     m.from = "f@x";
     m.rcpts = r;
@@ -1493,14 +1493,14 @@ static int sweep_parse(void *arg)
 {
     (void)arg;
     const char *s = "250-mx\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 10\r\n";
-    mox_smtp_client_reply r = {0};
-    mox_smtp_client_ext e = {0};
+    mox_smtp_reply r = {0};
+    mox_smtp_ehlo e = {0};
     size_t used;
-    int rc = mox_smtp_client_reply_parse(s, strlen(s), NULL, &r, &used, NULL);
+    int rc = mox_smtp_reply_parse(s, strlen(s), NULL, &r, &used, NULL);
     if (rc == MOX_OK)
-        rc = mox_smtp_client_ext_parse(&r, &e);
-    mox_smtp_client_ext_clear(&e);
-    mox_smtp_client_reply_clear(&r);
+        rc = mox_smtp_ehlo_parse(&r, &e);
+    mox_smtp_ehlo_clear(&e);
+    mox_smtp_reply_clear(&r);
     return rc;
 }
 

@@ -378,18 +378,6 @@ static int on_auth(void *u, mox_smtp_server *s, const mox_smtp_server_auth *a,
 }
 
 /* Channel binding the server's "TLS stack" reports. */
-static int srv_binding(void *ctx, mox_sasl_cb_type type, unsigned char *out, size_t *out_len)
-{
-    pair *p = ctx;
-    const unsigned char *b = type == MOX_SASL_CB_TLS_EXPORTER ? p->sp->srv_exporter
-                             : type == MOX_SASL_CB_TLS_UNIQUE ? p->sp->srv_unique : NULL;
-    if (!b)
-        return MOX_ERR_UNSUPPORTED;
-    memcpy(out, b, p->sp->cb_len);
-    *out_len = p->sp->cb_len;
-    return MOX_OK;
-}
-
 /* ---------------------------------------------------------------- records */
 
 static void record_delivery(pair *p)
@@ -432,7 +420,7 @@ static void record_ends(pair *p)
     p->cli_auth = mox_smtp_client_authenticated(p->c);
     const char *m = mox_smtp_client_auth_mech(p->c);
     snprintf(p->cli_mech, sizeof p->cli_mech, "%s", m ? m : "-");
-    const mox_smtp_client_ext *ext = mox_smtp_client_extensions(p->c);
+    const mox_smtp_ehlo *ext = mox_smtp_client_extensions(p->c);
     p->ext_flags = ext ? ext->flags : 0;
     p->ext_rcptmax = ext ? ext->rcptmax : 0;
     const mox_smtp_server *s = p->s;
@@ -658,23 +646,23 @@ static int step_tls(pair *p)
         return 1;
     }
     const spec *sp = p->sp;
-    mox_smtp_server_tls_info si = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    si.version = "TLS1.3";
+    mox_tls_info si = MOX_TLS_INFO_INIT;
+    si.version = 0x0304;
     si.cipher = "TLS_AES_128_GCM_SHA256";
-    si.client_cert = sp->client_cert ? "spki:test" : NULL;
-    si.cert_user = sp->cert_user;
-    si.cb_types = (sp->srv_exporter ? MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_EXPORTER) : 0) |
-                  (sp->srv_unique ? MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_UNIQUE) : 0);
-    si.binding = si.cb_types ? srv_binding : NULL;
-    si.binding_ctx = p;
-    mox_smtp_client_tls_info ci = MOX_SMTP_CLIENT_TLS_INFO_INIT;
+    si.peer_cert = sp->client_cert;
+    si.peer_identity = sp->cert_user;
+    si.tls_exporter = sp->srv_exporter;
+    si.tls_exporter_len = sp->srv_exporter ? sp->cb_len : 0;
+    si.tls_unique = sp->srv_unique;
+    si.tls_unique_len = sp->srv_unique ? sp->cb_len : 0;
+    mox_tls_info ci = MOX_TLS_INFO_INIT;
     ci.version = 0x0304;
     ci.cipher = "TLS_AES_128_GCM_SHA256";
     ci.tls_exporter = sp->cli_exporter;
     ci.tls_exporter_len = sp->cli_exporter ? sp->cb_len : 0;
     ci.tls_unique = sp->cli_unique;
     ci.tls_unique_len = sp->cli_unique ? sp->cb_len : 0;
-    ci.client_cert = sp->client_cert;
+    ci.peer_identity = sp->client_cert ? "" : NULL;
     note_nomem(p, mox_smtp_server_tls_started(p->s, &si), "server tls_started");
     p->tls_on = 1;
     p->c2s_tls_at = p->c2s.n;
@@ -792,7 +780,7 @@ void pair_spec_init(spec *sp)
     sc.remote_ip = "192.0.2.1";
     sc.local_ip = "192.0.2.25";
     /* DATA by default; the BDAT scenarios switch CHUNKING on. */
-    sc.extensions &= ~(MOX_SMTP_SERVER_EXT_CHUNKING | MOX_SMTP_SERVER_EXT_BINARYMIME);
+    sc.extensions &= ~(MOX_SMTP_EXT_CHUNKING | MOX_SMTP_EXT_BINARYMIME);
     sp->scfg = sc;
     mox_smtp_client_config cc = MOX_SMTP_CLIENT_CONFIG_INIT;
     cc.ehlo_name = "client.example";

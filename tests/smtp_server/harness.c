@@ -455,11 +455,13 @@ int th_feed(th *t, const void *p, size_t len, int split)
         th_resolve(t);
         th_drain(t);
         if (t->auto_tls && (mox_smtp_server_state(t->s) & MOX_SMTP_SERVER_WANT_TLS)) {
-            mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-            ti.version = "TLS1.3";
+            mox_tls_info ti = MOX_TLS_INFO_INIT;
+            ti.version = 0x0304;
             ti.cipher = "TLS_AES_256_GCM_SHA384";
-            if (t->auto_tls == 2)
-                ti.cert_user = "mjl";
+            if (t->auto_tls == 2) {
+                ti.peer_cert = 1;
+                ti.peer_identity = "mjl";
+            }
             if (mox_smtp_server_tls_started(t->s, &ti) != MOX_OK)
                 return MOX_ERR_STATE;
             /* what the client sent in plaintext after STARTTLS is gone */
@@ -610,13 +612,13 @@ int th_run_transcript(const char *text, size_t len, int split, int defer_mode, u
                     rc = -1;
                     break;
                 }
-                mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-                ti.version = "TLS1.3";
+                mox_tls_info ti = MOX_TLS_INFO_INIT;
+                ti.version = 0x0304;
                 ti.cipher = "TLS_AES_128_GCM_SHA256";
                 const char *cu = strstr(e, "cert=");
                 if (cu) {
-                    ti.client_cert = "sha256:abc";
-                    ti.cert_user = cu + 5;
+                    ti.peer_cert = 1;
+                    ti.peer_identity = cu + 5;
                 }
                 if (mox_smtp_server_tls_started(t.s, &ti) != MOX_OK) {
                     snprintf(err, errsz, "line %d: tls_started failed", lineno);

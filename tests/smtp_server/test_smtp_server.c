@@ -225,8 +225,8 @@ static void test_starttls_injection(void **state)
     assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_READ);
     /* more plaintext before the handshake is discarded too */
     assert_int_equal(mox_smtp_server_feed(t.s, "DATA\r\n", 6), 6);
-    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    ti.version = "TLS1.3";
+    mox_tls_info ti = MOX_TLS_INFO_INIT;
+    ti.version = 0x0304;
     assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
     assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_ERR_STATE);
     mox_buf_reset(&t.out);
@@ -707,8 +707,8 @@ static void test_received(void **state)
     t.cfg.tls_available = 1;
     assert_int_equal(th_start(&t), MOX_OK);
     send(&t, "EHLO c.example\r\nSTARTTLS\r\n");
-    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    ti.version = "TLS1.3";
+    mox_tls_info ti = MOX_TLS_INFO_INIT;
+    ti.version = 0x0304;
     ti.cipher = "TLS_AES_128_GCM_SHA256\r\nX-Evil: 1";
     assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
     send(&t, "EHLO c.example\r\nMAIL FROM:<a@x.example> SMTPUTF8 REQUIRETLS\r\n"
@@ -775,7 +775,7 @@ static void test_api(void **state)
     /* implicit TLS: tls_started before start */
     c.tls_active = 1;
     assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
-    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
+    mox_tls_info ti = MOX_TLS_INFO_INIT;
     assert_int_equal(mox_smtp_server_tls_started(s, &ti), MOX_OK);
     assert_int_equal(mox_smtp_server_start(s), MOX_OK);
     assert_true(mox_smtp_server_get_session(s)->tls);
