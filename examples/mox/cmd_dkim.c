@@ -127,41 +127,37 @@ static int run_verify(int argc, char **argv)
         return rc;
     }
     mox_dkim_verifier *v = NULL;
-    if (mox_dkim_verifier_new(&v, &cfg)) {
+    mox_errinfo ei;
+    if (mox_dkim_verifier_new(&v, &cfg, &ei)) {
         mox_buf_free(&msg);
-        return tool_err(TOOL_RUNTIME, "out of memory");
+        return tool_err(TOOL_RUNTIME, "dkim verify: %s", ei.msg);
     }
-    int lrc = mox_dkim_verifier_feed(v, msg.data, msg.len);
+    mox_engine *g = mox_dkim_verifier_engine(v);
+    int64_t took = mox_dkim_verifier_feed(v, msg.data, msg.len);
     mox_buf_free(&msg);
-    if (lrc == MOX_OK)
-        lrc = mox_dkim_verifier_end(v);
+    int lrc = took < 0 ? (int)took : mox_dkim_verifier_eof(v);
     if (lrc) {
+        rc = tool_err(TOOL_RUNTIME, "dkim verify: %s", mox_engine_error(g)->msg);
         mox_dkim_verifier_free(v);
-        return tool_err(TOOL_RUNTIME, "dkim verify: %s", mox_strerror(lrc));
+        return rc;
     }
-    const char *name;
-    if (mox_dkim_verifier_next_query(v, &name) == MOX_OK) {
+    if (mox_dkim_verifier_want(v) & MOX_WANT_QUERY) {
         /* Only open DNS when there is something to look up. */
         if ((rc = tool_dns_open(&dns))) {
             mox_dkim_verifier_free(v);
             return rc;
         }
-        mox_dns_answer *ans = NULL;
-        do {
-            if (mox_dns_lookup(&dns.resolver, name, MOX_DNS_TXT, &ans) == MOX_OK) {
-                lrc = mox_dkim_verifier_answer(v, name, ans);
-                mox_dns_answer_free(ans);
-            } else {
-                lrc = mox_dkim_verifier_answer_txt(v, name, MOX_DNS_NETERR, NULL, NULL, 0);
-            }
-        } while (lrc == MOX_OK && mox_dkim_verifier_next_query(v, &name) == MOX_OK);
+        mox_io io = MOX_IO_INIT;
+        io.resolver = &dns.resolver;
+        lrc = mox_engine_run(g, &io, &ei);
         tool_dns_close(&dns);
         if (lrc) {
             mox_dkim_verifier_free(v);
-            return tool_err(TOOL_RUNTIME, "dkim verify: %s", mox_strerror(lrc));
+            return tool_err(TOOL_RUNTIME, "dkim verify: %s", ei.msg);
         }
     }
-    size_t n = mox_dkim_verifier_count(v);
+    const mox_dkim_verifier_outcome *o = mox_dkim_verifier_result(v);
+    size_t n = o ? o->count : 0;
     if (json) {
         tool_json j;
         tool_json_init(&j);
@@ -169,7 +165,7 @@ static int run_verify(int argc, char **argv)
         tool_json_key(&j, "signatures");
         tool_json_arr_begin(&j);
         for (size_t i = 0; i < n; i++) {
-            const mox_dkim_result *r = mox_dkim_verifier_result(v, i);
+            const mox_dkim_sig_result *r = o->results[i];
             tool_json_obj_begin(&j);
             tool_json_key(&j, "domain");
             tool_json_str(&j, r->domain);
@@ -202,7 +198,7 @@ static int run_verify(int argc, char **argv)
         tool_json_free(&j);
     } else {
         for (size_t i = 0; i < n; i++) {
-            const mox_dkim_result *r = mox_dkim_verifier_result(v, i);
+            const mox_dkim_sig_result *r = o->results[i];
             char bits[24];
             snprintf(bits, sizeof bits, "%u", r->key_bits);
             logfmt_kv("result", mox_dkim_status_name(r->status), 1);
@@ -330,11 +326,14 @@ static int run_sign(int argc, char **argv)
     if (rc == TOOL_OK && mox_dkim_signer_new(&s, NULL, p, (size_t)nkeys, &ei))
         rc = tool_err(TOOL_USAGE, "dkim sign: %s", ei.msg);
     if (rc == TOOL_OK) {
-        int lrc = mox_dkim_signer_feed(s, wire.data, wire.len);
-        if (lrc == MOX_OK)
-            lrc = mox_dkim_signer_finish(s, &out, &ei);
+        int64_t took = mox_dkim_signer_feed(s, wire.data, wire.len);
+        int lrc = took < 0 ? (int)took : mox_dkim_signer_eof(s);
+        const mox_dkim_signer_outcome *so = mox_dkim_signer_result(s);
         if (lrc)
-            rc = tool_err(TOOL_RUNTIME, "dkim sign: %s", lrc == MOX_ERR_SYNTAX || lrc == MOX_ERR_CRYPTO ? ei.msg : mox_strerror(lrc));
+            rc = tool_err(TOOL_RUNTIME, "dkim sign: %s",
+                          mox_engine_error(mox_dkim_signer_engine(s))->msg);
+        else if (mox_buf_append(&out, so->fields, so->len))
+            rc = tool_err(TOOL_RUNTIME, "out of memory");
     }
     if (rc == TOOL_OK) {
         /* The input's own line-ending style: that of its first line. */

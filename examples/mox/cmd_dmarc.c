@@ -227,9 +227,10 @@ static int run_check(int argc, char **argv)
         tool_json_key(&j, "dkim");
         tool_json_arr_begin(&j);
         const mox_dkim_verifier *v = mox_msgauth_dkim(m);
-        size_t nd = v ? mox_dkim_verifier_count(v) : 0;
+        const mox_dkim_verifier_outcome *dko = v ? mox_dkim_verifier_result(v) : NULL;
+        size_t nd = dko ? dko->count : 0;
         for (size_t i = 0; i < nd; i++) {
-            const mox_dkim_result *r = mox_dkim_verifier_result(v, i);
+            const mox_dkim_sig_result *r = dko->results[i];
             tool_json_obj_begin(&j);
             tool_json_key(&j, "result");
             tool_json_str(&j, mox_dkim_status_name(r->status));

@@ -342,11 +342,12 @@ static void reason_header(moxd_conn *c, const mox_dmarc_outcome *dm, const mox_s
         mox_buf_appendf(&t, " iprev=%s", mox_iprev_result_name(io->result));
     if (so)
         mox_buf_appendf(&t, " spf=%s", mox_spf_result_name(so->result));
-    size_t nd = dv ? mox_dkim_verifier_count(dv) : 0;
+    const mox_dkim_verifier_outcome *dko = dv ? mox_dkim_verifier_result(dv) : NULL;
+    size_t nd = dko ? dko->count : 0;
     if (!nd)
         mox_buf_append_str(&t, " dkim=none");
     for (size_t i = 0; i < nd; i++) {
-        const mox_dkim_result *r = mox_dkim_verifier_result(dv, i);
+        const mox_dkim_sig_result *r = dko->results[i];
         mox_buf_appendf(&t, " dkim=%s(%s)", mox_dkim_status_name(r->status),
                         r->domain ? r->domain : "?");
     }
@@ -591,12 +592,16 @@ static int prepare_submission(moxd_conn *c, char *err, size_t errlen)
         mox_dkim_signer *sg = NULL;
         mox_errinfo ei;
         int rc = n ? mox_dkim_signer_new(&sg, NULL, ps, n, &ei) : MOX_ERR_NOTFOUND;
+        int64_t took = 0;
         if (rc == MOX_OK)
-            rc = mox_dkim_signer_feed(sg, add.data ? add.data : (const unsigned char *)"", add.len);
+            took = mox_dkim_signer_feed(sg, add.data ? add.data : (const unsigned char *)"", add.len);
+        if (rc == MOX_OK && took >= 0)
+            took = mox_dkim_signer_feed(sg, c->msg.data, c->msg.len);
         if (rc == MOX_OK)
-            rc = mox_dkim_signer_feed(sg, c->msg.data, c->msg.len);
+            rc = took < 0 ? (int)took : mox_dkim_signer_eof(sg);
         if (rc == MOX_OK)
-            rc = mox_dkim_signer_finish(sg, &c->prefix, &ei);
+            rc = mox_buf_append(&c->prefix, mox_dkim_signer_result(sg)->fields,
+                                mox_dkim_signer_result(sg)->len);
         mox_dkim_signer_free(sg);
         if (rc != MOX_OK && n) {
             mox_buf_free(&add);

@@ -3,21 +3,24 @@
  * streaming signer, RSA (rsa-sha256; rsa-sha1 verified only when allowed)
  * and Ed25519 (ed25519-sha256).
  *
- * Both engines take the message in chunks of any size (down to one byte),
- * as it comes off the wire: CRLF line endings, the header section, an empty
- * line, the body. Only the header section is buffered (bounded by a
- * configurable limit); the body is canonicalised and hashed on the fly, so
- * a message of any size is handled in constant memory.
+ * Both are engines of the one contract (mox/engine.h): they take the
+ * message through feed (chunks of any size, down to one byte, as it comes
+ * off the wire: CRLF line endings, the header section, an empty line, the
+ * body) and eof, say what they wait for through want, and give a result
+ * once MOX_WANT_DONE is set. Only the header section is buffered (bounded
+ * by configurable limits); the body is canonicalised and hashed on the
+ * fly, so a message of any size is handled in constant memory.
  *
- * The verifier does no I/O: once the header section has been fed it asks
- * for key records (one TXT lookup per (selector, domain) pair) through
- * mox_dkim_verifier_next_query(), and the embedder answers with
- * mox_dkim_verifier_answer() whenever the answers arrive, before, during or
- * after the body. mox_dkim_verifier_resolve() and mox_dkim_verify_message()
- * are blocking conveniences over a mox_resolver.
+ * The verifier does no I/O: as soon as the header section is complete it
+ * hands out every key question at once (MOX_QUERY_DNS, TXT
+ * "<selector>._domainkey.<domain>", one per (selector, domain) pair)
+ * through mox_dkim_verifier_query, and takes the answers through
+ * mox_dkim_verifier_answer in any order, before, during or after the
+ * body. mox_dkim_verify_message is the blocking convenience over
+ * mox_engine_run.
  *
- * Results are per signature, in RFC 8601 words (pass, fail, neutral,
- * policy, temperror, permerror) with a short reason.
+ * Results are per signature, in RFC 8601 §2.7.1 words (pass, fail,
+ * neutral, policy, temperror, permerror) with a short reason.
  *
  * Threading: objects are not thread-safe; distinct objects are independent.
  * A mox_dkim_privkey may be shared by several signers only within one
@@ -28,6 +31,7 @@
 
 #include "core.h"
 #include "dns.h"
+#include "engine.h"
 
 MOX_BEGIN_DECLS
 
@@ -153,27 +157,37 @@ MOX_API void mox_dkim_key_free(mox_dkim_key *key);
 
 /* ------------------------------------------------------------ verifying */
 
-/* Verifier configuration. Initialise with MOX_DKIM_VERIFY_CONFIG_INIT. */
+/* Verifier configuration. Zero means the default in every field, so a
+ * zeroed struct with `size` set is valid; MOX_DKIM_VERIFY_CONFIG_INIT (or
+ * mox_dkim_verify_config_init) spells the defaults out. */
 typedef struct mox_dkim_verify_config {
     size_t size;                /* sizeof(mox_dkim_verify_config) */
-    const mox_env *env;         /* clock (t=, x=), logger; NULL: defaults */
-    int allow_rsa_sha1;         /* 0 (RFC 8301): rsa-sha1 gives "policy" */
-    unsigned min_rsa_bits;      /* smaller keys give "policy" (1024) */
-    unsigned max_rsa_bits;      /* larger keys give "permerror" (4096) */
-    size_t max_signatures;      /* signatures evaluated; more give "policy" (5) */
-    size_t max_header_bytes;    /* header section limit (256 KiB) */
-    size_t max_header_fields;   /* header field limit (1000) */
-    int64_t max_clock_skew;     /* seconds t= may lie in the future (300) */
+    const mox_env *env;         /* clock (t=, x=), logger, metrics; NULL: defaults */
+    int allow_rsa_sha1;         /* 0 (RFC 8301 §3.1): rsa-sha1 gives "policy" */
+    unsigned min_rsa_bits;      /* smaller keys give "policy" (0: 1024, RFC 8301 §3.2) */
+    unsigned max_rsa_bits;      /* larger keys give "permerror" (0: 4096, RFC 6376
+                                   §3.3.3 lets verifiers bound the key size) */
+    size_t max_signatures;      /* signatures evaluated; more give "policy" (0: 5;
+                                   RFC 6376 §6.1 lets verifiers limit them) */
+    size_t max_header_bytes;    /* header section limit (0: 256 KiB) */
+    size_t max_header_fields;   /* header field limit (0: 1000) */
+    int64_t max_clock_skew;     /* seconds t= may lie in the future (0: 300;
+                                   RFC 6376 §3.5 t=) */
 } mox_dkim_verify_config;
 
 #define MOX_DKIM_VERIFY_CONFIG_INIT \
     { sizeof(mox_dkim_verify_config), NULL, 0, 1024, 4096, 5, 256 * 1024, 1000, 300 }
 
-/* Result of one DKIM-Signature field, in the order the fields appear in
- * the message (top first). Owned by the verifier; valid until it is freed.
- * Strings are NUL-terminated; domain, selector, identity and algorithm are
- * NULL when the signature could not be parsed that far. */
-typedef struct mox_dkim_result {
+/* Function form of MOX_DKIM_VERIFY_CONFIG_INIT for bindings: fills the
+ * first `size` bytes of `cfg` (pass sizeof *cfg) with the defaults and
+ * sets cfg->size. NULL-safe; a size too small for the size member does
+ * nothing. */
+MOX_API void mox_dkim_verify_config_init(mox_dkim_verify_config *cfg, size_t size);
+
+/* Result of one DKIM-Signature field. Owned by the verifier; valid until
+ * it is freed. Strings are NUL-terminated; domain, selector, identity and
+ * algorithm are NULL when the signature could not be parsed that far. */
+typedef struct mox_dkim_sig_result {
     int status;                 /* mox_dkim_status */
     const char *reason;         /* short reason, e.g. "signature expired"; "" for pass */
     const char *detail;         /* more detail (parse error text), or "" */
@@ -192,63 +206,88 @@ typedef struct mox_dkim_result {
     int64_t timestamp;          /* t=, -1 when absent */
     int64_t expiration;         /* x=, -1 when absent */
     const mox_dkim_sig *sig;    /* parsed signature, or NULL */
-} mox_dkim_result;
+} mox_dkim_sig_result;
+
+/* The outcome of a verification: one result per DKIM-Signature field, in
+ * the order the fields appear in the message (top first). An array of
+ * pointers, so that mox_dkim_sig_result may grow without breaking
+ * programs built against an older header. Owned by the verifier. */
+typedef struct mox_dkim_verifier_outcome {
+    size_t count;                              /* 0: the message is unsigned */
+    const mox_dkim_sig_result *const *results; /* count entries */
+} mox_dkim_verifier_outcome;
 
 typedef struct mox_dkim_verifier mox_dkim_verifier;
 
-/* Creates a verifier. `cfg` may be NULL (defaults); it is copied (the env
- * it points to must outlive the verifier). */
-MOX_API int mox_dkim_verifier_new(mox_dkim_verifier **out, const mox_dkim_verify_config *cfg);
+/* Creates a verifier. `cfg` may be NULL (defaults); it is copied up to its
+ * size (the env it points to must outlive the verifier). Errors, with `ei`
+ * filled: MOX_ERR_INVAL (NULL out; cfg->size smaller than the size
+ * member), MOX_ERR_NOMEM. */
+MOX_API int mox_dkim_verifier_new(mox_dkim_verifier **out, const mox_dkim_verify_config *cfg,
+                                  mox_errinfo *ei);
+/* NULL-safe. */
 MOX_API void mox_dkim_verifier_free(mox_dkim_verifier *v);
 
-/* Feeds the next `len` bytes of the message (any split). Returns MOX_OK,
- * MOX_ERR_LIMIT when the header section exceeds the configured limits (the
- * verifier is then unusable), MOX_ERR_STATE after mox_dkim_verifier_end,
- * MOX_ERR_NOMEM. */
-MOX_API int mox_dkim_verifier_feed(mox_dkim_verifier *v, const void *data, size_t len);
+/* MOX_WANT_* bits: READ until eof; QUERY while a key question was not
+ * handed out; ANSWER while one handed out is unanswered; DONE once eof
+ * was fed and every question answered (then the result is final). 0 once
+ * the verifier failed (MOX_ERR_LIMIT or MOX_ERR_NOMEM from feed, eof or
+ * answer): it then takes nothing more and gives no result. */
+MOX_API unsigned mox_dkim_verifier_want(const mox_dkim_verifier *v);
+
+/* Feeds the next `len` bytes of the message (any split). Takes them all:
+ * returns `len`. Errors (recorded for mox_engine_error): MOX_ERR_INVAL
+ * (NULL v, NULL data with len > 0), MOX_ERR_STATE (after eof or failure),
+ * MOX_ERR_LIMIT (the header section exceeds max_header_bytes or
+ * max_header_fields; the verifier has failed), MOX_ERR_NOMEM (failed). */
+MOX_API int64_t mox_dkim_verifier_feed(mox_dkim_verifier *v, const void *data, size_t len);
 
 /* Marks the end of the message. A message without an empty line is all
- * header. */
-MOX_API int mox_dkim_verifier_end(mox_dkim_verifier *v);
+ * header (RFC 5322 §3.5: the body is optional). Errors as feed. */
+MOX_API int mox_dkim_verifier_eof(mox_dkim_verifier *v);
 
-/* Gives the next key record still to be looked up: the TXT name
- * "<selector>._domainkey.<domain>" (no trailing dot; valid until that name
- * is answered or the verifier is freed). Returns MOX_OK, MOX_ERR_AGAIN when
- * the header section is not complete yet, or MOX_ERR_NOTFOUND when no
- * lookup is outstanding. A name is given once until it is answered (call
- * again to get the next one); each (selector, domain) pair is asked once. */
-MOX_API int mox_dkim_verifier_next_query(mox_dkim_verifier *v, const char **name);
+/* Hands out the next key question not handed out yet: kind MOX_QUERY_DNS,
+ * u.dns.type MOX_DNS_TXT, u.dns.name "<selector>._domainkey.<domain>"
+ * (RFC 6376 §3.6.2.1; lowercase, no trailing dot). Every question is
+ * known once the header section is complete, so all can be asked at
+ * once; each (selector, domain) pair is asked once however many
+ * signatures share it. The query's strings belong to the verifier and
+ * stay valid until the question is answered or the verifier freed.
+ * Returns MOX_OK, MOX_ERR_AGAIN (nothing to ask now: the header section
+ * is not complete, or every question was handed out), MOX_ERR_INVAL. */
+MOX_API int mox_dkim_verifier_query(mox_dkim_verifier *v, mox_query *q);
 
-/* Answers the lookup of `name` (as given by next_query) with a DNS answer
- * (copied; the caller keeps ownership). NXDOMAIN and NODATA give
- * "permerror (no key)", other failures "temperror". MOX_ERR_NOTFOUND if
- * `name` was not asked or was already answered. */
-MOX_API int mox_dkim_verifier_answer(mox_dkim_verifier *v, const char *name,
-                                     const mox_dns_answer *ans);
+/* Answers the question a->id names (any order; `a` is lent: the verifier
+ * copies what it keeps). NXDOMAIN and NODATA make the signatures that
+ * use the key "permerror (no key for signature)" (RFC 6376 §6.1.2 step
+ * 3), more than one TXT record "permerror" (§3.6.2.2), every other
+ * failure "temperror (key unavailable)". Errors (recorded for
+ * mox_engine_error, the verifier unchanged): MOX_ERR_INVAL (NULL answer,
+ * not a DNS answer, a type other than TXT), MOX_ERR_NOTFOUND (no
+ * question with that id), MOX_ERR_STATE (answered already, or not handed
+ * out yet); MOX_ERR_NOMEM (the verifier has failed). */
+MOX_API int mox_dkim_verifier_answer(mox_dkim_verifier *v, const mox_answer *a);
 
-/* Same with plain values: `status` a mox_dns_status, `txt` the TXT records
- * at the name (each the concatenation of its strings). */
-MOX_API int mox_dkim_verifier_answer_txt(mox_dkim_verifier *v, const char *name, int status,
-                                         const char *const *txt, const size_t *txt_len,
-                                         size_t ntxt);
+/* The outcome, or NULL until MOX_WANT_DONE is set (and after a failure).
+ * Owned by the verifier, valid until it is freed. */
+MOX_API const mox_dkim_verifier_outcome *mox_dkim_verifier_result(const mox_dkim_verifier *v);
 
-/* 1 when every result is final (end fed and every lookup answered). */
-MOX_API int mox_dkim_verifier_done(const mox_dkim_verifier *v);
+/* The generic view (mox/engine.h): lives inside `v`, never freed on its
+ * own. NULL for NULL. */
+MOX_API mox_engine *mox_dkim_verifier_engine(mox_dkim_verifier *v);
 
-/* Number of DKIM-Signature fields (0 for an unsigned message) and the
- * result of the i-th. Results are final only once done() is 1; before,
- * they read "temperror" with reason "incomplete". */
-MOX_API size_t mox_dkim_verifier_count(const mox_dkim_verifier *v);
-MOX_API const mox_dkim_result *mox_dkim_verifier_result(const mox_dkim_verifier *v, size_t i);
-
-/* Blocking helper: answers every outstanding lookup through `r`
- * (mox_dns_lookup). The header section must be complete. */
-MOX_API int mox_dkim_verifier_resolve(mox_dkim_verifier *v, const mox_resolver *r);
-
-/* Blocking helper: verifies a whole message held in memory. On MOX_OK *out
- * holds a finished verifier to read results from (free it). */
+/* Blocking convenience: verifies a whole message held in memory, asking
+ * the key questions through `r` with mox_engine_run (all handed out
+ * before any is waited for, so a resolver with a wait() runs them in
+ * parallel; a lookup the resolver cannot start is a DNS failure,
+ * "temperror"). On MOX_OK *out holds a finished verifier to read the
+ * result from (free it). Errors, with `ei` filled and *out NULL:
+ * MOX_ERR_INVAL (NULL out or r, NULL msg with len > 0), MOX_ERR_LIMIT
+ * (header section over the limits), MOX_ERR_NOMEM, or an error of the
+ * resolver's wait(). */
 MOX_API int mox_dkim_verify_message(const mox_dkim_verify_config *cfg, const mox_resolver *r,
-                                    const void *msg, size_t len, mox_dkim_verifier **out);
+                                    const void *msg, size_t len, mox_dkim_verifier **out,
+                                    mox_errinfo *ei);
 
 /* ------------------------------------------------------------ keys */
 
@@ -290,7 +329,9 @@ MOX_API int mox_dkim_txt_rr(const char *selector, const char *domain, const char
 #define MOX_DKIM_DEFAULT_HEADERS \
     "From:To:Cc:Bcc:Reply-To:References:In-Reply-To:Subject:Date:Message-ID:Content-Type"
 
-/* One signature to add. Initialise with MOX_DKIM_SIGN_PARAMS_INIT. */
+/* One signature to add. Initialise with MOX_DKIM_SIGN_PARAMS_INIT (or
+ * mox_dkim_sign_params_init): unlike a config, the flags here are plain
+ * choices, and the defaults below are not all zero. */
 typedef struct mox_dkim_sign_params {
     size_t size;                 /* sizeof(mox_dkim_sign_params) */
     const mox_dkim_privkey *key; /* required; must outlive the signer */
@@ -310,34 +351,72 @@ typedef struct mox_dkim_sign_params {
     { sizeof(mox_dkim_sign_params), NULL, NULL, NULL, NULL, MOX_DKIM_RELAXED, MOX_DKIM_RELAXED, \
       NULL, 1, 1, 0, 0 }
 
-/* Signer limits; NULL config gives the defaults. */
+/* Function form of MOX_DKIM_SIGN_PARAMS_INIT (pass sizeof *p); as
+ * mox_dkim_verify_config_init. */
+MOX_API void mox_dkim_sign_params_init(mox_dkim_sign_params *p, size_t size);
+
+/* Signer limits. Zero means the default in every field; NULL config gives
+ * the defaults. */
 typedef struct mox_dkim_sign_config {
     size_t size;                /* sizeof(mox_dkim_sign_config) */
     const mox_env *env;         /* clock for t=; NULL: defaults */
-    size_t max_header_bytes;    /* 256 KiB */
-    size_t max_header_fields;   /* 1000 */
+    size_t max_header_bytes;    /* 0: 256 KiB */
+    size_t max_header_fields;   /* 0: 1000 */
 } mox_dkim_sign_config;
 
 #define MOX_DKIM_SIGN_CONFIG_INIT { sizeof(mox_dkim_sign_config), NULL, 256 * 1024, 1000 }
 
+/* Function form of MOX_DKIM_SIGN_CONFIG_INIT (pass sizeof *cfg). */
+MOX_API void mox_dkim_sign_config_init(mox_dkim_sign_config *cfg, size_t size);
+
+/* The signer's result: the DKIM-Signature header fields (CRLF line ends,
+ * folded to 78 columns, each ending in CRLF), in the order they are to be
+ * prepended to the message. `fields` is NUL-terminated and owned by the
+ * signer, valid until it is freed. */
+typedef struct mox_dkim_signer_outcome {
+    const char *fields;
+    size_t len;   /* bytes of `fields` without the NUL */
+    size_t count; /* number of fields (the n given to _new) */
+} mox_dkim_signer_outcome;
+
 typedef struct mox_dkim_signer mox_dkim_signer;
 
 /* Creates a signer adding `n` signatures (1..16) in one pass over the
- * message. Params are validated and copied (keys are referenced).
- * MOX_ERR_INVAL with ei for bad params. */
+ * message. `cfg` may be NULL; it and the params are copied up to their
+ * sizes (keys are referenced, not copied). Errors, with `ei` filled:
+ * MOX_ERR_INVAL (NULL out, NULL params, n outside 1..16, a size smaller
+ * than the size member, missing key/domain/selector, unknown
+ * canonicalisation, bad domain, selector or identity, a header list
+ * without From or with an empty or invalid name: ei->detail a
+ * MOX_DKIM_ERR_* code where one applies), MOX_ERR_NOMEM. */
 MOX_API int mox_dkim_signer_new(mox_dkim_signer **out, const mox_dkim_sign_config *cfg,
                                 const mox_dkim_sign_params *params, size_t n, mox_errinfo *ei);
+/* NULL-safe. */
 MOX_API void mox_dkim_signer_free(mox_dkim_signer *s);
 
-/* Feeds the message, any split. MOX_ERR_LIMIT when the header section
- * exceeds the limits. */
-MOX_API int mox_dkim_signer_feed(mox_dkim_signer *s, const void *data, size_t len);
+/* MOX_WANT_READ until eof, then MOX_WANT_DONE (0 once the signer failed). */
+MOX_API unsigned mox_dkim_signer_want(const mox_dkim_signer *s);
 
-/* Ends the message and appends the DKIM-Signature header fields (CRLF line
- * ends, folded to 78 columns, each ending in CRLF) to `out`, in the order
- * they are to be prepended to the message. MOX_ERR_SYNTAX with ei when the
- * message has no From field. Can be called once. */
-MOX_API int mox_dkim_signer_finish(mox_dkim_signer *s, mox_buf *out, mox_errinfo *ei);
+/* Feeds the message, any split; takes every byte (returns `len`). Errors
+ * (recorded for mox_engine_error): MOX_ERR_INVAL, MOX_ERR_STATE (after
+ * eof or failure), MOX_ERR_LIMIT (the header section exceeds the limits;
+ * the signer has failed), MOX_ERR_NOMEM. */
+MOX_API int64_t mox_dkim_signer_feed(mox_dkim_signer *s, const void *data, size_t len);
+
+/* Ends the message and computes the signatures (RFC 6376 §5). Errors
+ * (recorded for mox_engine_error, which then has ei.detail): MOX_ERR_STATE
+ * (second eof, or after a failure), MOX_ERR_SYNTAX (the message has no
+ * From field, which RFC 6376 §5.4 requires to be signed;
+ * MOX_DKIM_ERR_HEADERS), MOX_ERR_LIMIT (header section over the limits,
+ * or a value too long for a field), MOX_ERR_CRYPTO (the key failed to
+ * sign), MOX_ERR_NOMEM. After any error the signer has failed. */
+MOX_API int mox_dkim_signer_eof(mox_dkim_signer *s);
+
+/* The fields, or NULL until MOX_WANT_DONE is set. Owned by the signer. */
+MOX_API const mox_dkim_signer_outcome *mox_dkim_signer_result(const mox_dkim_signer *s);
+
+/* The generic view (mox/engine.h); NULL for NULL. */
+MOX_API mox_engine *mox_dkim_signer_engine(mox_dkim_signer *s);
 
 MOX_END_DECLS
 

@@ -1,6 +1,7 @@
 /* The signer (RFC 6376 §5): one pass over the message for any number of
  * keys; the header section is buffered, the body hashed as it streams. */
 #include "dkim_priv.h"
+#include "engine/engine_priv.h"
 
 #define MAX_SPECS 16
 #define LINE_MAX_COLS 78
@@ -17,15 +18,46 @@ struct spec {
     int body;
 };
 
+enum { PH_HEADER = 0, PH_BODY = 1, PH_DONE = 2, PH_FAILED = -1 };
+
 struct mox_dkim_signer {
+    mox_engine eng;
     mox_dkim_sign_config cfg;
     moxi_dkim_hdrs hdrs;
-    int phase; /* 0 header, 1 body, 2 finished, -1 broken */
+    int phase;
     struct spec *specs;
     size_t nspecs;
     moxi_dkim_body *bodies;
     size_t nbodies;
+    mox_buf fields;                  /* the result's bytes */
+    mox_dkim_signer_outcome outcome; /* valid in PH_DONE */
 };
+
+static const moxi_engine_ops signer_ops;
+
+void mox_dkim_sign_config_init(mox_dkim_sign_config *cfg, size_t size)
+{
+    if (!cfg || size < sizeof(size_t))
+        return;
+    mox_dkim_sign_config def = MOX_DKIM_SIGN_CONFIG_INIT;
+    size_t n = size < sizeof def ? size : sizeof def;
+    memcpy(cfg, &def, n);
+    if (size > n)
+        memset((char *)cfg + n, 0, size - n);
+    cfg->size = size;
+}
+
+void mox_dkim_sign_params_init(mox_dkim_sign_params *p, size_t size)
+{
+    if (!p || size < sizeof(size_t))
+        return;
+    mox_dkim_sign_params def = MOX_DKIM_SIGN_PARAMS_INIT;
+    size_t n = size < sizeof def ? size : sizeof def;
+    memcpy(p, &def, n);
+    if (size > n)
+        memset((char *)p + n, 0, size - n);
+    p->size = size;
+}
 
 static void spec_clear(struct spec *s)
 {
@@ -48,6 +80,7 @@ void mox_dkim_signer_free(mox_dkim_signer *s)
     for (size_t i = 0; i < s->nbodies; i++)
         moxi_dkim_body_free(&s->bodies[i]);
     mox_free(s->bodies);
+    mox_buf_free(&s->fields);
     mox_free(s);
 }
 
@@ -97,7 +130,10 @@ static int spec_init(mox_dkim_signer *s, struct spec *sp, const mox_dkim_sign_pa
                      mox_errinfo *ei)
 {
     mox_dkim_sign_params p = MOX_DKIM_SIGN_PARAMS_INIT;
-    memcpy(&p, pin, pin->size < sizeof p ? pin->size : sizeof p);
+    if (pin->size < sizeof(size_t))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "params size %zu is too small",
+                         pin->size);
+    moxi_copy_sized(&p, pin, sizeof p);
     if (!p.key || !p.domain || !p.selector)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "key, domain and selector are required");
     if ((p.header_canon != MOX_DKIM_SIMPLE && p.header_canon != MOX_DKIM_RELAXED) ||
@@ -149,17 +185,26 @@ int mox_dkim_signer_new(mox_dkim_signer **out, const mox_dkim_sign_config *cfg,
                         const mox_dkim_sign_params *params, size_t n, mox_errinfo *ei)
 {
     if (!out)
-        return MOX_ERR_INVAL;
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dkim signer: NULL out");
     *out = NULL;
     if (!params || n == 0 || n > MAX_SPECS)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "1 to %d signatures per signer", MAX_SPECS);
+    if (cfg && cfg->size < sizeof(size_t))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dkim signer: config size %zu is too small",
+                         cfg->size);
     mox_dkim_signer *s = mox_calloc(1, sizeof *s);
     if (!s)
-        return MOX_ERR_NOMEM;
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
     mox_dkim_sign_config def = MOX_DKIM_SIGN_CONFIG_INIT;
     s->cfg = def;
     moxi_copy_sized(&s->cfg, cfg, sizeof def);
+    /* zero means the default */
+    if (!s->cfg.max_header_bytes)
+        s->cfg.max_header_bytes = def.max_header_bytes;
+    if (!s->cfg.max_header_fields)
+        s->cfg.max_header_fields = def.max_header_fields;
     moxi_dkim_hdrs_init(&s->hdrs, s->cfg.max_header_bytes, s->cfg.max_header_fields);
+    moxi_engine_init(&s->eng, &signer_ops, s);
     s->specs = mox_calloc(n, sizeof *s->specs);
     s->bodies = mox_calloc(n, sizeof *s->bodies);
     int rc = s->specs && s->bodies ? MOX_OK : MOX_ERR_NOMEM;
@@ -169,34 +214,64 @@ int mox_dkim_signer_new(mox_dkim_signer **out, const mox_dkim_sign_config *cfg,
     }
     if (rc) {
         mox_dkim_signer_free(s);
+        if (rc == MOX_ERR_NOMEM)
+            return moxi_fail(ei, rc, 0, SIZE_MAX, "out of memory");
+        if (ei)
+            ei->code = rc; /* a domain error reads MOX_ERR_INVAL here */
         return rc;
     }
     *out = s;
     return MOX_OK;
 }
 
-int mox_dkim_signer_feed(mox_dkim_signer *s, const void *data, size_t len)
+/* Puts the signer into its failed state and records why. */
+static int broken(mox_dkim_signer *s, int rc, int detail, const char *what)
 {
-    if (!s || (!data && len))
+    s->phase = PH_FAILED;
+    if (rc == MOX_ERR_LIMIT)
+        moxi_engine_fail(&s->eng, rc,
+                         "%s: the header section exceeds %zu bytes or %zu fields, "
+                         "or a value is too long for a field",
+                         what, s->cfg.max_header_bytes, s->cfg.max_header_fields);
+    else if (rc == MOX_ERR_SYNTAX)
+        moxi_engine_fail(&s->eng, rc, "the message has no From header field");
+    else if (rc == MOX_ERR_CRYPTO)
+        moxi_engine_fail(&s->eng, rc, "signing failed");
+    else
+        moxi_engine_fail(&s->eng, rc, "%s: %s", what, mox_strerror(rc));
+    s->eng.err.detail = detail;
+    return rc;
+}
+
+static int misuse(mox_dkim_signer *s, const char *what)
+{
+    return moxi_engine_fail(&s->eng, MOX_ERR_STATE, "%s %s", what,
+                            s->phase == PH_FAILED ? "after a failure" : "after eof");
+}
+
+int64_t mox_dkim_signer_feed(mox_dkim_signer *s, const void *data, size_t len)
+{
+    if (!s)
         return MOX_ERR_INVAL;
-    if (s->phase < 0 || s->phase == 2)
-        return MOX_ERR_STATE;
+    if (!data && len)
+        return moxi_engine_fail(&s->eng, MOX_ERR_INVAL, "feed of NULL data");
+    if (s->phase == PH_FAILED || s->phase == PH_DONE)
+        return misuse(s, "feed");
     const unsigned char *p = data;
-    if (s->phase == 0) {
+    size_t left = len;
+    if (s->phase == PH_HEADER) {
         size_t used;
-        int rc = moxi_dkim_hdrs_feed(&s->hdrs, p, len, &used);
-        if (rc) {
-            s->phase = -1;
-            return rc;
-        }
+        int rc = moxi_dkim_hdrs_feed(&s->hdrs, p, left, &used);
+        if (rc)
+            return broken(s, rc, 0, "feed");
         if (s->hdrs.complete)
-            s->phase = 1;
+            s->phase = PH_BODY;
         p += used;
-        len -= used;
+        left -= used;
     }
-    for (size_t i = 0; i < s->nbodies && len; i++)
-        moxi_dkim_body_feed(&s->bodies[i], p, len);
-    return MOX_OK;
+    for (size_t i = 0; i < s->nbodies && left; i++)
+        moxi_dkim_body_feed(&s->bodies[i], p, left);
+    return (int64_t)len;
 }
 
 /* Builds the field text line by line. A fold is "\r\n " and goes only
@@ -386,33 +461,62 @@ static int sign_one(mox_dkim_signer *s, const struct spec *sp, int64_t now, mox_
     return rc;
 }
 
-int mox_dkim_signer_finish(mox_dkim_signer *s, mox_buf *out, mox_errinfo *ei)
+int mox_dkim_signer_eof(mox_dkim_signer *s)
 {
-    if (!s || !out)
+    if (!s)
         return MOX_ERR_INVAL;
-    if (s->phase < 0 || s->phase == 2)
-        return MOX_ERR_STATE;
+    if (s->phase == PH_FAILED || s->phase == PH_DONE)
+        return misuse(s, "eof");
     int rc = MOX_OK;
-    if (s->phase == 0 && (rc = moxi_dkim_hdrs_end(&s->hdrs))) {
-        s->phase = -1;
-        return rc;
-    }
-    s->phase = 2;
+    if (s->phase == PH_HEADER && (rc = moxi_dkim_hdrs_end(&s->hdrs)))
+        return broken(s, rc, 0, "eof");
+    /* RFC 6376 §5.4: From must be signed, so it must be there */
     if (!count_fields(&s->hdrs, "From"))
-        return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_DKIM_ERR_HEADERS, SIZE_MAX,
-                         "the message has no From header field");
+        return broken(s, MOX_ERR_SYNTAX, MOX_DKIM_ERR_HEADERS, "eof");
     for (size_t i = 0; i < s->nbodies; i++)
         moxi_dkim_body_finish(&s->bodies[i]);
     int64_t now = mox_clock_wall_ns(s->cfg.env ? s->cfg.env->clock : NULL) / 1000000000;
-    size_t start = out->len;
     for (size_t i = 0; i < s->nspecs && rc == MOX_OK; i++)
-        rc = sign_one(s, &s->specs[i], now, out);
+        rc = sign_one(s, &s->specs[i], now, &s->fields);
+    if (rc == MOX_OK && !s->fields.data)
+        rc = MOX_ERR_NOMEM; /* cannot happen: every field has bytes */
     if (rc) {
-        out->len = start;
-        if (out->data)
-            out->data[start] = 0;
-        if (rc == MOX_ERR_CRYPTO)
-            moxi_fail(ei, rc, 0, SIZE_MAX, "signing failed");
+        mox_buf_free(&s->fields);
+        return broken(s, rc, 0, "eof");
     }
-    return rc;
+    s->outcome.fields = (const char *)s->fields.data;
+    s->outcome.len = s->fields.len;
+    s->outcome.count = s->nspecs;
+    s->phase = PH_DONE;
+    return MOX_OK;
 }
+
+unsigned mox_dkim_signer_want(const mox_dkim_signer *s)
+{
+    if (!s || s->phase == PH_FAILED)
+        return 0;
+    return s->phase == PH_DONE ? MOX_WANT_DONE : MOX_WANT_READ;
+}
+
+const mox_dkim_signer_outcome *mox_dkim_signer_result(const mox_dkim_signer *s)
+{
+    return s && s->phase == PH_DONE ? &s->outcome : NULL;
+}
+
+mox_engine *mox_dkim_signer_engine(mox_dkim_signer *s) { return s ? &s->eng : NULL; }
+
+/* ------------------------------------------------------------ generic view */
+
+static unsigned op_want(const void *self) { return mox_dkim_signer_want(self); }
+static int64_t op_feed(void *self, const void *p, size_t n)
+{
+    return mox_dkim_signer_feed(self, p, n);
+}
+static int op_eof(void *self) { return mox_dkim_signer_eof(self); }
+
+static const moxi_engine_ops signer_ops = {
+    .name = "dkim_signer",
+    .want = op_want,
+    .feed = op_feed,
+    .eof = op_eof,
+};

@@ -1,12 +1,12 @@
 /* The verifier engine (RFC 6376 §6): header section buffered, body hashed
- * as it streams, key records asked for and taken back through the step
- * API, results per signature. */
+ * as it streams, every key question handed out as soon as the header
+ * section is complete and answered in any order, results per signature. */
 #include "dkim_priv.h"
+#include "engine/engine_priv.h"
 
+/* One key record to look up: one per (selector, domain) pair. */
 struct lookup {
     char *name;
-    int asked;
-    int answered;
     int dns_status;
     size_t ntxt;
     mox_dkim_key *key;
@@ -20,36 +20,73 @@ struct vsig {
     int body;
     int lookup;
     char *detail;
-    mox_dkim_result res;
+    mox_dkim_sig_result res;
 };
 
+enum { PH_HEADER = 0, PH_BODY = 1, PH_ENDED = 2, PH_FAILED = -1 };
+
 struct mox_dkim_verifier {
+    mox_engine eng;
     mox_dkim_verify_config cfg;
     moxi_dkim_hdrs hdrs;
-    int phase; /* 0 header section, 1 body, 2 ended, -1 broken */
+    int phase;
     struct vsig *sigs;
     size_t nsigs;
+    const mox_dkim_sig_result **resp; /* outcome.results */
+    mox_dkim_verifier_outcome outcome;
     moxi_dkim_body *bodies;
     size_t nbodies;
     struct lookup *lookups;
     size_t nlookups;
+    moxi_qset qs;
     int finalized;
 };
 
-int mox_dkim_verifier_new(mox_dkim_verifier **out, const mox_dkim_verify_config *cfg)
+static const moxi_engine_ops verifier_ops;
+
+void mox_dkim_verify_config_init(mox_dkim_verify_config *cfg, size_t size)
+{
+    if (!cfg || size < sizeof(size_t))
+        return;
+    mox_dkim_verify_config def = MOX_DKIM_VERIFY_CONFIG_INIT;
+    size_t n = size < sizeof def ? size : sizeof def;
+    memcpy(cfg, &def, n);
+    if (size > n)
+        memset((char *)cfg + n, 0, size - n);
+    cfg->size = size;
+}
+
+int mox_dkim_verifier_new(mox_dkim_verifier **out, const mox_dkim_verify_config *cfg,
+                          mox_errinfo *ei)
 {
     if (!out)
-        return MOX_ERR_INVAL;
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dkim verifier: NULL out");
     *out = NULL;
+    if (cfg && cfg->size < sizeof(size_t))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX,
+                         "dkim verifier: config size %zu is too small", cfg->size);
     mox_dkim_verifier *v = mox_calloc(1, sizeof *v);
     if (!v)
-        return MOX_ERR_NOMEM;
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
     mox_dkim_verify_config def = MOX_DKIM_VERIFY_CONFIG_INIT;
-    v->cfg = def;
-    moxi_copy_sized(&v->cfg, cfg, sizeof def);
+    memset(&v->cfg, 0, sizeof v->cfg);
+    v->cfg.size = sizeof v->cfg;
+    moxi_copy_sized(&v->cfg, cfg ? cfg : &def, sizeof def);
+    /* zero means the default in every field */
+    if (!v->cfg.min_rsa_bits)
+        v->cfg.min_rsa_bits = def.min_rsa_bits;
     if (!v->cfg.max_rsa_bits)
-        v->cfg.max_rsa_bits = 4096;
+        v->cfg.max_rsa_bits = def.max_rsa_bits;
+    if (!v->cfg.max_signatures)
+        v->cfg.max_signatures = def.max_signatures;
+    if (!v->cfg.max_header_bytes)
+        v->cfg.max_header_bytes = def.max_header_bytes;
+    if (!v->cfg.max_header_fields)
+        v->cfg.max_header_fields = def.max_header_fields;
+    if (!v->cfg.max_clock_skew)
+        v->cfg.max_clock_skew = def.max_clock_skew;
     moxi_dkim_hdrs_init(&v->hdrs, v->cfg.max_header_bytes, v->cfg.max_header_fields);
+    moxi_engine_init(&v->eng, &verifier_ops, v);
     *out = v;
     return MOX_OK;
 }
@@ -64,6 +101,7 @@ void mox_dkim_verifier_free(mox_dkim_verifier *v)
         mox_free(v->sigs[i].detail);
     }
     mox_free(v->sigs);
+    mox_free(v->resp);
     for (size_t i = 0; i < v->nbodies; i++)
         moxi_dkim_body_free(&v->bodies[i]);
     mox_free(v->bodies);
@@ -73,6 +111,7 @@ void mox_dkim_verifier_free(mox_dkim_verifier *v)
         mox_dkim_key_free(v->lookups[i].key);
     }
     mox_free(v->lookups);
+    moxi_qset_clear(&v->qs);
     mox_free(v);
 }
 
@@ -95,6 +134,8 @@ static int body_for(mox_dkim_verifier *v, const mox_dkim_sig *sig)
     return (int)v->nbodies++;
 }
 
+/* The lookup of the signature's key record, shared by every signature
+ * with the same (selector, domain); a new one is asked at once. */
 static int lookup_for(mox_dkim_verifier *v, const mox_dkim_sig *sig)
 {
     mox_buf name = MOX_BUF_INIT;
@@ -108,10 +149,15 @@ static int lookup_for(mox_dkim_verifier *v, const mox_dkim_sig *sig)
         }
     struct lookup *l = &v->lookups[v->nlookups];
     memset(l, 0, sizeof *l);
+    size_t len = name.len;
     l->name = mox_buf_steal(&name, NULL);
     if (!l->name)
         return MOX_ERR_NOMEM;
-    return (int)v->nlookups++;
+    v->nlookups++;
+    rc = moxi_qset_dns(&v->qs, l->name, len, MOX_DNS_TXT, v->nlookups - 1, NULL);
+    if (rc)
+        return rc == MOX_ERR_NOMEM ? rc : MOX_ERR_LIMIT;
+    return (int)v->nlookups - 1;
 }
 
 static const char *parse_reason(int rc, int detail)
@@ -135,27 +181,31 @@ static const char *parse_reason(int rc, int detail)
 }
 
 /* The header section is complete: find and parse the signatures, set up
- * body hashers and key lookups. */
+ * body hashers and key questions. */
 static int start_body(mox_dkim_verifier *v)
 {
     const moxi_dkim_hdrs *h = &v->hdrs;
     size_t n = 0;
     for (size_t i = 0; i < h->nfields; i++)
         n += moxi_dkim_field_is(h, &h->fields[i], "DKIM-Signature", 14);
-    v->phase = 1;
+    v->phase = PH_BODY;
     if (!n)
         return MOX_OK;
     v->sigs = mox_calloc(n, sizeof *v->sigs);
+    v->resp = mox_calloc(n, sizeof *v->resp);
     v->bodies = mox_calloc(n, sizeof *v->bodies);
     v->lookups = mox_calloc(n, sizeof *v->lookups);
-    if (!v->sigs || !v->bodies || !v->lookups)
+    if (!v->sigs || !v->resp || !v->bodies || !v->lookups)
         return MOX_ERR_NOMEM;
+    v->outcome.results = v->resp;
     int64_t now = mox_clock_wall_ns(v->cfg.env ? v->cfg.env->clock : NULL) / 1000000000;
     for (size_t i = 0; i < h->nfields; i++) {
         const moxi_dkim_field *f = &h->fields[i];
         if (!moxi_dkim_field_is(h, f, "DKIM-Signature", 14))
             continue;
-        struct vsig *s = &v->sigs[v->nsigs++];
+        struct vsig *s = &v->sigs[v->nsigs];
+        v->resp[v->nsigs++] = &s->res;
+        v->outcome.count = v->nsigs;
         s->field = i;
         s->body = s->lookup = -1;
         s->res.header_canon = s->res.body_canon = -1;
@@ -212,30 +262,47 @@ static int start_body(mox_dkim_verifier *v)
     return MOX_OK;
 }
 
-int mox_dkim_verifier_feed(mox_dkim_verifier *v, const void *data, size_t len)
+/* Puts the verifier into its failed state and records why. */
+static int broken(mox_dkim_verifier *v, int rc, const char *what)
 {
-    if (!v || (!data && len))
+    v->phase = PH_FAILED;
+    if (rc == MOX_ERR_LIMIT)
+        return moxi_engine_fail(&v->eng, rc,
+                                "%s: the header section exceeds %zu bytes or %zu "
+                                "fields",
+                                what, v->cfg.max_header_bytes, v->cfg.max_header_fields);
+    return moxi_engine_fail(&v->eng, rc, "%s: %s", what, mox_strerror(rc));
+}
+
+static int misuse(mox_dkim_verifier *v, const char *what)
+{
+    return moxi_engine_fail(&v->eng, MOX_ERR_STATE, "%s %s", what,
+                            v->phase == PH_FAILED ? "after a failure" : "after eof");
+}
+
+int64_t mox_dkim_verifier_feed(mox_dkim_verifier *v, const void *data, size_t len)
+{
+    if (!v)
         return MOX_ERR_INVAL;
-    if (v->phase < 0)
-        return MOX_ERR_STATE;
-    if (v->phase == 2)
-        return MOX_ERR_STATE;
+    if (!data && len)
+        return moxi_engine_fail(&v->eng, MOX_ERR_INVAL, "feed of NULL data");
+    if (v->phase == PH_FAILED || v->phase == PH_ENDED)
+        return misuse(v, "feed");
     const unsigned char *p = data;
-    if (v->phase == 0) {
+    size_t left = len;
+    if (v->phase == PH_HEADER) {
         size_t used;
-        int rc = moxi_dkim_hdrs_feed(&v->hdrs, p, len, &used);
+        int rc = moxi_dkim_hdrs_feed(&v->hdrs, p, left, &used);
         if (rc == MOX_OK && v->hdrs.complete)
             rc = start_body(v);
-        if (rc) {
-            v->phase = -1;
-            return rc;
-        }
+        if (rc)
+            return broken(v, rc, "feed");
         p += used;
-        len -= used;
+        left -= used;
     }
-    for (size_t i = 0; i < v->nbodies && len; i++)
-        moxi_dkim_body_feed(&v->bodies[i], p, len);
-    return MOX_OK;
+    for (size_t i = 0; i < v->nbodies && left; i++)
+        moxi_dkim_body_feed(&v->bodies[i], p, left);
+    return (int64_t)len;
 }
 
 static int cmp_domain(const char *a, const char *b) { return strcmp(a, b); }
@@ -324,11 +391,8 @@ static void evaluate(mox_dkim_verifier *v, struct vsig *s)
 
 static void finalize(mox_dkim_verifier *v)
 {
-    if (v->finalized || v->phase != 2)
+    if (v->finalized || v->phase != PH_ENDED || moxi_qset_open(&v->qs))
         return;
-    for (size_t i = 0; i < v->nlookups; i++)
-        if (!v->lookups[i].answered)
-            return;
     const mox_env *env = v->cfg.env;
     for (size_t i = 0; i < v->nsigs; i++) {
         struct vsig *s = &v->sigs[i];
@@ -348,99 +412,60 @@ static void finalize(mox_dkim_verifier *v)
     v->finalized = 1;
 }
 
-int mox_dkim_verifier_end(mox_dkim_verifier *v)
+int mox_dkim_verifier_eof(mox_dkim_verifier *v)
 {
     if (!v)
         return MOX_ERR_INVAL;
-    if (v->phase < 0 || v->phase == 2)
-        return MOX_ERR_STATE;
-    if (v->phase == 0) {
+    if (v->phase == PH_FAILED || v->phase == PH_ENDED)
+        return misuse(v, "eof");
+    if (v->phase == PH_HEADER) {
         int rc = moxi_dkim_hdrs_end(&v->hdrs);
         if (rc == MOX_OK)
             rc = start_body(v);
-        if (rc) {
-            v->phase = -1;
-            return rc;
-        }
+        if (rc)
+            return broken(v, rc, "eof");
     }
     for (size_t i = 0; i < v->nbodies; i++)
         moxi_dkim_body_finish(&v->bodies[i]);
-    v->phase = 2;
+    v->phase = PH_ENDED;
     finalize(v);
     return MOX_OK;
 }
 
-int mox_dkim_verifier_next_query(mox_dkim_verifier *v, const char **name)
+unsigned mox_dkim_verifier_want(const mox_dkim_verifier *v)
 {
-    if (!v || !name)
-        return MOX_ERR_INVAL;
-    *name = NULL;
-    if (v->phase == 0)
+    if (!v || v->phase == PH_FAILED)
+        return 0;
+    unsigned w = moxi_qset_want(&v->qs);
+    if (v->phase != PH_ENDED)
+        w |= MOX_WANT_READ;
+    if (v->finalized)
+        w |= MOX_WANT_DONE;
+    return w;
+}
+
+int mox_dkim_verifier_query(mox_dkim_verifier *v, mox_query *q)
+{
+    if (!v || !q)
+        return v ? moxi_engine_fail(&v->eng, MOX_ERR_INVAL, "NULL query")
+                 : MOX_ERR_INVAL;
+    if (v->phase == PH_FAILED)
         return MOX_ERR_AGAIN;
-    for (size_t i = 0; i < v->nlookups; i++)
-        if (!v->lookups[i].asked && !v->lookups[i].answered) {
-            v->lookups[i].asked = 1;
-            *name = v->lookups[i].name;
-            return MOX_OK;
-        }
-    return MOX_ERR_NOTFOUND;
+    return moxi_qset_next(&v->qs, q);
 }
 
-static struct lookup *find_lookup(mox_dkim_verifier *v, const char *name)
+/* Takes the key record(s) of an answer. `txt` is only read when there is
+ * exactly one record. */
+static int take_key(mox_dkim_verifier *v, struct lookup *l, const mox_dns_answer *ans)
 {
-    size_t n = strlen(name);
-    if (n && name[n - 1] == '.')
-        n--;
-    for (size_t i = 0; i < v->nlookups; i++)
-        if (strlen(v->lookups[i].name) == n && moxi_memcaseeq(v->lookups[i].name, name, n) &&
-            !v->lookups[i].answered)
-            return &v->lookups[i];
-    return NULL;
-}
-
-/* `txt` is only read when there is exactly one record. */
-static int answer(mox_dkim_verifier *v, const char *name, int status, const char *const *txt,
-                  const size_t *txt_len, size_t ntxt)
-{
-    struct lookup *l = find_lookup(v, name);
-    if (!l)
-        return MOX_ERR_NOTFOUND;
-    if (status == MOX_DNS_NOERROR && ntxt == 1) {
-        mox_errinfo ei;
-        mox_errinfo_clear(&ei);
-        int rc = mox_dkim_key_parse(txt[0], txt_len[0], v->cfg.max_rsa_bits, &l->key, &ei);
-        if (rc == MOX_ERR_NOMEM)
-            return rc;
-        if (rc) {
-            if (!(l->key_err = moxi_strdup(ei.msg)))
-                return MOX_ERR_NOMEM;
-            l->key_rc = rc;
-        }
-    }
-    l->dns_status = status;
-    l->ntxt = ntxt;
-    l->answered = 1;
-    finalize(v);
-    return MOX_OK;
-}
-
-int mox_dkim_verifier_answer_txt(mox_dkim_verifier *v, const char *name, int status,
-                                 const char *const *txt, const size_t *txt_len, size_t ntxt)
-{
-    if (!v || !name || (ntxt && (!txt || !txt_len)))
-        return MOX_ERR_INVAL;
-    return answer(v, name, status, txt, txt_len, ntxt);
-}
-
-int mox_dkim_verifier_answer(mox_dkim_verifier *v, const char *name, const mox_dns_answer *ans)
-{
-    if (!v || !name || !ans)
-        return MOX_ERR_INVAL;
     size_t ntxt = 0;
     for (size_t i = 0; i < ans->nrr; i++)
         ntxt += ans->rr[i].type == MOX_DNS_TXT;
+    l->dns_status = ans->status;
+    l->ntxt = ans->status == MOX_DNS_NOERROR ? ntxt : 0;
     if (ans->status != MOX_DNS_NOERROR || ntxt != 1)
-        return answer(v, name, ans->status, NULL, NULL, ans->status == MOX_DNS_NOERROR ? ntxt : 0);
+        return MOX_OK;
+    /* RFC 6376 §3.6.2.2: the strings of the record are concatenated */
     mox_buf joined = MOX_BUF_INIT;
     int rc = MOX_OK;
     for (size_t i = 0; i < ans->nrr && rc == MOX_OK; i++) {
@@ -451,19 +476,64 @@ int mox_dkim_verifier_answer(mox_dkim_verifier *v, const char *name, const mox_d
             rc = mox_buf_append(&joined, rr->u.txt.str[k], rr->u.txt.len[k]);
     }
     if (rc == MOX_OK) {
-        const char *t = joined.data ? (const char *)joined.data : "";
-        size_t tl = joined.len;
-        rc = answer(v, name, MOX_DNS_NOERROR, &t, &tl, 1);
+        mox_errinfo ei;
+        mox_errinfo_clear(&ei);
+        rc = mox_dkim_key_parse(joined.data ? (const char *)joined.data : "", joined.len,
+                                v->cfg.max_rsa_bits, &l->key, &ei);
+        if (rc != MOX_OK && rc != MOX_ERR_NOMEM) {
+            l->key_rc = rc;
+            rc = (l->key_err = moxi_strdup(ei.msg)) ? MOX_OK : MOX_ERR_NOMEM;
+        }
     }
     mox_buf_free(&joined);
     return rc;
 }
 
-int mox_dkim_verifier_done(const mox_dkim_verifier *v) { return v && v->finalized; }
-
-size_t mox_dkim_verifier_count(const mox_dkim_verifier *v) { return v ? v->nsigs : 0; }
-
-const mox_dkim_result *mox_dkim_verifier_result(const mox_dkim_verifier *v, size_t i)
+int mox_dkim_verifier_answer(mox_dkim_verifier *v, const mox_answer *a)
 {
-    return v && i < v->nsigs ? &v->sigs[i].res : NULL;
+    if (!v)
+        return MOX_ERR_INVAL;
+    if (v->phase == PH_FAILED)
+        return misuse(v, "answer");
+    const moxi_qslot *slot;
+    int rc = moxi_qset_take(&v->qs, &v->eng, a, &slot);
+    if (rc)
+        return rc;
+    struct lookup *l = &v->lookups[slot->tag];
+    const mox_dns_answer *d = mox_answer_dns(a);
+    rc = take_key(v, l, d);
+    if (rc)
+        return broken(v, rc, "answer");
+    finalize(v);
+    return MOX_OK;
 }
+
+const mox_dkim_verifier_outcome *mox_dkim_verifier_result(const mox_dkim_verifier *v)
+{
+    return v && v->finalized ? &v->outcome : NULL;
+}
+
+mox_engine *mox_dkim_verifier_engine(mox_dkim_verifier *v) { return v ? &v->eng : NULL; }
+
+/* ------------------------------------------------------------ generic view */
+
+static unsigned op_want(const void *self) { return mox_dkim_verifier_want(self); }
+static int64_t op_feed(void *self, const void *p, size_t n)
+{
+    return mox_dkim_verifier_feed(self, p, n);
+}
+static int op_eof(void *self) { return mox_dkim_verifier_eof(self); }
+static int op_query(void *self, mox_query *q) { return mox_dkim_verifier_query(self, q); }
+static int op_answer(void *self, const mox_answer *a)
+{
+    return mox_dkim_verifier_answer(self, a);
+}
+
+static const moxi_engine_ops verifier_ops = {
+    .name = "dkim_verifier",
+    .want = op_want,
+    .feed = op_feed,
+    .eof = op_eof,
+    .query = op_query,
+    .answer = op_answer,
+};

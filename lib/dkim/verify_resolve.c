@@ -1,46 +1,33 @@
-/* Blocking conveniences over a mox_resolver. Kept apart from the engine
- * so that embedders driving the step API do not link the DNS module. */
+/* The blocking convenience: a whole message in memory, its key questions
+ * answered through a resolver by the one engine loop (mox_engine_run). */
 #include "dkim_priv.h"
 
-int mox_dkim_verifier_resolve(mox_dkim_verifier *v, const mox_resolver *r)
-{
-    if (!v || !r)
-        return MOX_ERR_INVAL;
-    const char *name;
-    int rc;
-    while ((rc = mox_dkim_verifier_next_query(v, &name)) == MOX_OK) {
-        mox_dns_answer *ans = NULL;
-        rc = mox_dns_lookup(r, name, MOX_DNS_TXT, &ans);
-        if (rc == MOX_ERR_NOMEM)
-            return rc;
-        if (rc) {
-            /* The resolver could not even start: as a failed lookup. */
-            rc = mox_dkim_verifier_answer_txt(v, name, MOX_DNS_NETERR, NULL, NULL, 0);
-        } else {
-            rc = mox_dkim_verifier_answer(v, name, ans);
-            mox_dns_answer_free(ans);
-        }
-        if (rc)
-            return rc;
-    }
-    return rc == MOX_ERR_NOTFOUND ? MOX_OK : rc;
-}
-
 int mox_dkim_verify_message(const mox_dkim_verify_config *cfg, const mox_resolver *r,
-                            const void *msg, size_t len, mox_dkim_verifier **out)
+                            const void *msg, size_t len, mox_dkim_verifier **out,
+                            mox_errinfo *ei)
 {
-    if (!out || !r || (!msg && len))
-        return MOX_ERR_INVAL;
+    if (!out)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dkim verify: NULL out");
     *out = NULL;
+    if (!r || (!msg && len))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "dkim verify: NULL resolver or message");
     mox_dkim_verifier *v;
-    int rc = mox_dkim_verifier_new(&v, cfg);
+    int rc = mox_dkim_verifier_new(&v, cfg, ei);
     if (rc)
         return rc;
-    rc = mox_dkim_verifier_feed(v, msg, len);
-    if (rc == MOX_OK)
-        rc = mox_dkim_verifier_end(v);
-    if (rc == MOX_OK)
-        rc = mox_dkim_verifier_resolve(v, r);
+    mox_engine *g = mox_dkim_verifier_engine(v);
+    int64_t n = mox_dkim_verifier_feed(v, msg, len);
+    rc = n < 0 ? (int)n : mox_dkim_verifier_eof(v);
+    if (rc) {
+        const mox_errinfo *e = mox_engine_error(g);
+        moxi_fail(ei, rc, 0, SIZE_MAX, "%s", e->msg);
+    } else {
+        mox_io io = MOX_IO_INIT;
+        io.resolver = r;
+        rc = mox_engine_run(g, &io, ei);
+        if (rc == MOX_OK && !mox_dkim_verifier_result(v))
+            rc = moxi_fail(ei, MOX_ERR_STATE, 0, SIZE_MAX, "dkim verify: not finished");
+    }
     if (rc) {
         mox_dkim_verifier_free(v);
         return rc;

@@ -403,7 +403,8 @@ static int add_target(mox_answer *a, const char *owner, uint16_t type, uint32_t 
     if (!target || check_name(target, &tn) != MOX_OK)
         return MOX_ERR_INVAL;
     unsigned char rd[2 + MOXI_DNS_TEXT_MAX + 1];
-    memcpy(rd, prefix, plen);
+    if (plen)
+        memcpy(rd, prefix, plen);
     memcpy(rd + plen, target, tn);
     rd[plen + tn] = 0;
     return add_rec(a, owner, type, ttl, rd, plen + tn + 1);

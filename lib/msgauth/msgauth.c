@@ -20,6 +20,7 @@ struct mox_msgauth {
     int dkim_limit;         /* DKIM refused the header section */
     int pending;            /* Q_* of the asked question */
     char *dkim_name;        /* pending DKIM key name (copy) */
+    uint32_t dkim_id;       /* its question id */
     int failed;
     int done;
 };
@@ -45,9 +46,7 @@ int mox_msgauth_new(mox_msgauth **out, const mox_msgauth_config *cfg, const char
         rc = mox_spf_new(&m->spf, m->cfg.spf, ip, mail_from ? mail_from : "", helo,
                          MOX_SPF_ID_MAILFROM, ei);
     if (rc == MOX_OK) {
-        rc = mox_dkim_verifier_new(&m->dkim, m->cfg.dkim);
-        if (rc != MOX_OK)
-            moxi_fail(ei, rc, 0, SIZE_MAX, "dkim: %s", mox_strerror(rc));
+        rc = mox_dkim_verifier_new(&m->dkim, m->cfg.dkim, ei);
     }
     if (rc != MOX_OK) {
         mox_msgauth_free(m);
@@ -109,7 +108,8 @@ int mox_msgauth_feed(mox_msgauth *m, const void *data, size_t len)
         return MOX_ERR_NOMEM;
     int rc = keep_header(m, data, len);
     if (rc == MOX_OK && !m->dkim_limit) {
-        rc = mox_dkim_verifier_feed(m->dkim, data, len);
+        int64_t took = mox_dkim_verifier_feed(m->dkim, data, len);
+        rc = took < 0 ? (int)took : MOX_OK;
         if (rc == MOX_ERR_LIMIT) {
             m->dkim_limit = 1;
             return rc;
@@ -130,7 +130,7 @@ int mox_msgauth_end(mox_msgauth *m)
     m->header_done = 1;
     if (m->dkim_limit)
         return MOX_OK;
-    int rc = mox_dkim_verifier_end(m->dkim);
+    int rc = mox_dkim_verifier_eof(m->dkim);
     if (rc == MOX_ERR_NOMEM)
         m->failed = 1;
     return rc;
@@ -164,7 +164,7 @@ static int dkim_to_dmarc(int s)
 
 static int dkim_final(const mox_msgauth *m)
 {
-    return m->dkim_limit || mox_dkim_verifier_done(m->dkim);
+    return m->dkim_limit || mox_dkim_verifier_result(m->dkim);
 }
 
 static int start_dmarc(mox_msgauth *m)
@@ -175,9 +175,10 @@ static int start_dmarc(mox_msgauth *m)
     const mox_spf_outcome *so = mox_spf_get(m->spf);
     if (so)
         rc = mox_dmarc_set_spf(m->dmarc, spf_to_dmarc(so->result), so->domain);
-    size_t n = m->dkim_limit ? 0 : mox_dkim_verifier_count(m->dkim);
+    const mox_dkim_verifier_outcome *dko = m->dkim_limit ? NULL : mox_dkim_verifier_result(m->dkim);
+    size_t n = dko ? dko->count : 0;
     for (size_t i = 0; rc == MOX_OK && i < n; i++) {
-        const mox_dkim_result *r = mox_dkim_verifier_result(m->dkim, i);
+        const mox_dkim_sig_result *r = dko->results[i];
         rc = mox_dmarc_add_dkim(m->dmarc, dkim_to_dmarc(r->status), r->domain, r->selector);
     }
     return rc;
@@ -216,24 +217,23 @@ int mox_msgauth_step(mox_msgauth *m, const char **name, uint16_t *type)
         }
     }
     if (!m->dkim_limit && m->pending == Q_NONE) {
-        const char *kn;
-        rc = mox_dkim_verifier_next_query(m->dkim, &kn);
+        mox_query kq;
+        rc = mox_dkim_verifier_query(m->dkim, &kq);
         if (rc == MOX_OK) {
-            char *c = moxi_strdup(kn);
+            char *c = moxi_strdup(kq.u.dns.name);
             if (!c) {
                 rc = MOX_ERR_NOMEM;
                 goto fail;
             }
             mox_free(m->dkim_name);
             m->dkim_name = c;
+            m->dkim_id = kq.id;
             m->pending = Q_DKIM;
             *name = c;
             *type = MOX_DNS_TXT;
             return MOX_MSGAUTH_NEED_DNS;
         }
-        if (rc == MOX_ERR_AGAIN)
-            return MOX_MSGAUTH_NEED_MESSAGE;
-        if (rc != MOX_ERR_NOTFOUND)
+        if (rc != MOX_ERR_AGAIN)
             goto fail;
     }
     if (!m->ended || !dkim_final(m))
@@ -268,9 +268,14 @@ int mox_msgauth_feed_dns(mox_msgauth *m, const mox_dns_answer *ans)
     switch (m->pending) {
     case Q_IPREV: rc = mox_iprev_feed(m->iprev, ans); break;
     case Q_SPF: rc = mox_spf_feed(m->spf, ans); break;
-    case Q_DKIM:
-        rc = mox_dkim_verifier_answer(m->dkim, m->dkim_name, ans);
+    case Q_DKIM: {
+        mox_answer *a;
+        rc = mox_answer_dns_copy(&a, m->dkim_id, ans);
+        if (rc == MOX_OK)
+            rc = mox_dkim_verifier_answer(m->dkim, a);
+        mox_answer_free(a);
         break;
+    }
     case Q_DMARC: rc = mox_dmarc_feed(m->dmarc, ans); break;
     default: return MOX_ERR_STATE;
     }
@@ -386,14 +391,15 @@ int mox_msgauth_dkim_authres(const mox_dkim_verifier *v, mox_authres *ar)
 {
     if (!v || !ar)
         return MOX_ERR_INVAL;
-    if (!mox_dkim_verifier_done(v))
+    const mox_dkim_verifier_outcome *o = mox_dkim_verifier_result(v);
+    if (!o)
         return MOX_ERR_STATE;
-    size_t n = mox_dkim_verifier_count(v);
+    size_t n = o->count;
     if (n == 0)
         return mox_authres_add(ar, "dkim", "none", NULL);
     int rc = MOX_OK;
     for (size_t i = 0; rc == MOX_OK && i < n; i++) {
-        const mox_dkim_result *r = mox_dkim_verifier_result(v, i);
+        const mox_dkim_sig_result *r = o->results[i];
         size_t idx;
         rc = mox_authres_add(ar, "dkim", mox_dkim_status_name(r->status), &idx);
         if (rc == MOX_OK && r->status != MOX_DKIM_PASS && r->reason && *r->reason)

@@ -46,16 +46,16 @@ static int do_sign(void *arg)
     int rc = mox_dkim_signer_new(&s, NULL, &p, 1, NULL);
     if (rc)
         return rc;
-    mox_buf out = MOX_BUF_INIT;
-    rc = mox_dkim_signer_feed(s, msg.data, msg.len);
-    if (rc == MOX_OK)
-        rc = mox_dkim_signer_finish(s, &out, NULL);
+    int64_t took = mox_dkim_signer_feed(s, msg.data, msg.len);
+    rc = took < 0 ? (int)took : mox_dkim_signer_eof(s);
+    const mox_dkim_signer_outcome *o = mox_dkim_signer_result(s);
+    if (rc == MOX_OK && !o)
+        rc = MOX_ERR_STATE;
     if (rc == MOX_OK && !j->signed_msg.len) {
-        rc = mox_buf_append(&j->signed_msg, out.data, out.len);
+        rc = mox_buf_append(&j->signed_msg, o->fields, o->len);
         if (rc == MOX_OK)
             rc = mox_buf_append(&j->signed_msg, msg.data, msg.len);
     }
-    mox_buf_free(&out);
     mox_dkim_signer_free(s);
     return rc;
 }
@@ -64,19 +64,27 @@ static int do_verify(void *arg)
 {
     struct job *j = arg;
     mox_dkim_verifier *v;
-    int rc = mox_dkim_verifier_new(&v, NULL);
+    int rc = mox_dkim_verifier_new(&v, NULL, NULL);
     if (rc)
         return rc;
-    rc = mox_dkim_verifier_feed(v, j->signed_msg.data, j->signed_msg.len);
-    const char *name;
-    if (rc == MOX_OK && mox_dkim_verifier_next_query(v, &name) == MOX_OK) {
-        const char *t = (const char *)j->record.data;
-        rc = mox_dkim_verifier_answer_txt(v, name, MOX_DNS_NOERROR, &t, &j->record.len, 1);
+    /* as an embedder does it: the key question is answered (with an
+     * answer built through the constructors) while the body streams */
+    int64_t took = mox_dkim_verifier_feed(v, j->signed_msg.data, j->signed_msg.len);
+    rc = took < 0 ? (int)took : MOX_OK;
+    mox_query q;
+    while (rc == MOX_OK && mox_dkim_verifier_query(v, &q) == MOX_OK) {
+        mox_answer *a;
+        rc = mox_answer_dns_new(&a, q.id, q.u.dns.name, MOX_DNS_TXT, MOX_DNS_NOERROR, 0);
+        if (rc == MOX_OK)
+            rc = mox_answer_add_txt(a, NULL, 300, j->record.data, j->record.len);
+        if (rc == MOX_OK)
+            rc = mox_dkim_verifier_answer(v, a);
+        mox_answer_free(a);
     }
     if (rc == MOX_OK)
-        rc = mox_dkim_verifier_end(v);
-    if (rc == MOX_OK && (mox_dkim_verifier_count(v) != 1 ||
-                         mox_dkim_verifier_result(v, 0)->status != MOX_DKIM_PASS))
+        rc = mox_dkim_verifier_eof(v);
+    const mox_dkim_verifier_outcome *o = mox_dkim_verifier_result(v);
+    if (rc == MOX_OK && (!o || o->count != 1 || o->results[0]->status != MOX_DKIM_PASS))
         rc = MOX_ERR_CRYPTO;
     mox_dkim_verifier_free(v);
     return rc;

@@ -36,7 +36,8 @@ static int do_check(void *arg)
     if (rc)
         return rc;
     const mox_dmarc_outcome *o = mox_dmarc_get(mox_msgauth_dmarc(m));
-    const mox_dkim_result *d = mox_dkim_verifier_result(mox_msgauth_dkim(m), 0);
+    const mox_dkim_verifier_outcome *dko = mox_dkim_verifier_result(mox_msgauth_dkim(m));
+    const mox_dkim_sig_result *d = dko && dko->count ? dko->results[0] : NULL;
     if (!o || o->result != MOX_DMARC_PASS || !d || d->status != MOX_DKIM_PASS ||
         o->dkim_aligned != MOX_DMARC_ALIGN_PASS)
         rc = -1;
@@ -90,8 +91,10 @@ int main(void)
     p.domain = "example.org";
     p.selector = "bench";
     mox_dkim_signer *s;
-    if (mox_dkim_signer_new(&s, NULL, &p, 1, NULL) || mox_dkim_signer_feed(s, body.data, body.len) ||
-        mox_dkim_signer_finish(s, &msg, NULL)) {
+    if (mox_dkim_signer_new(&s, NULL, &p, 1, NULL) ||
+        mox_dkim_signer_feed(s, body.data, body.len) != (int64_t)body.len ||
+        mox_dkim_signer_eof(s) ||
+        mox_buf_append(&msg, mox_dkim_signer_result(s)->fields, mox_dkim_signer_result(s)->len)) {
         fprintf(stderr, "signing failed\n");
         return 1;
     }
