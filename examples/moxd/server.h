@@ -47,16 +47,19 @@ typedef struct moxd_conn {
     char cid[24];
     mox_tls *tls;
     int tls_state;
-    int implicit_started;
     mox_smtp_server *s;
     unsigned char in[16384];
     size_t in_len;
-    int eof;
-    int64_t deadline;
-    int64_t timer;
+    int eof;             /* the peer closed (read 0 or error) */
+    int eof_sent;        /* mox_smtp_server_eof called */
+    int gone;            /* the socket failed: end without writing more */
+    int run_now;         /* TLS holds decrypted input: run without an event */
+    int64_t timer;       /* the engine's deadline (-1: none) */
+    int64_t http_deadline; /* metrics connections only */
     int jobs;            /* outstanding worker jobs / DNS queries */
     int dead;            /* closed while jobs were out */
     int deferred;        /* a decision is being computed */
+    uint32_t decision;   /* its id, for mox_smtp_server_decide */
     int closing;
     int auth_exchange;   /* trace: redact client lines */
     int in_data;
@@ -87,6 +90,7 @@ struct moxd_server {
     size_t nls;
     moxd_conn *conns;
     size_t nconns;
+    unsigned nsmtp;      /* open SMTP connections: the sessions' stress counter */
     unsigned long long cid_seq;
     mox_logger logger;
     mox_metrics msink;

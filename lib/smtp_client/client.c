@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "engine/engine_priv.h"
 #include "smtp_client_priv.h"
 
 enum xkind { X_GREETING, X_EHLO, X_HELO, X_STARTTLS, X_AUTH, X_MAIL, X_RCPT, X_DATA,
@@ -16,6 +17,8 @@ enum rstatus { R_PENDING, R_INFLIGHT, R_ACCEPTED, R_DONE };
 typedef struct {
     int kind;
     size_t rcpt;
+    uint64_t end; /* output offset (absolute) where its command ends: the
+                     reply's wait starts when it was written */
 } xpect;
 
 typedef struct {
@@ -28,6 +31,7 @@ typedef struct {
 } rcpt_state;
 
 struct mox_smtp_client {
+    mox_engine eng; /* the generic view (mox_smtp_client_engine) */
     const mox_env *env;
     char *ehlo_name;
     int tls_mode;
@@ -44,8 +48,23 @@ struct mox_smtp_client {
     size_t out_off;
     xpect *xq;
     size_t xhead, xtail, xcap;
-    int64_t deadline;
-    int progress;
+    /* Deadlines: monotonic ns when each running wait started, -1 when
+     * not running (see deadline()). */
+    uint64_t written;     /* output bytes written so far (absolute) */
+    int64_t reply_start;  /* waiting for the reply at the queue's head */
+    int64_t block_start;  /* writing the current block of output */
+    size_t block_written; /* bytes of it written */
+    int64_t tls_start;    /* the TLS handshake */
+    int64_t last_tick;
+    int eof;
+    int quit_after;       /* QUIT once the delivery is done */
+    char *tls_server_name;
+    int tls_verify;
+    const mox_dns_rr *tlsa;
+    size_t ntlsa;
+    const char *const *mtasts_mx;
+    size_t nmtasts_mx;
+    mox_smtp_client_outcome view; /* what result() shows */
 
     mox_smtp_ehlo ext;
     int esmtp;
@@ -61,7 +80,7 @@ struct mox_smtp_client {
     unsigned mails;  /* MAIL commands on this connection (MAILMAX) */
 
     int has_failure;
-    mox_smtp_client_outcome failure;
+    mox_smtp_client_status failure;
     char failure_text[320];
 
     /* Current delivery. */
@@ -103,6 +122,13 @@ static int64_t now_ns(const mox_smtp_client *c)
 
 static size_t out_pending(const mox_smtp_client *c) { return c->out.len - c->out_off; }
 
+/* The session's time: the env clock, never before the last tick. */
+static int64_t now_at(const mox_smtp_client *c)
+{
+    int64_t t = now_ns(c);
+    return t > c->last_tick ? t : c->last_tick;
+}
+
 static int pipelining(const mox_smtp_client *c)
 {
     return (c->ext.flags & MOX_SMTP_EXT_PIPELINING) && !(c->flags & MOX_SMTP_CLIENT_NO_PIPELINING);
@@ -129,6 +155,7 @@ static int push(mox_smtp_client *c, int kind, size_t rcpt)
     }
     c->xq[c->xtail].kind = kind;
     c->xq[c->xtail].rcpt = rcpt;
+    c->xq[c->xtail].end = c->written + out_pending(c);
     c->xtail++;
     return MOX_OK;
 }
@@ -161,7 +188,6 @@ static int emit_cmd(mox_smtp_client *c, int kind, size_t rcpt, const char *fmt, 
         }
         mox_log(c->env->logger, MOX_LOG_TRACE, "smtp client command", &a, 1);
     }
-    c->progress = 1;
     return MOX_OK;
 }
 
@@ -187,7 +213,7 @@ static void clear_rcpt_text(rcpt_state *r, mox_smtp_client_rcpt_result *res)
 {
     mox_free(r->owned);
     r->owned = NULL;
-    res->outcome.text = "";
+    res->status.text = "";
 }
 
 /* Records an outcome for recipient i. `text` is copied when `copy`, else it
@@ -204,13 +230,13 @@ static int set_outcome(mox_smtp_client *c, size_t i, int accepted, int code, con
     clear_rcpt_text(r, res);
     r->owned = t;
     res->accepted = accepted;
-    res->outcome.code = code;
-    snprintf(res->outcome.enhanced, sizeof res->outcome.enhanced, "%s", enh ? enh : "");
-    res->outcome.text = t ? t : (text ? text : "");
-    res->outcome.temporary = temporary;
-    res->outcome.local = local;
-    res->outcome.stage = stage;
-    res->outcome.scope = scope;
+    res->status.code = code;
+    snprintf(res->status.enhanced, sizeof res->status.enhanced, "%s", enh ? enh : "");
+    res->status.text = t ? t : (text ? text : "");
+    res->status.temporary = temporary;
+    res->status.local = local;
+    res->status.stage = stage;
+    res->status.scope = scope;
     return MOX_OK;
 }
 
@@ -228,7 +254,7 @@ static void finish_delivery(mox_smtp_client *c)
     for (size_t i = 0; i < c->nrcpts; i++) {
         if (c->res[i].accepted)
             d->naccepted++;
-        else if (c->res[i].outcome.temporary)
+        else if (c->res[i].status.temporary)
             d->ntemporary++;
         else
             d->npermanent++;
@@ -251,7 +277,7 @@ static void fail_session(mox_smtp_client *c, int code, const char *enh, const ch
             c->rs[i].status = R_DONE;
             clear_rcpt_text(&c->rs[i], &c->res[i]);
             c->res[i].accepted = 0;
-            c->res[i].outcome = c->failure;
+            c->res[i].status = c->failure;
         }
         finish_delivery(c);
     }
@@ -261,10 +287,10 @@ static void fail_session(mox_smtp_client *c, int code, const char *enh, const ch
     c->phase = P_CLOSED;
     c->xhead = c->xtail = 0;
     c->in_body = 0;
+    c->reply_start = c->block_start = c->tls_start = -1;
     /* Nothing more is worth sending: unsent commands or message data would
      * only reach a server whose state no longer matches ours. */
     c->out.len = c->out_off;
-    c->progress = 1;
 }
 
 static void fail_nomem(mox_smtp_client *c)
@@ -314,7 +340,7 @@ static int soft_fail(mox_smtp_client *c, int code, const char *enh, const char *
             c->rs[i].status = R_DONE;
             clear_rcpt_text(&c->rs[i], &c->res[i]);
             c->res[i].accepted = 0;
-            c->res[i].outcome = c->failure;
+            c->res[i].status = c->failure;
         }
         finish_delivery(c);
     }
@@ -339,6 +365,7 @@ static int send_ehlo(mox_smtp_client *c)
 }
 
 static int start_delivery(mox_smtp_client *c);
+static int maybe_quit(mox_smtp_client *c);
 
 static int start_auth(mox_smtp_client *c)
 {
@@ -632,9 +659,12 @@ static int fill_body(mox_smtp_client *c)
         int rc = moxi_smtp_enc_fill(&c->enc, &c->out, BODY_CHUNK);
         if (rc < 0)
             return rc;
-        c->progress = 1;
-        if (rc == 1)
+        if (rc == 1) {
             c->in_body = 0;
+            /* the end-of-data reply is awaited once the body is out */
+            if (nexp(c))
+                c->xq[c->xtail - 1].end = c->written + out_pending(c);
+        }
     }
     return MOX_OK;
 }
@@ -816,7 +846,6 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
         mox_log_attr a[2] = {{"code", code, strlen(code)}, {"text", r->text, strlen(r->text)}};
         mox_log(c->env->logger, MOX_LOG_TRACE, "smtp client reply", a, 2);
     }
-    c->progress = 1;
     if (nexp(c) == 0) {
         fail_session(c, r->code == 421 ? 421 : 451, r->code == 421 ? r->enhanced : "4.5.0",
                      r->code == 421 ? r->text : "unexpected reply from server", 1,
@@ -826,6 +855,7 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
     xpect x = c->xq[c->xhead++];
     if (nexp(c) == 0)
         c->xhead = c->xtail = 0;
+    c->reply_start = -1; /* the next reply's wait starts now, or when written */
     if (r->code == 421 && x.kind != X_QUIT) {
         /* The server is closing the channel (RFC 5321 §3.8). */
         fail_session(c, r->code, r->enhanced, r->text, 1, 0, stage_of(x.kind));
@@ -939,33 +969,76 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
 
 /* ------------------------------------------------------------ deadline */
 
+static int64_t reply_limit(const mox_smtp_client *c, int kind)
+{
+    switch (kind) {
+    case X_GREETING: return c->t_greeting;  /* RFC 5321 §4.5.3.2.1 */
+    case X_DATA: return c->t_data_init;     /* §4.5.3.2.4 */
+    case X_DATA_END:
+    case X_BDAT: return c->t_data_end;      /* §4.5.3.2.6 */
+    default: return c->t_command;           /* §4.5.3.2.2, .3 */
+    }
+}
+
+/* Writing data (the body, or a command that ends a message) counts per
+ * data block (§4.5.3.2.5); other writes as long as a command's reply. */
+static int64_t write_limit(const mox_smtp_client *c)
+{
+    if (c->in_body || (nexp(c) && (c->xq[c->xtail - 1].kind == X_DATA_END ||
+                                   c->xq[c->xtail - 1].kind == X_BDAT)))
+        return c->t_data_block;
+    return c->t_command;
+}
+
+/* Starts and stops the waits after a call changed the engine's state. A
+ * running wait keeps its start: no byte the server sends moves it. */
 static void update_deadline(mox_smtp_client *c)
 {
-    if (!c->progress)
-        return;
-    c->progress = 0;
-    int64_t t;
     if (c->phase == P_CLOSED) {
-        c->deadline = INT64_MAX;
+        c->reply_start = c->block_start = c->tls_start = -1;
         return;
     }
-    if (out_pending(c) && (c->in_body || (nexp(c) && (c->xq[c->xtail - 1].kind == X_DATA_END ||
-                                                      c->xq[c->xtail - 1].kind == X_BDAT))))
-        t = c->t_data_block;
-    else if (c->phase == P_TLS || c->phase == P_TLS_IMPLICIT)
-        t = c->t_command;
-    else if (nexp(c)) {
-        switch (c->xq[c->xhead].kind) {
-        case X_GREETING: t = c->t_greeting; break;
-        case X_DATA: t = c->t_data_init; break;
-        case X_DATA_END: case X_BDAT: t = c->t_data_end; break;
-        default: t = c->t_command; break;
+    int64_t now = now_at(c);
+    if (nexp(c) && c->xq[c->xhead].end <= c->written && c->phase != P_TLS_IMPLICIT) {
+        if (c->reply_start < 0)
+            c->reply_start = now;
+    } else {
+        c->reply_start = -1;
+    }
+    if (out_pending(c)) {
+        if (c->block_start < 0) {
+            c->block_start = now;
+            c->block_written = 0;
         }
     } else {
-        c->deadline = INT64_MAX;
-        return;
+        c->block_start = -1;
     }
-    c->deadline = now_ns(c) + t;
+    if ((c->phase == P_TLS || c->phase == P_TLS_IMPLICIT) && !out_pending(c)) {
+        if (c->tls_start < 0)
+            c->tls_start = now;
+    } else {
+        c->tls_start = -1;
+    }
+}
+
+int64_t mox_smtp_client_deadline(const mox_smtp_client *c)
+{
+    if (!c)
+        return MOX_NO_DEADLINE;
+    int64_t d = MOX_NO_DEADLINE;
+    if (c->reply_start >= 0 && nexp(c)) {
+        int64_t t = c->reply_start + reply_limit(c, c->xq[c->xhead].kind);
+        d = t < d ? t : d;
+    }
+    if (c->block_start >= 0) {
+        int64_t t = c->block_start + write_limit(c);
+        d = t < d ? t : d;
+    }
+    if (c->tls_start >= 0) {
+        int64_t t = c->tls_start + c->t_command;
+        d = t < d ? t : d;
+    }
+    return d;
 }
 
 /* ------------------------------------------------------------ API */
@@ -980,17 +1053,67 @@ static int safe_name(const char *s)
     return 1;
 }
 
+static unsigned want_op(const void *self) { return mox_smtp_client_want(self); }
+static int64_t feed_op(void *self, const void *p, size_t n)
+{
+    return mox_smtp_client_feed(self, p, n);
+}
+static int eof_op(void *self) { return mox_smtp_client_eof(self); }
+static int output_op(void *self, const void **p, size_t *n)
+{
+    return mox_smtp_client_output(self, p, n);
+}
+static int output_done_op(void *self, size_t n) { return mox_smtp_client_output_done(self, n); }
+static int tls_request_op(const void *self, mox_tls_request *req)
+{
+    return mox_smtp_client_tls_request(self, req);
+}
+static int tls_done_op(void *self, int status, const mox_tls_info *info)
+{
+    return mox_smtp_client_tls_done(self, status, info);
+}
+static int64_t deadline_op(const void *self) { return mox_smtp_client_deadline(self); }
+static int tick_op(void *self, int64_t now) { return mox_smtp_client_tick(self, now); }
+
+static const moxi_engine_ops client_ops = {
+    "smtp_client", want_op,        feed_op,     eof_op, output_op, output_done_op, NULL, NULL,
+    tls_request_op, tls_done_op, deadline_op, tick_op};
+
+void mox_smtp_client_config_init(mox_smtp_client_config *cfg, size_t size)
+{
+    if (!cfg || size < sizeof(size_t))
+        return;
+    memset(cfg, 0, size);
+    cfg->size = size < sizeof *cfg ? size : sizeof *cfg;
+}
+
+void mox_smtp_client_message_init(mox_smtp_client_message *m, size_t size)
+{
+    if (!m || size < sizeof(size_t))
+        return;
+    memset(m, 0, size);
+    m->size = size < sizeof *m ? size : sizeof *m;
+}
+
 int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg, mox_errinfo *ei)
 {
-    if (!out || !cfg || cfg->size < sizeof(size_t))
-        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
+    if (!out)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL out");
     *out = NULL;
+    if (!cfg || cfg->size < offsetof(mox_smtp_client_config, tls_mode))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL config or size too small");
     mox_smtp_client_config k = MOX_SMTP_CLIENT_CONFIG_INIT;
-    memcpy(&k, cfg, cfg->size < sizeof k ? cfg->size : sizeof k);
+    moxi_copy_sized(&k, cfg, sizeof k);
+    if (!k.ehlo_name)
+        k.ehlo_name = "localhost"; /* zero is the default, like every field */
     if (!safe_name(k.ehlo_name))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "missing or invalid EHLO name");
     if (k.tls_mode < MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC || k.tls_mode > MOX_SMTP_CLIENT_TLS_IMPLICIT)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid TLS mode");
+    if (k.tls_verify < MOX_TLS_VERIFY_NONE || k.tls_verify > MOX_TLS_VERIFY_MTASTS)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid TLS verification policy");
+    if (k.tls_server_name && !safe_name(k.tls_server_name))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid TLS server name");
     /* Every member of the interface is version 1: an embedder built
      * against a later, larger version passes more and is read up to ours;
      * one that lacks `end` is too old to be an interface at all. */
@@ -999,8 +1122,15 @@ int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg
     mox_smtp_client *c = mox_calloc(1, sizeof *c);
     if (!c)
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    moxi_engine_init(&c->eng, &client_ops, c);
+    c->reply_start = c->block_start = c->tls_start = -1;
     c->env = k.env;
     c->tls_mode = k.tls_mode;
+    c->tls_verify = k.tls_verify;
+    c->tlsa = k.tlsa;
+    c->ntlsa = k.tlsa ? k.ntlsa : 0;
+    c->mtasts_mx = k.mtasts_mx;
+    c->nmtasts_mx = k.mtasts_mx ? k.nmtasts_mx : 0;
     c->flags = k.flags;
     if (k.auth) {
         /* Copied: only the callbacks' ctx must outlive the engine. */
@@ -1018,12 +1148,13 @@ int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg
     c->t_data_end = MS(k.timeout_data_end_ms, 600000);
 #undef MS
     c->tls.size = sizeof c->tls;
-    if (!(c->ehlo_name = moxi_strdup(k.ehlo_name)) || push(c, X_GREETING, 0) != MOX_OK) {
+    if (!(c->ehlo_name = moxi_strdup(k.ehlo_name)) ||
+        (k.tls_server_name && !(c->tls_server_name = moxi_strdup(k.tls_server_name))) ||
+        push(c, X_GREETING, 0) != MOX_OK) {
         mox_smtp_client_free(c);
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
     }
     c->phase = k.tls_mode == MOX_SMTP_CLIENT_TLS_IMPLICIT ? P_TLS_IMPLICIT : P_GREETING;
-    c->progress = 1;
     update_deadline(c);
     *out = c;
     return MOX_OK;
@@ -1068,27 +1199,55 @@ void mox_smtp_client_free(mox_smtp_client *c)
     mox_free(c->auth_mech);
     mox_free(c->tls_cipher);
     mox_free(c->tls_identity);
+    mox_free(c->tls_server_name);
     mox_free(c);
 }
 
-int mox_smtp_client_state(const mox_smtp_client *c)
+unsigned mox_smtp_client_want(const mox_smtp_client *c)
 {
     if (!c)
-        return MOX_SMTP_CLIENT_CLOSED;
+        return 0;
+    unsigned w = 0;
+    if (out_pending(c))
+        w |= MOX_WANT_WRITE;
+    if (mox_smtp_client_deadline(c) != MOX_NO_DEADLINE)
+        w |= MOX_WANT_TIMER;
     switch (c->phase) {
-    case P_CLOSED: return MOX_SMTP_CLIENT_CLOSED;
-    case P_TLS: case P_TLS_IMPLICIT: return MOX_SMTP_CLIENT_STARTTLS;
-    case P_READY: return c->delivering ? MOX_SMTP_CLIENT_BUSY : MOX_SMTP_CLIENT_READY;
-    default: return MOX_SMTP_CLIENT_BUSY;
+    case P_CLOSED:
+        return w | MOX_WANT_CLOSED | MOX_WANT_DONE;
+    case P_TLS:
+    case P_TLS_IMPLICIT:
+        return out_pending(c) ? w : w | MOX_WANT_TLS;
+    case P_READY:
+        if (!c->delivering && !c->quit_after)
+            w |= MOX_WANT_DONE; /* idle: submit or quit */
+        break;
+    default:
+        break;
     }
+    if (!c->eof)
+        w |= MOX_WANT_READ;
+    return w;
+}
+
+/* QUIT asked for while busy: now that the engine is idle. */
+static int maybe_quit(mox_smtp_client *c)
+{
+    if (!c->quit_after || c->phase != P_READY || c->delivering)
+        return MOX_OK;
+    c->quit_after = 0;
+    c->phase = P_QUIT;
+    return emit_cmd(c, X_QUIT, 0, "QUIT\r\n");
 }
 
 static int64_t finish_call(mox_smtp_client *c, int rc, int64_t ret)
 {
+    if (rc == MOX_OK)
+        rc = maybe_quit(c);
     if (rc == MOX_ERR_NOMEM) {
         fail_nomem(c);
         update_deadline(c);
-        return MOX_ERR_NOMEM;
+        return moxi_engine_fail(&c->eng, MOX_ERR_NOMEM, "out of memory");
     }
     update_deadline(c);
     return ret;
@@ -1096,8 +1255,12 @@ static int64_t finish_call(mox_smtp_client *c, int rc, int64_t ret)
 
 int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
 {
-    if (!c || (!in && len))
+    if (!c)
         return MOX_ERR_INVAL;
+    if (!in && len)
+        return moxi_engine_fail(&c->eng, MOX_ERR_INVAL, "NULL input with length %zu", len);
+    if (c->eof)
+        return moxi_engine_fail(&c->eng, MOX_ERR_STATE, "feed after eof");
     if (c->phase == P_CLOSED)
         return 0;
     if (c->phase == P_TLS || c->phase == P_TLS_IMPLICIT) {
@@ -1139,6 +1302,8 @@ int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
         off += used;
         rc = on_reply(c, &r);
         mox_smtp_reply_clear(&r);
+        if (rc == MOX_OK)
+            rc = maybe_quit(c); /* before the next reply: it may be QUIT's */
         if (rc != MOX_OK)
             break;
     }
@@ -1157,27 +1322,39 @@ int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
     return finish_call(c, rc, (int64_t)len);
 }
 
-void mox_smtp_client_output(mox_smtp_client *c, const unsigned char **out, size_t *len)
+int mox_smtp_client_output(mox_smtp_client *c, const void **out, size_t *len)
 {
     if (!c || !out || !len) {
         if (out)
             *out = NULL;
         if (len)
             *len = 0;
-        return;
+        if (c)
+            moxi_engine_fail(&c->eng, MOX_ERR_INVAL, "NULL output pointers");
+        return MOX_ERR_INVAL;
     }
-    *out = c->out.data ? c->out.data + c->out_off : (const unsigned char *)"";
+    *out = c->out.data ? (const void *)(c->out.data + c->out_off) : (const void *)"";
     *len = out_pending(c);
+    return MOX_OK;
 }
 
 int mox_smtp_client_output_done(mox_smtp_client *c, size_t n)
 {
-    if (!c || n > out_pending(c))
+    if (!c)
         return MOX_ERR_INVAL;
+    if (n > out_pending(c))
+        return moxi_engine_fail(&c->eng, MOX_ERR_INVAL,
+                                "output_done(%zu) with %zu bytes handed out", n, out_pending(c));
     if (n == 0)
         return MOX_OK;
     c->out_off += n;
-    c->progress = 1;
+    c->written += n;
+    /* a block is 64 KiB: the next one gets its own time (§4.5.3.2.5) */
+    c->block_written += n;
+    if (c->block_written >= BODY_CHUNK) {
+        c->block_start = now_at(c);
+        c->block_written = 0;
+    }
     if (c->out_off == c->out.len) {
         c->out.len = c->out_off = 0;
     } else if (c->out_off > 65536 && c->out_off > c->out.len / 2) {
@@ -1188,22 +1365,19 @@ int mox_smtp_client_output_done(mox_smtp_client *c, size_t n)
     return (int)finish_call(c, rc, MOX_OK);
 }
 
-int mox_smtp_client_want_read(const mox_smtp_client *c)
+int mox_smtp_client_tick(mox_smtp_client *c, int64_t now)
 {
-    return c && c->phase != P_CLOSED && c->phase != P_TLS && c->phase != P_TLS_IMPLICIT;
-}
-
-int64_t mox_smtp_client_deadline(const mox_smtp_client *c)
-{
-    return c ? c->deadline : INT64_MAX;
-}
-
-void mox_smtp_client_timeout(mox_smtp_client *c)
-{
-    if (!c || c->phase == P_CLOSED)
-        return;
+    if (!c)
+        return MOX_ERR_INVAL;
+    if (now > c->last_tick)
+        c->last_tick = now;
+    now = now_at(c);
+    if (c->phase == P_CLOSED || now < mox_smtp_client_deadline(c))
+        return MOX_OK;
     if (c->phase == P_QUIT) {
-        c->phase = P_CLOSED;
+        c->phase = P_CLOSED; /* the goodbye did not come: the session is over anyway */
+        c->xhead = c->xtail = 0;
+        c->out.len = c->out_off = 0;
     } else {
         char msg[128];
         static const char *const what[] = {"", "connection", "greeting", "EHLO reply",
@@ -1211,41 +1385,74 @@ void mox_smtp_client_timeout(mox_smtp_client *c)
                                            "", "MAIL reply", "RCPT reply", "DATA reply",
                                            "end-of-data reply", "QUIT reply"};
         int st = current_stage(c);
-        if (c->in_body)
-            snprintf(msg, sizeof msg, "timeout writing message data");
+        int writing = c->block_start >= 0 && now >= c->block_start + write_limit(c);
+        if (writing)
+            snprintf(msg, sizeof msg, "timeout writing %s",
+                     write_limit(c) == c->t_data_block ? "message data" : "to the server");
         else
             snprintf(msg, sizeof msg, "timeout waiting for %s",
                      st > 0 && st < (int)MOX_ARRAY_LEN(what) && *what[st] ? what[st] : "server");
         fail_session(c, 451, "4.4.2", msg, 1, 1, st);
     }
-    c->progress = 1;
     update_deadline(c);
+    return MOX_OK;
 }
 
-void mox_smtp_client_eof(mox_smtp_client *c, int err)
-{
-    if (!c || c->phase == P_CLOSED)
-        return;
-    if (c->phase == P_QUIT && nexp(c) <= 1) {
-        c->phase = P_CLOSED;
-    } else {
-        fail_session(c, 451, "4.4.2",
-                     err ? "connection error" : "connection closed by server", 1, 1,
-                     current_stage(c));
-    }
-    c->out.len = c->out_off = 0;
-    c->progress = 1;
-    update_deadline(c);
-}
-
-int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_tls_info *info)
+int mox_smtp_client_eof(mox_smtp_client *c)
 {
     if (!c)
         return MOX_ERR_INVAL;
-    if (c->phase != P_TLS && c->phase != P_TLS_IMPLICIT)
-        return MOX_ERR_STATE;
-    if (!ok || !info || info->size < sizeof(size_t)) {
-        fail_session(c, 451, "4.7.5", "TLS handshake failed", 1, 1, MOX_SMTP_CLIENT_STAGE_TLS);
+    if (c->eof)
+        return moxi_engine_fail(&c->eng, MOX_ERR_STATE, "second eof");
+    c->eof = 1;
+    if (c->phase == P_CLOSED)
+        return MOX_OK;
+    if (c->phase == P_QUIT && nexp(c) <= 1) {
+        c->phase = P_CLOSED;
+    } else {
+        fail_session(c, 451, "4.4.2", "connection closed by server", 1, 1, current_stage(c));
+    }
+    c->out.len = c->out_off = 0;
+    update_deadline(c);
+    return MOX_OK;
+}
+
+static int tls_wanted(const mox_smtp_client *c)
+{
+    return (c->phase == P_TLS || c->phase == P_TLS_IMPLICIT) && !out_pending(c);
+}
+
+int mox_smtp_client_tls_request(const mox_smtp_client *c, mox_tls_request *req)
+{
+    if (!c || !req || req->size < sizeof(size_t))
+        return MOX_ERR_INVAL;
+    if (!tls_wanted(c))
+        return moxi_engine_fail((mox_engine *)&c->eng, MOX_ERR_STATE, "TLS is not wanted now");
+    mox_tls_request r = MOX_TLS_REQUEST_INIT;
+    r.role = MOX_TLS_ROLE_CLIENT;
+    r.server_name = c->tls_server_name;
+    r.verify = c->tls_verify;
+    r.required = c->tls_mode == MOX_SMTP_CLIENT_TLS_REQUIRED || c->tls_mode == MOX_SMTP_CLIENT_TLS_IMPLICIT;
+    r.tlsa = c->tlsa;
+    r.ntlsa = c->ntlsa;
+    r.mtasts_mx = c->mtasts_mx;
+    r.nmtasts_mx = c->nmtasts_mx;
+    moxi_fill_sized(req, req->size, &r, sizeof r);
+    return MOX_OK;
+}
+
+int mox_smtp_client_tls_done(mox_smtp_client *c, int status, const mox_tls_info *info)
+{
+    if (!c)
+        return MOX_ERR_INVAL;
+    if (!tls_wanted(c))
+        return moxi_engine_fail(&c->eng, MOX_ERR_STATE, "no TLS handshake was due");
+    if (status == MOX_OK && (!info || info->size < sizeof(size_t)))
+        return moxi_engine_fail(&c->eng, MOX_ERR_INVAL, "handshake succeeded without a TLS info");
+    if (status != MOX_OK) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "TLS handshake failed: %s", mox_strerror(status));
+        fail_session(c, 451, "4.7.5", msg, 1, 1, MOX_SMTP_CLIENT_STAGE_TLS);
         c->out.len = c->out_off = 0;
         update_deadline(c);
         return MOX_OK;
@@ -1279,7 +1486,6 @@ int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_tls_info *inf
     }
     c->tls = t;
     c->tls_active = 1;
-    c->progress = 1;
     int rc = MOX_OK;
     if (c->phase == P_TLS_IMPLICIT) {
         c->phase = P_GREETING;
@@ -1326,7 +1532,7 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
     mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     memcpy(&m, msg, msg->size < sizeof m ? msg->size : sizeof m);
-    if (c->phase == P_CLOSED || c->phase == P_QUIT || c->delivering)
+    if (c->phase == P_CLOSED || c->phase == P_QUIT || c->delivering || c->quit_after)
         return moxi_fail(ei, MOX_ERR_STATE, 0, SIZE_MAX, "cannot submit now");
     if (m.nrcpts == 0 || !m.rcpts)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "no recipients");
@@ -1375,7 +1581,7 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
             (m.rcpts[i].orcpt && !(c->rs[i].orcpt = moxi_strdup(m.rcpts[i].orcpt))))
             rc = MOX_ERR_NOMEM;
         c->res[i].address = c->rs[i].address ? c->rs[i].address : "";
-        c->res[i].outcome.text = "";
+        c->res[i].status.text = "";
     }
     if (rc != MOX_OK) {
         clear_delivery(c);
@@ -1391,7 +1597,6 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
     c->have_dlv = 1;
     c->delivering = 1;
     c->started = 0;
-    c->progress = 1;
     if (c->phase == P_READY)
         rc = start_delivery(c);
     rc = (int)finish_call(c, rc, MOX_OK);
@@ -1400,33 +1605,30 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
     return MOX_OK;
 }
 
-const mox_smtp_client_delivery *mox_smtp_client_get_delivery(const mox_smtp_client *c)
-{
-    return c && c->have_dlv ? &c->dlv : NULL;
-}
-
 int mox_smtp_client_quit(mox_smtp_client *c)
 {
     if (!c)
         return MOX_ERR_INVAL;
     if (c->phase == P_CLOSED || c->phase == P_QUIT)
         return MOX_OK;
-    if (c->delivering || c->phase != P_READY)
-        return MOX_ERR_STATE;
-    c->phase = P_QUIT;
-    int rc = emit_cmd(c, X_QUIT, 0, "QUIT\r\n");
-    return (int)finish_call(c, rc, MOX_OK);
+    c->quit_after = 1; /* now if idle, else when the delivery is done */
+    return (int)finish_call(c, MOX_OK, MOX_OK);
 }
 
-const mox_smtp_client_outcome *mox_smtp_client_failure(const mox_smtp_client *c)
+const mox_smtp_client_outcome *mox_smtp_client_result(const mox_smtp_client *cc)
 {
-    return c && c->has_failure ? &c->failure : NULL;
+    if (!cc)
+        return NULL;
+    mox_smtp_client *c = (mox_smtp_client *)cc; /* the view is a cache */
+    mox_smtp_client_outcome *v = &c->view;
+    v->delivery = c->have_dlv ? &c->dlv : NULL;
+    v->failure = c->has_failure ? &c->failure : NULL;
+    v->ehlo = &c->ext;
+    v->tls = c->tls_active ? &c->tls : NULL;
+    v->authenticated = c->authenticated;
+    v->auth_mech = c->auth_mech;
+    v->closed = c->phase == P_CLOSED;
+    return v;
 }
 
-const mox_smtp_ehlo *mox_smtp_client_extensions(const mox_smtp_client *c) { return c ? &c->ext : NULL; }
-int mox_smtp_client_tls_active(const mox_smtp_client *c) { return c && c->tls_active; }
-int mox_smtp_client_authenticated(const mox_smtp_client *c) { return c && c->authenticated; }
-const char *mox_smtp_client_auth_mech(const mox_smtp_client *c)
-{
-    return c ? c->auth_mech : NULL;
-}
+mox_engine *mox_smtp_client_engine(mox_smtp_client *c) { return c ? &c->eng : NULL; }

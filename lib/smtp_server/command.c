@@ -28,7 +28,7 @@ static int need_hello(mox_smtp_server *s)
 
 static void ehlo_reply(mox_smtp_server *s, const mox_smtp_server_reply *r)
 {
-    unsigned x = s->cfg.extensions;
+    unsigned x = s->ext;
     mox_smtp_ehlo e;
     memset(&e, 0, sizeof e);
     e.hostname = s->hostname;
@@ -128,6 +128,7 @@ static void cmd_hello(mox_smtp_server *s, int ehlo, const char *arg, size_t len)
     mox_smtp_server_hello h = {ehlo, name, lit, valid};
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "", "");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_HELLO);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_hello)
         rc = s->cb.on_hello(s->user, s, &h, &r);
@@ -341,7 +342,7 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
         return;
     mox_smtp_server_txn *t = &s->txn;
     moxi_smtp_txn_clear(s);
-    unsigned x = s->cfg.extensions;
+    unsigned x = s->ext;
     int submission = s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION;
     int64_t holdfor = -1;
     for (size_t i = 0; i < np; i++) {
@@ -449,6 +450,7 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
         goto fail;
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "2.1.0", "sender ok");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_MAIL);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_mail)
         rc = s->cb.on_mail(s->user, s, t, &r);
@@ -485,7 +487,7 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
     }
     mox_smtp_server_rcpt *rc = &s->pend_rcpt;
     moxi_smtp_rcpt_clear(rc);
-    unsigned x = s->cfg.extensions;
+    unsigned x = s->ext;
     for (size_t i = 0; i < np; i++) {
         param *q = &ps[i];
         if (ieq(q->k, q->klen, "NOTIFY") && (x & MOX_SMTP_EXT_DSN)) {
@@ -514,6 +516,7 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
         goto fail;
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "2.1.5", "recipient ok");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_RCPT);
     int cr = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_rcpt)
         cr = s->cb.on_rcpt(s->user, s, &s->txn, rc, &r);
@@ -537,6 +540,7 @@ static void ask_data_start(mox_smtp_server *s)
 {
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 354, "", "go ahead, end with <CR><LF>.<CR><LF>");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_DATA_START);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_data_start)
         rc = s->cb.on_data_start(s->user, s, &s->txn, &r);
@@ -613,7 +617,7 @@ static void cmd_bdat(mox_smtp_server *s, const char *arg, size_t len)
     s->bdat_last = last;
     /* Whatever goes wrong, the chunk's octets follow and must be consumed
      * to stay in sync (RFC 3030 §2). */
-    if (!(s->cfg.extensions & MOX_SMTP_EXT_CHUNKING)) {
+    if (!(s->ext & MOX_SMTP_EXT_CHUNKING)) {
         bdat_discard(s, 1, 502, "5.5.1", "CHUNKING not offered");
         return;
     }
@@ -666,6 +670,7 @@ static void cmd_vrfy(mox_smtp_server *s, int expn, const char *arg, size_t len)
     s->verify_expn = expn;
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 252, "2.5.0", "cannot verify, but will accept the message and attempt delivery");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_VERIFY);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_verify)
         rc = s->cb.on_verify(s->user, s, expn, s->verify_arg, &r);
@@ -689,6 +694,7 @@ static void cmd_starttls(mox_smtp_server *s, const char *arg, size_t len)
     snprintf(text, sizeof text, "ready to start TLS%s%s%s", s->conn_id ? " (" : "",
              s->conn_id ? s->conn_id : "", s->conn_id ? ")" : "");
     moxi_smtp_default(&r, 220, "2.0.0", text);
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_STARTTLS);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_starttls)
         rc = s->cb.on_starttls(s->user, s, &r);
@@ -768,6 +774,7 @@ static void handle_line(mox_smtp_server *s, const char *l, size_t len, int bare_
         break;
     case 8:
         moxi_smtp_reply(s, 221, "2.0.0", "bye");
+        s->end_reason = MOX_SMTP_SERVER_END_QUIT;
         moxi_smtp_close(s);
         break;
     case 9:
@@ -831,6 +838,7 @@ size_t moxi_smtp_lines(mox_smtp_server *s, const unsigned char *p, size_t n)
     int bare = !(len > 0 && l[len - 1] == '\r');
     if (!bare)
         len--;
+    s->wait_start = -1; /* the next line's wait starts after this one */
     handle_line(s, l, len, bare);
     mox_buf_reset(&s->line);
     return k;

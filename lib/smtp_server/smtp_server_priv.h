@@ -3,12 +3,13 @@
 #define MOX_SMTP_SERVER_PRIV_H
 
 #include "core/core_priv.h"
+#include "engine/engine_priv.h"
 #include "mox/smtp_server.h"
 #include "smtp/smtp_priv.h"
 
 /* What the input stream is currently made of. */
 enum {
-    PH_NEW = 0,    /* before start() */
+    PH_NEW = 0,    /* before the greeting (or the implicit TLS handshake) */
     PH_CMD,        /* command lines */
     PH_AUTH,       /* AUTH continuation lines */
     PH_DATA,       /* DATA body up to CRLF.CRLF */
@@ -42,15 +43,41 @@ typedef struct moxi_smtp_seg {
 } moxi_smtp_seg;
 
 struct mox_smtp_server {
-    mox_smtp_server_config cfg;
+    mox_engine eng; /* the generic view (mox_smtp_server_engine) */
+    mox_smtp_server_config cfg; /* defaults filled in (0 = none inside for
+                                   max_message_size and max_rcpts) */
     mox_smtp_server_callbacks cb;
+    unsigned ext;               /* MOX_SMTP_EXT_* offered */
     void *user;
     char *hostname, *conn_id, *remote_ip, *local_ip, *greeting;
 
     int phase;
     int pending; /* MOX_SMTP_SERVER_DECIDE_* awaited */
+    uint32_t pending_id; /* its id */
+    uint32_t last_id;    /* last decision id handed out */
+    int asking;          /* kind being asked inside a callback (NONE: none) */
+    uint32_t asking_id;
+    int in_cb;           /* inside a callback: no re-entry */
+    int early;           /* decide() was called inside the asking callback */
+    mox_smtp_server_reply early_r;
     int broken;       /* allocation failed: session unusable */
     int closing;      /* close once the current reply is queued */
+    int started;      /* the greeting was asked for */
+    int tls_wait;     /* implicit TLS: the handshake is still to come */
+    int eof;          /* the peer closed; end once the input is processed */
+    int end_reason;   /* MOX_SMTP_SERVER_END_* for the coming close */
+    mox_smtp_server_outcome result;
+
+    /* Deadlines: monotonic ns of the start of each running wait, -1 when
+     * not running (see deadline()). */
+    int64_t last_tick;   /* latest tick(now): time never goes back */
+    int64_t t_start;     /* the session */
+    int64_t wait_start;  /* waiting for a command line */
+    int64_t data_start;  /* a message (DATA, or BDAT to LAST) */
+    int data_temp;       /* data_start only for a refused BDAT chunk */
+    int64_t tls_start;   /* the TLS handshake (and writing the 220 before it) */
+    int64_t close_start; /* writing the last replies after the end */
+    size_t given;        /* output bytes handed out by the last output() */
 
     mox_buf in;       /* input held while paused (<= max_pending) */
     mox_buf line;     /* incomplete command line */
@@ -131,7 +158,13 @@ void moxi_smtp_queue_reply(mox_smtp_server *s, const mox_smtp_server_reply *r, i
 void moxi_smtp_hold(mox_smtp_server *s, uint64_t start, uint64_t end,
                     uint32_t delay_ms, int slow);
 void moxi_smtp_raw(mox_smtp_server *s, const char *p, size_t n);
+/* Before a decision callback: gives the decision its id (so the callback
+ * can read it with mox_smtp_server_pending and decide inside). */
+void moxi_smtp_ask(mox_smtp_server *s, int kind);
+/* After it: applies the reply, defers, or takes a decide() made inside. */
 void moxi_smtp_decide(mox_smtp_server *s, int kind, int rc, mox_smtp_server_reply *r);
+/* The session's monotonic time now (env clock, never before the last tick). */
+int64_t moxi_smtp_now(const mox_smtp_server *s);
 void moxi_smtp_default(mox_smtp_server_reply *r, int code, const char *enh, const char *text);
 void moxi_smtp_close(mox_smtp_server *s);
 void moxi_smtp_resume(mox_smtp_server *s);

@@ -38,7 +38,7 @@ static void test_transcripts(void **state)
         read_transcript(transcripts[i], &b);
         static const struct {
             int split, defer;
-        } modes[] = {{0, 0}, {1, 0}, {1, 1}, {-1, 2}, {7, 2}, {0, 1}};
+        } modes[] = {{0, 0}, {1, 0}, {1, 1}, {-1, 2}, {7, 2}, {0, 1}, {0, 3}, {1, 3}, {-1, 3}};
         for (size_t m = 0; m < MOX_ARRAY_LEN(modes); m++) {
             for (uint64_t seed = 1; seed <= (modes[m].split < 0 ? 8u : 1u); seed++) {
                 char err[8192];
@@ -221,14 +221,15 @@ static void test_starttls_injection(void **state)
     /* The attack: commands pipelined in plaintext after STARTTLS. */
     send(&t, "STARTTLS\r\nMAIL FROM:<evil@x.example>\r\nRCPT TO:<v@y.example>\r\n");
     assert_string_equal((char *)t.out.data, "220 2.0.0 ready to start TLS (cid1)\r\n");
-    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_TLS);
-    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_READ);
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_TLS);
+    assert_false(mox_smtp_server_want(t.s) & MOX_WANT_READ);
     /* more plaintext before the handshake is discarded too */
     assert_int_equal(mox_smtp_server_feed(t.s, "DATA\r\n", 6), 6);
     mox_tls_info ti = MOX_TLS_INFO_INIT;
     ti.version = 0x0304;
-    assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
-    assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_tls_done(t.s, MOX_OK, &ti), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_done(t.s, MOX_OK, &ti), MOX_ERR_STATE);
+    assert_int_equal(mox_engine_error(mox_smtp_server_engine(t.s))->code, MOX_ERR_STATE);
     mox_buf_reset(&t.out);
     /* nothing of it was taken; EHLO is required again */
     send(&t, "MAIL FROM:<a@x.example>\r\n");
@@ -266,20 +267,25 @@ static void test_backpressure(void **state)
     /* MAIL and the first RCPT are taken, then at most 1000 bytes */
     size_t first = strlen("MAIL FROM:<a@x.example>\r\n") + strlen("RCPT TO:<r0@y.example>\r\n");
     assert_int_equal((size_t)n, first + 1000);
-    assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_SERVER_DECIDE_RCPT);
-    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_DEFERRED);
-    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_READ);
+    int kind;
+    uint32_t id = mox_smtp_server_pending(t.s, &kind);
+    assert_int_equal(kind, MOX_SMTP_SERVER_DECIDE_RCPT);
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_DECISION);
+    assert_false(mox_smtp_server_want(t.s) & MOX_WANT_READ);
     assert_int_equal(mox_smtp_server_feed(t.s, in.data + n, in.len - (size_t)n), 0);
-    /* a wrong decision kind is refused */
-    assert_int_equal(mox_smtp_server_decide_code(t.s, MOX_SMTP_SERVER_DECIDE_MAIL, 250, "", "x"),
-                     MOX_ERR_STATE);
+    /* a decision that was taken already, and one never asked, are refused */
+    assert_int_equal(mox_smtp_server_decide_code(t.s, id - 1, 250, "", "x"), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_decide_code(t.s, id + 1, 250, "", "x"), MOX_ERR_NOTFOUND);
+    assert_int_equal(mox_smtp_server_decide_code(t.s, 0, 250, "", "x"), MOX_ERR_NOTFOUND);
+    assert_int_equal(mox_engine_error(mox_smtp_server_engine(t.s))->code, MOX_ERR_NOTFOUND);
     size_t off = (size_t)n;
     int answered = 0;
     while (answered < 200) {
-        assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_SERVER_DECIDE_RCPT);
-        assert_int_equal(
-            mox_smtp_server_decide_code(t.s, MOX_SMTP_SERVER_DECIDE_RCPT, 250, "2.1.5", "ok"),
-            MOX_OK);
+        id = mox_smtp_server_pending(t.s, &kind);
+        assert_int_equal(kind, MOX_SMTP_SERVER_DECIDE_RCPT);
+        assert_int_equal(mox_smtp_server_decide_code(t.s, id, 250, "2.1.5", "ok"), MOX_OK);
+        assert_int_equal(mox_smtp_server_decide_code(t.s, id, 250, "2.1.5", "ok"),
+                         MOX_ERR_STATE);
         answered++;
         if (off < in.len) {
             n = mox_smtp_server_feed(t.s, in.data + off, in.len - off);
@@ -509,7 +515,7 @@ static void test_observability(void **state)
              "RCPT TO:<c@y.example>\r\nDATA\r\nx\r\n.\r\nXYZ\r\n"
              "MAIL FROM:<reject-data@x.example>\r\nRCPT TO:<d@y.example>\r\nDATA\r\ny\r\n.\r\n"
              "STARTTLS\r\nNOOP\r\n");
-    mox_smtp_server_tls_failed(t.s, "handshake");
+    assert_int_equal(mox_smtp_server_tls_done(t.s, MOX_ERR_CRYPTO, NULL), MOX_OK);
     const char *o = (const char *)obs.data;
     static const char *const want[] = {
         "mox_smtpserver_connection_total{mode=delivery}",
@@ -522,8 +528,8 @@ static void test_observability(void **state)
         "log[recipient cid=cid1 rcpt=c@y.example code=250]",
         "log[recipient cid=cid1 rcpt=d@y.example code=554]",
         "mox_smtpserver_starttls_injection_total{=}",
-        "mox_smtpserver_starttls_failure_total{reason=handshake}",
-        "log[tls handshake failed cid=cid1 reason=handshake]",
+        "mox_smtpserver_starttls_failure_total{reason=crypto}",
+        "log[tls handshake failed cid=cid1 reason=cryptographic failure]",
     };
     for (size_t i = 0; i < MOX_ARRAY_LEN(want); i++)
         if (!strstr(o, want[i]))
@@ -615,13 +621,22 @@ static void test_too_many_errors(void **state)
     assert_int_equal(th_start(&t), MOX_OK);
     send(&t, "FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n");
     expect_tail(&t, "500 5.5.2 unrecognized command\r\n421 4.7.0 too many errors, closing connection\r\n");
-    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_CLOSED);
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_CLOSED);
+    assert_int_equal(mox_smtp_server_result(t.s)->end, MOX_SMTP_SERVER_END_ERRORS);
     /* input after the end is taken and ignored */
     assert_int_equal(mox_smtp_server_feed(t.s, "NOOP\r\n", 6), 6);
     th_free(&t);
 }
 
 /* ---------------------------------------------------------------- timing */
+
+/* When held-back output is due (-1: none): the harness's own deadlines
+ * are a day away. */
+static int64_t held_due(th *t)
+{
+    int64_t d = mox_smtp_server_deadline(t->s);
+    return d == MOX_NO_DEADLINE || d - t->env.mono > (int64_t)3600 * 1000000000 ? -1 : d;
+}
 
 static void test_tarpit_slow(void **state)
 {
@@ -635,20 +650,23 @@ static void test_tarpit_slow(void **state)
     size_t n;
     mox_smtp_server_output(t.s, &o, &n);
     assert_int_equal(n, 0);
-    unsigned st = mox_smtp_server_state(t.s);
-    assert_true(st & MOX_SMTP_SERVER_TIMER);
-    assert_false(st & MOX_SMTP_SERVER_WANT_WRITE);
-    int64_t due = mox_smtp_server_due_ns(t.s);
+    unsigned st = mox_smtp_server_want(t.s);
+    assert_true(st & MOX_WANT_TIMER);
+    assert_false(st & MOX_WANT_WRITE);
+    int64_t due = held_due(&t);
     assert_int_equal(due - t.env.mono, (int64_t)3000 * 1000000);
-    t.env.mono = due - 1;
+    assert_int_equal(mox_smtp_server_tick(t.s, due - 1), MOX_OK);
     mox_smtp_server_output(t.s, &o, &n);
     assert_int_equal(n, 0);
+    assert_int_equal(mox_smtp_server_tick(t.s, due), MOX_OK);
     t.env.mono = due;
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_WRITE);
     mox_smtp_server_output(t.s, &o, &n);
     assert_true(n > 50);
     assert_memory_equal(o, "250-mox.example\r\n", 17);
-    mox_smtp_server_output_done(t.s, n);
-    assert_int_equal(mox_smtp_server_due_ns(t.s), -1);
+    assert_int_equal(mox_smtp_server_output_done(t.s, n + 1), MOX_ERR_INVAL); /* more than given */
+    assert_int_equal(mox_smtp_server_output_done(t.s, n), MOX_OK);
+    assert_int_equal(held_due(&t), -1);
 
     /* slow 4xx: released a little at a time, complete within the cap */
     assert_int_equal(mox_smtp_server_feed(t.s, "MAIL FROM:<tarpit@x.example>\r\n", 30), 30);
@@ -656,8 +674,7 @@ static void test_tarpit_slow(void **state)
     size_t total = 0;
     int steps = 0;
     mox_buf got = MOX_BUF_INIT;
-    while (mox_smtp_server_due_ns(t.s) >= 0 ||
-           (mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_WRITE)) {
+    while (held_due(&t) >= 0 || (mox_smtp_server_want(t.s) & MOX_WANT_WRITE)) {
         mox_smtp_server_output(t.s, &o, &n);
         if (n) {
             mox_buf_append(&got, o, n);
@@ -665,9 +682,10 @@ static void test_tarpit_slow(void **state)
             total += n;
             continue;
         }
-        int64_t d = mox_smtp_server_due_ns(t.s);
+        int64_t d = held_due(&t);
         assert_true(d > t.env.mono);
         t.env.mono = d;
+        assert_int_equal(mox_smtp_server_tick(t.s, d), MOX_OK);
         steps++;
         assert_true(steps < 1000);
     }
@@ -710,7 +728,7 @@ static void test_received(void **state)
     mox_tls_info ti = MOX_TLS_INFO_INIT;
     ti.version = 0x0304;
     ti.cipher = "TLS_AES_128_GCM_SHA256\r\nX-Evil: 1";
-    assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_done(t.s, MOX_OK, &ti), MOX_OK);
     send(&t, "EHLO c.example\r\nMAIL FROM:<a@x.example> SMTPUTF8 REQUIRETLS\r\n"
              "RCPT TO:<ö@y.example>\r\n");
     assert_int_equal(mox_smtp_server_received(t.s, 0, &r), MOX_OK);
@@ -732,71 +750,99 @@ static void test_api(void **state)
     (void)state;
     mox_smtp_server *s = NULL;
     mox_smtp_server_config c = MOX_SMTP_SERVER_CONFIG_INIT;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_ERR_INVAL); /* no hostname */
+    mox_errinfo ei;
+    c.hostname = "";
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_ERR_INVAL);
+    assert_int_equal(ei.code, MOX_ERR_INVAL);
     c.hostname = "bad host";
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_ERR_INVAL);
     c.hostname = "mox.example";
+    c.mode = 7;
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_ERR_INVAL);
+    c.mode = MOX_SMTP_SERVER_DELIVERY;
     c.size = 8;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_ERR_INVAL);
     c.size = sizeof c;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
-    assert_int_equal(mox_smtp_server_feed(s, "x", 1), MOX_ERR_STATE); /* before start */
-    assert_int_equal(mox_smtp_server_tls_started(s, NULL), MOX_ERR_STATE);
-    assert_int_equal(mox_smtp_server_start(s), MOX_OK);
-    assert_int_equal(mox_smtp_server_start(s), MOX_ERR_STATE);
-    assert_int_equal(mox_smtp_server_decide_code(s, MOX_SMTP_SERVER_DECIDE_RCPT, 250, "", ""),
-                     MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_done(s, MOX_OK, NULL), MOX_ERR_STATE);
+    /* decision 1 was the greeting, taken at once; 2 was never asked */
+    assert_int_equal(mox_smtp_server_decide_code(s, 1, 250, "", ""), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_decide_code(s, 2, 250, "", ""), MOX_ERR_NOTFOUND);
     assert_int_equal(mox_smtp_server_auth_resume(s), MOX_ERR_STATE);
     assert_int_equal(mox_smtp_server_set_rcpt_outcome(s, 0, 250), MOX_ERR_STATE);
     assert_null(mox_smtp_server_get_txn(s));
-    assert_int_equal(mox_smtp_server_state(s),
-                     MOX_SMTP_SERVER_WANT_READ | MOX_SMTP_SERVER_WANT_WRITE);
+    /* the greeting is queued; input is taken; the session has deadlines */
+    assert_int_equal(mox_smtp_server_want(s), MOX_WANT_WRITE | MOX_WANT_READ | MOX_WANT_TIMER);
+    assert_int_equal(mox_smtp_server_result(s)->end, MOX_SMTP_SERVER_END_NONE);
     const void *o;
     size_t n;
     assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
     assert_int_equal(n, strlen("220 mox.example ESMTP\r\n"));
     assert_memory_equal(o, "220 mox.example ESMTP\r\n", n);
-    mox_smtp_server_output_done(s, 4);
+    assert_int_equal(mox_smtp_server_output_done(s, 4), MOX_OK);
     assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
     assert_int_equal(n, strlen("mox.example ESMTP\r\n"));
-    mox_smtp_server_output_done(s, 1000);
-    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_SERVER_WANT_READ);
+    assert_int_equal(mox_smtp_server_output_done(s, 1000), MOX_ERR_INVAL);
+    assert_int_equal(mox_engine_error(mox_smtp_server_engine(s))->code, MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_output_done(s, n), MOX_OK);
+    assert_int_equal(mox_smtp_server_want(s), MOX_WANT_READ | MOX_WANT_TIMER);
     /* no callbacks: defaults accept */
     assert_int_equal(mox_smtp_server_feed(s, "HELO x.example\r\nQUIT\r\n", 22), 22);
     assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
     assert_memory_equal(o, "250 mox.example\r\n221 2.0.0 bye\r\n", n);
-    assert_true(mox_smtp_server_state(s) & MOX_SMTP_SERVER_CLOSED);
+    assert_true(mox_smtp_server_want(s) & MOX_WANT_CLOSED);
+    assert_true(mox_smtp_server_want(s) & MOX_WANT_DONE);
+    assert_int_equal(mox_smtp_server_result(s)->end, MOX_SMTP_SERVER_END_QUIT);
     assert_int_equal(mox_smtp_server_close(s, 421, "4.3.2", "x"), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_eof(s), MOX_OK);
+    assert_int_equal(mox_smtp_server_eof(s), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_feed(s, "x", 1), MOX_ERR_STATE); /* after eof */
     mox_smtp_server_free(s);
     mox_smtp_server_free(NULL);
     assert_true(mox_smtp_server_sizeof() > 0);
-    mox_smtp_server_eof(NULL);
+    assert_int_equal(mox_smtp_server_eof(NULL), MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_want(NULL), 0);
+    assert_null(mox_smtp_server_engine(NULL));
 
-    /* implicit TLS: tls_started before start */
+    /* implicit TLS: TLS first, then the greeting */
     c.tls_active = 1;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_OK);
+    assert_true(mox_smtp_server_want(s) & MOX_WANT_TLS);
+    assert_int_equal(mox_smtp_server_feed(s, "x", 1), MOX_ERR_STATE); /* ciphertext, not ours */
+    mox_tls_request req = MOX_TLS_REQUEST_INIT;
+    assert_int_equal(mox_smtp_server_tls_request(s, &req), MOX_OK);
+    assert_int_equal(req.role, MOX_TLS_ROLE_SERVER);
+    assert_true(req.required);
     mox_tls_info ti = MOX_TLS_INFO_INIT;
-    assert_int_equal(mox_smtp_server_tls_started(s, &ti), MOX_OK);
-    assert_int_equal(mox_smtp_server_start(s), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_done(s, MOX_OK, NULL), MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_tls_done(s, MOX_OK, &ti), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_request(s, &req), MOX_ERR_STATE);
     assert_true(mox_smtp_server_get_session(s)->tls);
-    /* close with a reply; eof after */
+    assert_non_null(mox_smtp_server_get_session(s)->tls_info);
+    assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
+    assert_memory_equal(o, "220 mox.example ESMTP\r\n", n);
+    /* close with a reply */
     assert_int_equal(mox_smtp_server_close(s, 421, "4.3.2", "shutting down"), MOX_OK);
     mox_smtp_server_output(s, &o, &n);
     assert_memory_equal(o, "220 mox.example ESMTP\r\n421 4.3.2 shutting down\r\n", n);
-    mox_smtp_server_eof(s);
+    assert_int_equal(mox_smtp_server_result(s)->end, MOX_SMTP_SERVER_END_CLOSED);
     mox_smtp_server_free(s);
 
-    /* tls_failed ends the session and drops output */
+    /* a failed handshake ends the session and drops output */
     c.tls_active = 0;
     c.tls_available = 1;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
-    assert_int_equal(mox_smtp_server_start(s), MOX_OK);
-    assert_int_equal(mox_smtp_server_feed(s, "STARTTLS\r\n", 10), 10);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_OK);
     mox_smtp_server_output(s, &o, &n);
     mox_smtp_server_output_done(s, n);
-    assert_true(mox_smtp_server_state(s) & MOX_SMTP_SERVER_WANT_TLS);
-    mox_smtp_server_tls_failed(s, "handshake");
-    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_SERVER_CLOSED);
+    assert_int_equal(mox_smtp_server_feed(s, "STARTTLS\r\n", 10), 10);
+    assert_false(mox_smtp_server_want(s) & MOX_WANT_TLS); /* the 220 is not written yet */
+    assert_int_equal(mox_smtp_server_tls_request(s, &req), MOX_ERR_STATE);
+    mox_smtp_server_output(s, &o, &n);
+    mox_smtp_server_output_done(s, n);
+    assert_true(mox_smtp_server_want(s) & MOX_WANT_TLS);
+    assert_int_equal(mox_smtp_server_tls_done(s, MOX_ERR_CRYPTO, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_server_want(s), MOX_WANT_CLOSED | MOX_WANT_DONE);
+    assert_int_equal(mox_smtp_server_result(s)->end, MOX_SMTP_SERVER_END_TLS);
     mox_smtp_server_free(s);
 }
 
@@ -809,9 +855,7 @@ static int full_session(void *arg)
     th_init(&t);
     t.cfg.tls_available = 1;
     t.cfg.mode = MOX_SMTP_SERVER_DELIVERY;
-    int rc = mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t);
-    if (rc == MOX_OK)
-        rc = mox_smtp_server_start(t.s);
+    int rc = mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL);
     if (rc == MOX_OK) {
         th_drain(&t);
         int64_t n = mox_smtp_server_feed(t.s, script, strlen(script));
@@ -821,7 +865,7 @@ static int full_session(void *arg)
     mox_buf r = MOX_BUF_INIT;
     if (rc == MOX_OK && mox_smtp_server_get_txn(t.s))
         rc = mox_smtp_server_received(t.s, 0, &r);
-    if (rc == MOX_OK && t.oom)
+    if (rc == MOX_OK && (t.oom || mox_smtp_server_result(t.s)->end == MOX_SMTP_SERVER_END_NOMEM))
         rc = MOX_ERR_NOMEM;
     if (rc == MOX_OK && (!t.out.data || !strstr((char *)t.out.data, "221 2.0.0 bye")))
         rc = t.out.data ? MOX_ERR_STATE : MOX_ERR_NOMEM;
