@@ -1312,6 +1312,89 @@ static void t_deadlines(void **st)
     drv_free(&d);
 }
 
+
+/* A server that trickles its replies, one byte every two seconds, or reads
+ * our data as slowly: cut off at the deadline of the wait, which no byte
+ * moves. */
+static void trickle_reply(drv *d, const char *reply, int64_t want_deadline)
+{
+    for (size_t i = 0; reply[i] && cstate(d->c) != ST_CLOSED; i++) {
+        assert_int_equal(mox_smtp_client_feed(d->c, reply + i, 1), 1);
+        if (reply[i + 1])
+            assert_int_equal(mox_smtp_client_deadline(d->c), want_deadline);
+        fake_now += 2 * (int64_t)1000000000;
+        assert_int_equal(mox_smtp_client_tick(d->c, fake_now), MOX_OK);
+    }
+}
+
+static void t_deadline_trickle(void **st)
+{
+    (void)st;
+    const int64_t SEC = 1000000000;
+    fake_now = 1000 * SEC;
+    drv d;
+    mox_smtp_client_config cfg = MOX_SMTP_CLIENT_CONFIG_INIT;
+    cfg.timeout_greeting_ms = 5000;
+    cfg.timeout_command_ms = 5000;
+    cfg.timeout_data_block_ms = 5000;
+    drv_init(&d, &cfg);
+    int64_t t0 = fake_now;
+    trickle_reply(&d, "220 mx.example ESMTP at your service\r\n", t0 + 5 * SEC);
+    assert_int_equal(cstate(d.c), ST_CLOSED);
+    assert_int_equal(fake_now, t0 + 6 * SEC);
+    const mox_smtp_client_status *f = mox_smtp_client_result(d.c)->failure;
+    assert_non_null(f);
+    assert_string_equal(f->enhanced, "4.4.2");
+    assert_int_equal(f->stage, MOX_SMTP_CLIENT_STAGE_GREETING);
+    assert_non_null(strstr(f->text, "greeting"));
+    drv_free(&d);
+
+    /* the MAIL reply: its wait runs from the moment MAIL was written */
+    fake_now = 1000 * SEC;
+    drv_init(&d, &cfg);
+    mox_smtp_client_rcpt r = {"a@x", 0, NULL};
+    submit(&d, "f@x", &r, 1, "x");
+    greet(&d, "250 mx\r\n");
+    fake_now += 1 * SEC;
+    C(&d, "MAIL FROM:<f@x>\r\n");
+    int64_t sent = fake_now;
+    assert_int_equal(mox_smtp_client_deadline(d.c), sent + 5 * SEC);
+    trickle_reply(&d, "250 2.1.0 sender ok, go on\r\n", sent + 5 * SEC);
+    assert_int_equal(cstate(d.c), ST_CLOSED);
+    assert_int_equal(mox_smtp_client_result(d.c)->delivery->rcpts[0].status.stage,
+                     MOX_SMTP_CLIENT_STAGE_MAIL);
+    drv_free(&d);
+
+    /* a server reading our data 100 bytes every 2 s: the 64 KiB block
+     * must be written within its 5 s */
+    fake_now = 1000 * SEC;
+    drv_init(&d, &cfg);
+    static char big[200000];
+    memset(big, 'a', sizeof big - 1);
+    for (size_t i = 70; i < sizeof big - 1; i += 71)
+        big[i] = '\n';
+    submit(&d, "f@x", &r, 1, big);
+    greet(&d, "250-mx\r\n250 PIPELINING\r\n");
+    C(&d, "MAIL FROM:<f@x>\r\nRCPT TO:<a@x>\r\nDATA\r\n");
+    S(&d, "250 ok\r\n250 ok\r\n354 go\r\n");
+    int64_t start = fake_now;
+    assert_int_equal(mox_smtp_client_deadline(d.c), start + 5 * SEC);
+    while (cstate(d.c) != ST_CLOSED) {
+        const void *p;
+        size_t n;
+        assert_int_equal(mox_smtp_client_output(d.c, &p, &n), MOX_OK);
+        assert_true(n > 0);
+        assert_int_equal(mox_smtp_client_output_done(d.c, n < 100 ? n : 100), MOX_OK);
+        assert_int_equal(mox_smtp_client_deadline(d.c), start + 5 * SEC);
+        fake_now += 2 * SEC;
+        assert_int_equal(mox_smtp_client_tick(d.c, fake_now), MOX_OK);
+    }
+    assert_int_equal(fake_now, start + 6 * SEC);
+    f = mox_smtp_client_result(d.c)->failure;
+    assert_non_null(strstr(f->text, "timeout writing message data"));
+    drv_free(&d);
+}
+
 /* Parameters no server can take are refused by submit (MOX_ERR_INVAL), not
  * sent to draw a 501: ENVID (RFC 3461 section 4.4: printable US-ASCII
  * before xtext encoding, at most 100 characters encoded), ORCPT (an
@@ -1575,6 +1658,7 @@ int main(void)
         cmocka_unit_test(t_smuggling),
         ENGINE_TESTS(setup_whole),
         ENGINE_TESTS(setup_bytewise),
+        cmocka_unit_test(t_deadline_trickle),
         cmocka_unit_test(t_invalid),
         cmocka_unit_test(t_submit_params),
         cmocka_unit_test(t_alloc_sweep),

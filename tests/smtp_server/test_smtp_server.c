@@ -697,6 +697,261 @@ static void test_tarpit_slow(void **state)
     th_free(&t);
 }
 
+
+/* ---------------------------------------------------------------- deadlines */
+
+#define SEC ((int64_t)1000000000)
+
+/* A session for the deadline tests: new, greeting taken, no time moved. */
+static void dl_start(th *t, uint32_t cmd_s, uint32_t data_s, uint32_t session_s)
+{
+    th_init(t);
+    t->cfg.command_timeout_ms = cmd_s * 1000;
+    t->cfg.data_timeout_ms = data_s * 1000;
+    t->cfg.session_timeout_ms = session_s * 1000;
+    assert_int_equal(mox_smtp_server_new(&t->s, &t->cfg, &t->cb, t, NULL), MOX_OK);
+}
+
+/* Takes what the engine has for the peer, without moving the clock. */
+static void dl_take(th *t)
+{
+    const void *o;
+    size_t n;
+    while (mox_smtp_server_output(t->s, &o, &n) == MOX_OK && n) {
+        mox_buf_append(&t->out, o, n);
+        assert_int_equal(mox_smtp_server_output_done(t->s, n), MOX_OK);
+    }
+}
+
+/* Time passes to `now`; the engine is told. */
+static void dl_at(th *t, int64_t now)
+{
+    t->env.mono = now;
+    assert_int_equal(mox_smtp_server_tick(t->s, now), MOX_OK);
+    dl_take(t);
+}
+
+static int dl_closed(th *t) { return (mox_smtp_server_want(t->s) & MOX_WANT_CLOSED) != 0; }
+
+/* One byte every two seconds: fed, the clock moved, the engine ticked. The
+ * deadline must stay where it was when the wait began. Returns the time
+ * the session was cut off. */
+static int64_t trickle(th *t, const char *bytes, int64_t want_deadline)
+{
+    for (size_t i = 0; bytes[i]; i++) {
+        assert_int_equal(mox_smtp_server_feed(t->s, bytes + i, 1), 1);
+        dl_take(t);
+        assert_int_equal(mox_smtp_server_deadline(t->s), want_deadline);
+        dl_at(t, t->env.mono + 2 * SEC);
+        if (dl_closed(t))
+            return t->env.mono;
+    }
+    return -1;
+}
+
+static void test_deadline_command_trickle(void **state)
+{
+    (void)state;
+    th t;
+    dl_start(&t, 5, 60, 3600);
+    int64_t t0 = t.env.mono;
+    dl_take(&t);
+    assert_string_equal((char *)t.out.data, "220 mox.example ESMTP\r\n");
+    /* the wait began with the greeting: 5 s, whatever arrives */
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 5 * SEC);
+    int64_t cut = trickle(&t, "EHLO slow.client.example\r\n", t0 + 5 * SEC);
+    assert_int_equal(cut, t0 + 6 * SEC); /* the first tick at or after t0+5 s */
+    assert_non_null(strstr((char *)t.out.data,
+                           "421 4.4.2 mox.example timeout waiting for a command, closing "
+                           "connection\r\n"));
+    const mox_smtp_server_outcome *o = mox_smtp_server_result(t.s);
+    assert_int_equal(o->end, MOX_SMTP_SERVER_END_TIMEOUT);
+    assert_int_equal(o->timeout, MOX_SMTP_SERVER_TIMEOUT_COMMAND);
+    assert_false(o->stressed);
+    assert_int_equal(mox_smtp_server_want(t.s), MOX_WANT_CLOSED | MOX_WANT_DONE);
+    assert_int_equal(mox_smtp_server_deadline(t.s), MOX_NO_DEADLINE);
+    th_free(&t);
+
+    /* Exactly at the deadline, not a nanosecond before; each complete line
+     * starts the next line's wait. */
+    dl_start(&t, 5, 60, 3600);
+    t0 = t.env.mono;
+    dl_take(&t);
+    dl_at(&t, t0 + 3 * SEC);
+    assert_int_equal(mox_smtp_server_feed(t.s, "NOOP\r\n", 6), 6);
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 8 * SEC);
+    dl_at(&t, t0 + 8 * SEC - 1);
+    assert_false(dl_closed(&t));
+    dl_at(&t, t0 + 8 * SEC);
+    assert_true(dl_closed(&t));
+    th_free(&t);
+}
+
+static int on_rcpt_defer_once(void *u, mox_smtp_server *s, const mox_smtp_server_txn *x,
+                              const mox_smtp_server_rcpt *rc, mox_smtp_server_reply *r)
+{
+    (void)s;
+    (void)x;
+    (void)rc;
+    th *t = u;
+    t->have_deferred = 1;
+    t->deferred_kind = MOX_SMTP_SERVER_DECIDE_RCPT;
+    t->deferred = *r;
+    return MOX_SMTP_SERVER_DEFER;
+}
+
+/* The embedder's time is not the client's: no command or message deadline
+ * runs while a decision is deferred, the session's does. */
+static void test_deadline_deferred(void **state)
+{
+    (void)state;
+    th t;
+    dl_start(&t, 5, 60, 100);
+    t.cb.on_rcpt = on_rcpt_defer_once;
+    mox_smtp_server_free(t.s);
+    assert_int_equal(mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL), MOX_OK);
+    int64_t t0 = t.env.mono;
+    dl_take(&t);
+    const char *cmds = "EHLO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\n";
+    assert_int_equal(mox_smtp_server_feed(t.s, cmds, strlen(cmds)), (int64_t)strlen(cmds));
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_DECISION);
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 100 * SEC); /* the session's */
+    dl_at(&t, t0 + 50 * SEC);
+    assert_false(dl_closed(&t));
+    uint32_t id = mox_smtp_server_pending(t.s, NULL);
+    assert_int_equal(mox_smtp_server_decide(t.s, id, &t.deferred), MOX_OK);
+    /* the next command's wait starts now */
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 55 * SEC);
+    /* the session's lifetime is a deadline too: NOOPs do not extend it */
+    for (int64_t now = t0 + 52 * SEC; now < t0 + 100 * SEC; now += 2 * SEC) {
+        dl_at(&t, now);
+        assert_false(dl_closed(&t));
+        assert_int_equal(mox_smtp_server_feed(t.s, "NOOP\r\n", 6), 6);
+    }
+    dl_at(&t, t0 + 100 * SEC);
+    assert_true(dl_closed(&t));
+    assert_int_equal(mox_smtp_server_result(t.s)->timeout, MOX_SMTP_SERVER_TIMEOUT_SESSION);
+    assert_non_null(strstr((char *)t.out.data, "421 4.4.2 mox.example session time limit reached"));
+    th_free(&t);
+}
+
+static void test_deadline_data(void **state)
+{
+    (void)state;
+    th t;
+    dl_start(&t, 5, 10, 3600);
+    dl_take(&t);
+    const char *cmds = "EHLO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\n"
+                       "DATA\r\n";
+    assert_int_equal(mox_smtp_server_feed(t.s, cmds, strlen(cmds)), (int64_t)strlen(cmds));
+    dl_take(&t);
+    int64_t t0 = t.env.mono; /* the 354 */
+    assert_non_null(strstr((char *)t.out.data, "354 "));
+    /* a line every 2 s keeps no command wait alive, and the message's
+     * deadline does not move */
+    int64_t cut = trickle(&t, "Subject: slow\r\n\r\nbody body body body\r\n", t0 + 10 * SEC);
+    assert_int_equal(cut, t0 + 10 * SEC);
+    assert_non_null(strstr((char *)t.out.data,
+                           "421 4.4.2 mox.example timeout receiving message data, closing "
+                           "connection\r\n"));
+    assert_int_equal(mox_smtp_server_result(t.s)->timeout, MOX_SMTP_SERVER_TIMEOUT_DATA);
+    assert_int_equal(t.messages, 0);
+    assert_int_equal(t.resets, 1); /* the transaction was discarded */
+    th_free(&t);
+
+    /* BDAT: from the first chunk to the last, across chunks and their
+     * command lines */
+    dl_start(&t, 5, 10, 3600);
+    dl_take(&t);
+    cmds = "EHLO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nBDAT 4\r\n";
+    assert_int_equal(mox_smtp_server_feed(t.s, cmds, strlen(cmds)), (int64_t)strlen(cmds));
+    t0 = t.env.mono;
+    for (int i = 0; i < 4; i++) {
+        dl_at(&t, t.env.mono + 2 * SEC);
+        static const char *const parts[] = {"abcd", "BDAT 2\r\n", "ef", "BDAT 1 LAST\r\n"};
+        assert_int_equal(mox_smtp_server_feed(t.s, parts[i], strlen(parts[i])),
+                         (int64_t)strlen(parts[i]));
+        assert_true(mox_smtp_server_deadline(t.s) <= t0 + 10 * SEC);
+    }
+    dl_at(&t, t0 + 10 * SEC);
+    assert_true(dl_closed(&t));
+    assert_int_equal(mox_smtp_server_result(t.s)->timeout, MOX_SMTP_SERVER_TIMEOUT_DATA);
+    th_free(&t);
+}
+
+/* Shorter limits once the embedder's count of connections passes the
+ * threshold; every session sharing the counter sees them at once. */
+static void test_deadline_stress(void **state)
+{
+    (void)state;
+    unsigned conns = 1;
+    th a, b;
+    for (int i = 0; i < 2; i++) {
+        th *t = i ? &b : &a;
+        th_init(t);
+        t->cfg.connections = &conns;
+        t->cfg.stress_connections = 2;
+        t->cfg.command_timeout_ms = 60000;
+        t->cfg.stress_command_timeout_ms = 3000;
+        assert_int_equal(mox_smtp_server_new(&t->s, &t->cfg, &t->cb, t, NULL), MOX_OK);
+        dl_take(t);
+    }
+    int64_t t0 = a.env.mono;
+    assert_int_equal(mox_smtp_server_deadline(a.s), t0 + 60 * SEC);
+    conns = 2; /* the second connection: stress */
+    assert_int_equal(mox_smtp_server_deadline(a.s), t0 + 3 * SEC);
+    assert_int_equal(mox_smtp_server_deadline(b.s), t0 + 3 * SEC);
+    dl_at(&a, t0 + 3 * SEC);
+    assert_true(dl_closed(&a));
+    assert_true(mox_smtp_server_result(a.s)->stressed);
+    conns = 1; /* back to normal: b keeps its long limit */
+    dl_at(&b, t0 + 3 * SEC);
+    assert_false(dl_closed(&b));
+    assert_int_equal(mox_smtp_server_deadline(b.s), t0 + 60 * SEC);
+    th_free(&a);
+    th_free(&b);
+}
+
+/* STARTTLS whose handshake never finishes; a client that never reads. */
+static void test_deadline_tls_close(void **state)
+{
+    (void)state;
+    th t;
+    dl_start(&t, 5, 60, 3600);
+    t.cfg.tls_available = 1;
+    mox_smtp_server_free(t.s);
+    assert_int_equal(mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL), MOX_OK);
+    dl_take(&t);
+    assert_int_equal(mox_smtp_server_feed(t.s, "EHLO c\r\nSTARTTLS\r\n", 18), 18);
+    dl_take(&t);
+    int64_t t0 = t.env.mono;
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_TLS);
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 5 * SEC);
+    mox_buf_reset(&t.out);
+    dl_at(&t, t0 + 5 * SEC);
+    assert_true(dl_closed(&t));
+    assert_int_equal(t.out.len, 0); /* nothing in plaintext after the 220 */
+    assert_int_equal(mox_smtp_server_result(t.s)->timeout, MOX_SMTP_SERVER_TIMEOUT_TLS);
+    th_free(&t);
+
+    /* the 421 is not read: after close_timeout it is dropped */
+    dl_start(&t, 5, 60, 3600);
+    t.cfg.close_timeout_ms = 2000;
+    mox_smtp_server_free(t.s);
+    assert_int_equal(mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL), MOX_OK);
+    t0 = t.env.mono;
+    t.env.mono = t0 + 5 * SEC;
+    assert_int_equal(mox_smtp_server_tick(t.s, t0 + 5 * SEC), MOX_OK);
+    unsigned w = mox_smtp_server_want(t.s);
+    assert_true(w & MOX_WANT_WRITE);
+    assert_true(w & MOX_WANT_CLOSED);
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 7 * SEC);
+    t.env.mono = t0 + 7 * SEC;
+    assert_int_equal(mox_smtp_server_tick(t.s, t0 + 7 * SEC), MOX_OK);
+    assert_int_equal(mox_smtp_server_want(t.s), MOX_WANT_CLOSED | MOX_WANT_DONE);
+    th_free(&t);
+}
+
 /* ---------------------------------------------------------------- Received */
 
 static void test_received(void **state)
@@ -903,6 +1158,11 @@ int main(void)
         cmocka_unit_test(test_too_many_errors),
         cmocka_unit_test(test_sasl_credentials_abi),
         cmocka_unit_test(test_tarpit_slow),
+        cmocka_unit_test(test_deadline_command_trickle),
+        cmocka_unit_test(test_deadline_deferred),
+        cmocka_unit_test(test_deadline_data),
+        cmocka_unit_test(test_deadline_stress),
+        cmocka_unit_test(test_deadline_tls_close),
         cmocka_unit_test(test_received),
         cmocka_unit_test(test_api),
         cmocka_unit_test(test_alloc_sweep),
