@@ -185,7 +185,7 @@ void moxd_conn_close(moxd_conn *c)
         moxd_ipstat *s = ipstat(srv, c->ip);
         if (s && s->conns)
             s->conns--;
-        if (srv->nsmtp)
+        if (c->counted)
             srv->nsmtp--; /* the stress counter the sessions share */
         count(srv, "moxd_connection_closed_total", "listener", moxd_kind_name(c->kind));
     }
@@ -421,6 +421,13 @@ static void conn_run(moxd_conn *c)
     for (int round = 0; round < 64; round++) {
         if (c->fd < 0)
             return;
+        unsigned w0 = mox_smtp_server_want(c->s);
+        if ((w0 & MOX_WANT_CLOSED) && (!(w0 & MOX_WANT_WRITE) || c->gone)) {
+            /* e.g. the engine's handshake deadline passed */
+            conn_ended(c);
+            moxd_conn_close(c);
+            return;
+        }
         if (c->tls_state == TLS_HANDSHAKE) {
             handshake(c);
             if (c->fd < 0)
@@ -630,6 +637,7 @@ static void accept_one(moxd_server *srv, moxd_listener *l)
         }
     }
     srv->nsmtp++; /* before the session: it reads the count for stress */
+    c->counted = 1;
     if (moxd_session_new(c) != 0) {
         moxd_conn_close(c);
         return;
@@ -900,6 +908,12 @@ int moxd_serve(moxd_config *cfg, const moxd_run_opts *o)
         for (moxd_conn *c = srv->conns; c; c = c->next) {
             if (c->run_now)
                 timeout = 0;
+            if (c->s && !c->http && c->fd >= 0) {
+                /* re-read every pass: the stress counter may have moved
+                 * every session's deadline */
+                int64_t dl = mox_smtp_server_deadline(c->s);
+                c->timer = dl == MOX_NO_DEADLINE ? -1 : dl;
+            }
             if (c->timer >= 0) {
                 int64_t ms = c->timer > now ? (c->timer - now) / 1000000 + 1 : 0;
                 if (ms < timeout)

@@ -54,6 +54,7 @@ typedef struct moxd_conn {
     int eof_sent;        /* mox_smtp_server_eof called */
     int gone;            /* the socket failed: end without writing more */
     int run_now;         /* TLS holds decrypted input: run without an event */
+    int counted;         /* in srv->nsmtp */
     int64_t timer;       /* the engine's deadline (-1: none) */
     int64_t http_deadline; /* metrics connections only */
     int jobs;            /* outstanding worker jobs / DNS queries */

@@ -912,11 +912,11 @@ def test_sigterm_finishes_transaction():
         s.stop()
 
 
-def deadline_conf(**limits):
-    """A conf_edit: localserve with one connection per IP and the given
-    limits (seconds) added to its limits section."""
+def deadline_conf(conns=1, **limits):
+    """A conf_edit: localserve with `conns` connections per IP and the
+    given limits (seconds) added to its limits section."""
     def edit(text):
-        text = limits_conf(conns=1)(text)
+        text = limits_conf(conns=conns)(text)
         extra = "".join("  %s: %d\n" % kv for kv in limits.items())
         text, n = re.subn(r"(?m)^limits:\n", "limits:\n" + extra, text)
         assert n == 1, text
@@ -971,12 +971,53 @@ def test_slow_client_deadline():
         assert out.startswith(b"421 4.4.2 ") and b"timeout receiving message data" in out, out
         assert 3.5 < dt < 6.5, dt
         assert len(s.messages()) == 0
+        # implicit TLS: a client that never starts the handshake is dropped
+        # at the handshake's deadline (the command timeout)
+        t0 = time.time()
+        raw = socket.create_connection(("127.0.0.1", s.ports["submissions"]), timeout=10)
+        assert raw.recv(100) == b""
+        raw.close()
+        assert 2.5 < time.time() - t0 < 5.5, time.time() - t0
         m = urlopen_metrics(s)
+        assert re.search(r'moxd_timeout_total\{kind="tls"\} 1', m), m
         assert re.search(r'moxd_timeout_total\{kind="command"\} 1', m), m
         assert re.search(r'moxd_timeout_total\{kind="data"\} 1', m), m
     finally:
         s.stop()
 
+
+def test_stress_deadlines():
+    # Past stress_connections open SMTP connections every session gets the
+    # stress limits at once: an idle one, allowed 30 s, is cut off 1 s after
+    # its wait began when the second connection arrives; the other, alone
+    # again, has its 30 s.
+    s = Server("stress", conf_edit=deadline_conf(conns=10, command_timeout=30,
+                                                 stress_connections=2,
+                                                 stress_command_timeout=1))
+    try:
+        port = s.ports["smtp"]
+        a, fa, ga = connect_from("127.0.0.1", port)
+        assert ga.startswith(b"220 "), ga
+        time.sleep(1.5)  # alone: no stress, still open
+        b, fb, gb = connect_from("127.0.0.2", port)
+        assert gb.startswith(b"220 "), gb
+        t0 = time.time()
+        out = fa.read()
+        assert out.startswith(b"421 4.4.2 ") and b"timeout" in out, out
+        assert time.time() - t0 < 1.5, time.time() - t0
+        a.close()
+        # alone again: the normal limit for the other
+        b.settimeout(2.0)
+        try:
+            fb.read(1)
+            assert False, "cut off without stress"
+        except socket.timeout:
+            pass
+        b.close()
+        m = urlopen_metrics(s)
+        assert re.search(r'moxd_timeout_total\{kind="command"\} 1', m), m
+    finally:
+        s.stop()
 
 # ---------------------------------------------------------------- slow
 
@@ -1040,7 +1081,8 @@ FAST = [test_ready_line, test_config_check, test_swaks_plain_delivery, test_swak
         test_smtplib_starttls_multi, test_gsasl_scram, test_client_cert, test_smuggling,
         test_dkim_verify_external, test_serve_rules, test_forged_authres_removed,
         test_fsync_order, test_sigterm_finishes_transaction, test_limits_connections,
-        test_limits_auth_failures, test_msmtp_scram, test_slow_client_deadline]
+        test_limits_auth_failures, test_msmtp_scram, test_slow_client_deadline,
+        test_stress_deadlines]
 SLOW = [test_load_smtp_source, test_crash_sigkill, test_limits_reset_after_a_minute]
 
 
