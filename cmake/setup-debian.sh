@@ -10,6 +10,10 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-dev
 libmbedtls-dev libsodium-dev libidn2-dev libutf8proc-dev libpsl-dev
 zlib1g-dev libsqlite3-dev libcmocka-dev"
 
+# Packaging checks: libabigail (abidw, abidiff) for the ABI baseline, and
+# libunistring-dev, which libidn2.pc names for a static link.
+PKGS="$PKGS abigail-tools libunistring-dev"
+
 # Test peers and helpers (127.0.0.1 only). Recommends are kept: swaks needs
 # them for TLS.
 PKGS="$PKGS python3 python3-dnslib python3-dkim python3-spf python3-aiosmtpd
