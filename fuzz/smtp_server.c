@@ -78,6 +78,8 @@ static void run(const uint8_t *d, size_t n, uint8_t f, uint64_t seed, int split,
  * no control characters. */
 static void check_replies(const mox_buf *b)
 {
+    if (getenv("SMTPD_FUZZ_DEBUG"))
+        fprintf(stderr, "--- output\n%.*s", (int)b->len, b->data ? (const char *)b->data : "");
     size_t i = 0;
     while (i < b->len) {
         const unsigned char *l = b->data + i;

@@ -139,7 +139,8 @@ typedef struct mox_smtp_server_config {
                                  the client's wait for the final reply,
                                  RFC 5321 §4.5.3.2.6) */
     uint32_t session_timeout_ms; /* the whole session; 0: 3600000 */
-    uint32_t close_timeout_ms;/* after the session ended, to write its last
+    uint32_t close_timeout_ms;/* after the session ended (and its held-back
+                                 replies were released), to write its last
                                  replies; 0: 10000 */
     /* Stress (as Postfix's smtpd under load): while *connections, the
      * embedder's count of open connections, is at least

@@ -175,6 +175,8 @@ void moxi_smtp_hold(mox_smtp_server *s, uint64_t start, uint64_t end, uint32_t d
     g->t0 = t0;
     g->t1 = t0 + (int64_t)delay_ms * MS;
     g->slow = slow;
+    if (g->t1 > s->held_until)
+        s->held_until = g->t1;
 }
 
 void moxi_smtp_queue_reply(mox_smtp_server *s, const mox_smtp_server_reply *r, int with_enh)
@@ -400,6 +402,15 @@ static size_t avail_at(const mox_smtp_server *s, int64_t now, int64_t *due, size
 
 static int64_t earliest(int64_t a, int64_t b) { return b < a ? b : a; }
 
+/* When the last replies must have been written after the end: the closing
+ * wait starts once nothing is held back any more (a tarpit on the last
+ * reply is not the client's delay). */
+static int64_t close_deadline(const mox_smtp_server *s)
+{
+    int64_t from = s->close_start > s->held_until ? s->close_start : s->held_until;
+    return from + (int64_t)s->cfg.close_timeout_ms * MS;
+}
+
 int64_t mox_smtp_server_deadline(const mox_smtp_server *s)
 {
     if (!s || s->broken)
@@ -411,7 +422,7 @@ int64_t mox_smtp_server_deadline(const mox_smtp_server *s)
         d = due;
     if (s->phase == PH_CLOSED) {
         if (s->out.len)
-            d = earliest(d, s->close_start + (int64_t)s->cfg.close_timeout_ms * MS);
+            d = earliest(d, close_deadline(s));
         return d;
     }
     d = earliest(d, s->t_start + lim_session(s));
@@ -466,7 +477,7 @@ int mox_smtp_server_tick(mox_smtp_server *s, int64_t now)
         s->last_tick = now;
     now = moxi_smtp_now(s);
     if (s->phase == PH_CLOSED) {
-        if (s->out.len && now >= s->close_start + (int64_t)s->cfg.close_timeout_ms * MS) {
+        if (s->out.len && now >= close_deadline(s)) {
             moxi_smtp_log(s, MOX_LOG_INFO, "peer does not read the last replies", NULL, NULL, NULL,
                           NULL);
             drop_output(s);

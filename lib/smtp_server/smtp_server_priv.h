@@ -77,6 +77,7 @@ struct mox_smtp_server {
     int data_temp;       /* data_start only for a refused BDAT chunk */
     int64_t tls_start;   /* the TLS handshake (and writing the 220 before it) */
     int64_t close_start; /* writing the last replies after the end */
+    int64_t held_until;  /* when the last held-back reply is released */
     size_t given;        /* output bytes handed out by the last output() */
 
     mox_buf in;       /* input held while paused (<= max_pending) */

@@ -950,6 +950,26 @@ static void test_deadline_tls_close(void **state)
     assert_int_equal(mox_smtp_server_tick(t.s, t0 + 7 * SEC), MOX_OK);
     assert_int_equal(mox_smtp_server_want(t.s), MOX_WANT_CLOSED | MOX_WANT_DONE);
     th_free(&t);
+
+    /* a slow (tarpit) last reply longer than close_timeout: the closing
+     * wait starts when it is released, so it goes out whole */
+    dl_start(&t, 5, 60, 3600);
+    t.cfg.close_timeout_ms = 2000;
+    mox_smtp_server_free(t.s);
+    assert_int_equal(mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL), MOX_OK);
+    dl_take(&t);
+    mox_buf_reset(&t.out);
+    const char *c2 = "EHLO c.example\r\nMAIL FROM:<tarpit@x.example>\r\n";
+    assert_int_equal(mox_smtp_server_feed(t.s, c2, strlen(c2)), (int64_t)strlen(c2));
+    assert_int_equal(mox_smtp_server_eof(t.s), MOX_OK);
+    for (int i = 0; i < 1000 && !(mox_smtp_server_want(t.s) & MOX_WANT_CLOSED); i++) {
+        dl_take(&t);
+        dl_at(&t, mox_smtp_server_deadline(t.s));
+    }
+    dl_take(&t);
+    assert_non_null(strstr((char *)t.out.data, "451 4.7.1 slowly now\r\n"));
+    assert_int_equal(mox_smtp_server_result(t.s)->end, MOX_SMTP_SERVER_END_EOF);
+    th_free(&t);
 }
 
 /* ---------------------------------------------------------------- Received */
