@@ -77,8 +77,9 @@ typedef enum mox_smtp_client_tls_mode {
  *  - start: pick a mechanism among the server's `mechs` (upper-case names).
  *    `tls` is NULL on a plain connection; its peer_identity is non-NULL
  *    when the transport presented a client certificate (SASL EXTERNAL:
- *    the identity it stands for, "" to let the server derive it). Sets *mech (valid until end or
- *    the next start) and, when the mechanism has an initial response,
+ *    the identity it stands for, "" to let the server derive it). Sets
+ *    *mech (valid until end or the next start) and, when the mechanism
+ *    has an initial response,
  *    appends it to `initial` and sets *has_initial. Returns MOX_OK,
  *    MOX_ERR_NOTFOUND when no mechanism fits (the session fails
  *    permanently), or another negative mox_err.

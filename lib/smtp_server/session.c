@@ -288,7 +288,7 @@ void moxi_smtp_decide(mox_smtp_server *s, int kind, int rc, mox_smtp_server_repl
     if (s->early) {
         /* decide() inside the callback: that reply is the decision */
         s->early = 0;
-        *r = s->early_r;
+        *r = *s->early_r;
         rc = MOX_SMTP_SERVER_REPLY;
     }
     if (rc == MOX_SMTP_SERVER_DEFER) {
@@ -679,6 +679,7 @@ void mox_smtp_server_free(mox_smtp_server *s)
     tls_clear(s);
     mox_free(s->auth_user);
     mox_free(s->verify_arg);
+    mox_free(s->early_r);
     mox_free(s);
 }
 
@@ -985,8 +986,10 @@ int mox_smtp_server_decide(mox_smtp_server *s, uint32_t id, const mox_smtp_serve
             return moxi_engine_fail(&s->eng, MOX_ERR_STATE, "decision %u decided already",
                                     (unsigned)id);
         /* inside the asking callback: taken when it returns */
+        if (!s->early_r && !(s->early_r = mox_malloc(sizeof *s->early_r)))
+            return moxi_engine_fail(&s->eng, MOX_ERR_NOMEM, "out of memory");
         s->early = 1;
-        s->early_r = c;
+        *s->early_r = c;
         return MOX_OK;
     }
     if (id == 0 || id > s->last_id)

@@ -59,7 +59,7 @@ struct mox_smtp_server {
     uint32_t asking_id;
     int in_cb;           /* inside a callback: no re-entry */
     int early;           /* decide() was called inside the asking callback */
-    mox_smtp_server_reply early_r;
+    mox_smtp_server_reply *early_r; /* its reply (allocated on first use) */
     int broken;       /* allocation failed: session unusable */
     int closing;      /* close once the current reply is queued */
     int started;      /* the greeting was asked for */
