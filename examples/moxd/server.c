@@ -166,7 +166,7 @@ static void conn_free(moxd_conn *c)
     srv->nconns--;
     moxd_txn_clear(c);
     mox_smtp_server_free(c->s);
-    mox_tls_free(c->tls);
+    mox_tls_socket_free(c->tls);
     free(c->out_http.data);
     free(c);
 }
@@ -177,7 +177,7 @@ void moxd_conn_close(moxd_conn *c)
         return;
     moxd_server *srv = c->srv;
     if (c->tls && c->tls_state == TLS_ACTIVE)
-        mox_tls_close(c->tls);
+        mox_tls_socket_close(c->tls);
     epoll_ctl(srv->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
@@ -205,10 +205,8 @@ void moxd_conn_unref(moxd_conn *c)
 
 static long raw_read(moxd_conn *c, void *buf, size_t n)
 {
-    if (c->tls) {
-        long r = mox_tls_read(c->tls, buf, n);
-        return r;
-    }
+    if (c->tls)
+        return (long)mox_tls_socket_read(c->tls, buf, n);
     ssize_t r = recv(c->fd, buf, n, 0);
     if (r < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MOX_ERR_AGAIN
@@ -219,7 +217,7 @@ static long raw_read(moxd_conn *c, void *buf, size_t n)
 static long raw_write(moxd_conn *c, const void *buf, size_t n)
 {
     if (c->tls)
-        return mox_tls_write(c->tls, buf, n);
+        return (long)mox_tls_socket_write(c->tls, buf, n);
     ssize_t r = send(c->fd, buf, n, MSG_NOSIGNAL);
     if (r < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MOX_ERR_AGAIN
@@ -300,36 +298,18 @@ static void feed(moxd_conn *c)
     }
 }
 
-/* What the SMTP engine is told about the TLS connection. `cipher`, `uq`
- * and `ex` hold what ti points to. */
-static void tls_info_fill(moxd_conn *c, mox_tls_info *ti, char *ciph, size_t cl,
-                          unsigned char uq[64], unsigned char ex[64])
+/* What the SMTP engine is told about the TLS connection: the TLS layer's
+ * own description (IANA cipher name, channel bindings, the client
+ * certificate's key hash), with the account matched to that key. */
+static void tls_info_fill(moxd_conn *c, mox_tls_info *ti)
 {
-    ti->version = mox_tls_version(c->tls);
-    snprintf(ciph, cl, "%s", mox_tls_cipher(c->tls));
-    for (char *p = ciph; *p; p++)
-        if (*p == '-')
-            *p = '_'; /* mbedTLS names use '-', IANA names '_' */
-    ti->cipher = ciph;
-    ti->resumed = mox_tls_resumed(c->tls);
-    unsigned char spki[32];
-    if (mox_tls_peer_spki_sha256(c->tls, spki) == MOX_OK) {
-        ti->peer_cert = 1;
-        memcpy(ti->peer_spki_sha256, spki, 32);
-        moxd_account *a = moxd_account_by_spki(c->srv, spki);
+    mox_tls_get_info(mox_tls_socket_tls(c->tls), ti);
+    if (ti->peer_cert) {
+        moxd_account *a = moxd_account_by_spki(c->srv, ti->peer_spki_sha256);
         if (a && c->kind != MOXD_SMTP) {
             ti->peer_identity = a->addresses[0];
             c->account = a;
         }
-    }
-    size_t l;
-    if (mox_tls_channel_binding(c->tls, MOX_TLS_CB_UNIQUE, uq, 64, &l) == MOX_OK) {
-        ti->tls_unique = uq;
-        ti->tls_unique_len = l;
-    }
-    if (mox_tls_channel_binding(c->tls, MOX_TLS_CB_EXPORTER, ex, 64, &l) == MOX_OK) {
-        ti->tls_exporter = ex;
-        ti->tls_exporter_len = l;
     }
 }
 
@@ -339,7 +319,7 @@ static int start_tls(moxd_conn *c)
     /* Anything pipelined after STARTTLS came in the clear: never let it
      * through as if it were protected (CVE-2011-0411 class). */
     c->in_len = 0;
-    if (mox_tls_new(&c->tls, c->l->tls, c->fd, NULL, &ei) != MOX_OK) {
+    if (mox_tls_socket_new(&c->tls, c->l->tls, c->fd, NULL, &ei) != MOX_OK) {
         moxd_logf(c->srv, MOX_LOG_ERROR, "tls setup", "cid", c->cid, "err", ei.msg);
         return -1;
     }
@@ -351,12 +331,12 @@ static void handshake(moxd_conn *c)
 {
     mox_errinfo ei;
     mox_errinfo_clear(&ei);
-    int rc = mox_tls_handshake(c->tls, &ei);
+    int rc = mox_tls_socket_handshake(c->tls, &ei);
     if (rc == MOX_ERR_AGAIN)
         return;
     moxd_server *srv = c->srv;
     if (rc != MOX_OK) {
-        const char *f = mox_tls_failure(c->tls);
+        const char *f = mox_tls_failure(mox_tls_socket_tls(c->tls));
         count(srv, "moxd_tls_handshake_failed_total", "reason", f[0] ? f : "other");
         moxd_logf(srv, MOX_LOG_INFO, "tls handshake failed", "cid", c->cid, "reason",
                   f[0] ? f : ei.msg);
@@ -365,11 +345,9 @@ static void handshake(moxd_conn *c)
         return; /* the engine ended the session: closed by conn_run */
     }
     c->tls_state = TLS_ACTIVE;
-    char ciph[96];
-    unsigned char uq[64], ex[64];
     mox_tls_info ti = MOX_TLS_INFO_INIT;
-    tls_info_fill(c, &ti, ciph, sizeof ciph, uq, ex);
-    count(srv, "moxd_tls_handshake_total", "resumed", mox_tls_resumed(c->tls) ? "yes" : "no");
+    tls_info_fill(c, &ti);
+    count(srv, "moxd_tls_handshake_total", "resumed", ti.resumed ? "yes" : "no");
     if (mox_smtp_server_tls_done(c->s, MOX_OK, &ti) != MOX_OK)
         c->gone = 1;
 }
@@ -482,22 +460,22 @@ static void conn_run(moxd_conn *c)
     /* What to wait for: the socket, and the engine's deadline. */
     unsigned ev = 0;
     if (c->tls_state == TLS_HANDSHAKE) {
-        int tw = mox_tls_wants(c->tls);
-        ev = (tw & MOX_TLS_WANT_WRITE) ? EPOLLOUT : EPOLLIN;
+        unsigned w = mox_tls_socket_wants(c->tls);
+        ev = (w & MOX_WANT_WRITE) ? EPOLLOUT : EPOLLIN;
     } else {
         unsigned w = mox_smtp_server_want(c->s);
         if ((w & MOX_WANT_READ) && c->in_len < sizeof c->in && !c->eof)
             ev |= EPOLLIN;
         if (w & MOX_WANT_WRITE)
             ev |= EPOLLOUT;
-        if (c->tls && (ev & EPOLLOUT) && mox_tls_wants(c->tls) == MOX_TLS_WANT_READ)
+        if (c->tls && (ev & EPOLLOUT) && (mox_tls_socket_wants(c->tls) & MOX_WANT_READ))
             ev |= EPOLLIN;
     }
     c->timer = mox_smtp_server_deadline(c->s);
     if (c->timer == MOX_NO_DEADLINE)
         c->timer = -1;
     /* Decrypted bytes already buffered give no epoll event. */
-    if (c->tls && c->tls_state == TLS_ACTIVE && mox_tls_pending(c->tls) && (ev & EPOLLIN) &&
+    if (c->tls && c->tls_state == TLS_ACTIVE && mox_tls_socket_pending(c->tls) && (ev & EPOLLIN) &&
         c->in_len < sizeof c->in)
         c->run_now = 1;
     ep_set(srv, c, ev);
