@@ -2,9 +2,12 @@
  * (mode, pedantic, STARTTLS, AUTH, small limits), bytes 1-2 seed the
  * splits and deferrals; the rest is what the client sends, as separate
  * writes at each "\x00\xff" marker (a STARTTLS handshake happens at a
- * marker when one is due). The session is run twice: whole writes with
- * immediate decisions, and random splits with random deferral; the output
- * must be identical and consist of well-formed reply lines. */
+ * marker when one is due). The session is run four times through the
+ * engine contract: whole writes with immediate decisions; random splits
+ * with random deferral; random splits with every decision deferred; and
+ * byte by byte with every decision deferred and taken inside its
+ * callback. The outputs must be identical and consist of well-formed
+ * reply lines, and the session must end with a result. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +41,7 @@ static void setup(th *t, uint8_t f)
     t->defer_lookup = (f >> 5) & 1;
     t->auto_tls = 1 + ((f >> 6) & 1);
     if (f >> 7)
-        t->cfg.extensions = 0x55;
+        t->cfg.extensions_off = MOX_SMTP_SERVER_EXT_DEFAULT & ~0x55u;
 }
 
 static void run(const uint8_t *d, size_t n, uint8_t f, uint64_t seed, int split, int defer,
@@ -59,9 +62,13 @@ static void run(const uint8_t *d, size_t n, uint8_t f, uint64_t seed, int split,
             i++;
         }
     }
-    mox_smtp_server_eof(t.s);
+    if (mox_smtp_server_eof(t.s) != MOX_OK)
+        abort();
+    th_resolve(&t);
     th_drain(&t);
-    if (!(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_CLOSED))
+    unsigned w = mox_smtp_server_want(t.s);
+    if (!(w & MOX_WANT_CLOSED) || !(w & MOX_WANT_DONE) || (w & MOX_WANT_READ) ||
+        mox_smtp_server_result(t.s)->end == MOX_SMTP_SERVER_END_NONE || t.oom)
         abort();
     mox_buf_append(out, t.out.data ? t.out.data : (const unsigned char *)"", t.out.len);
     th_free(&t);
@@ -71,6 +78,8 @@ static void run(const uint8_t *d, size_t n, uint8_t f, uint64_t seed, int split,
  * no control characters. */
 static void check_replies(const mox_buf *b)
 {
+    if (getenv("SMTPD_FUZZ_DEBUG"))
+        fprintf(stderr, "--- output\n%.*s", (int)b->len, b->data ? (const char *)b->data : "");
     size_t i = 0;
     while (i < b->len) {
         const unsigned char *l = b->data + i;
@@ -98,17 +107,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint8_t f = data[0];
     uint64_t seed = (uint64_t)data[1] << 8 | data[2];
-    mox_buf a = MOX_BUF_INIT, b = MOX_BUF_INIT;
-    run(data + 3, size - 3, f, seed, 0, 0, &a);
-    run(data + 3, size - 3, f, seed * 0x9e3779b97f4a7c15ull, -1, 2, &b);
-    if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0)) {
-        if (getenv("SMTPD_FUZZ_DEBUG"))
-            fprintf(stderr, "--- whole\n%.*s--- split\n%.*s", (int)a.len, (char *)a.data,
-                    (int)b.len, (char *)b.data);
-        abort();
-    }
+    static const struct {
+        int split, defer;
+    } modes[] = {{0, 0}, {-1, 2}, {-1, 1}, {1, 3}};
+    mox_buf a = MOX_BUF_INIT;
+    run(data + 3, size - 3, f, seed, modes[0].split, modes[0].defer, &a);
     check_replies(&a);
+    /* byte by byte is slow: only for short inputs */
+    size_t nmodes = size < 4096 ? 4 : 3;
+    for (size_t m = 1; m < nmodes; m++) {
+        mox_buf b = MOX_BUF_INIT;
+        run(data + 3, size - 3, f, seed * 0x9e3779b97f4a7c15ull + m, modes[m].split,
+            modes[m].defer, &b);
+        if (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len) != 0)) {
+            if (getenv("SMTPD_FUZZ_DEBUG"))
+                fprintf(stderr, "--- whole\n%.*s--- mode %zu\n%.*s", (int)a.len, (char *)a.data,
+                        m, (int)b.len, (char *)b.data);
+            abort();
+        }
+        mox_buf_free(&b);
+    }
     mox_buf_free(&a);
-    mox_buf_free(&b);
     return 0;
 }

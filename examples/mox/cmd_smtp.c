@@ -125,40 +125,36 @@ static int dial(const char *host, const char *port, int64_t timeout_ns, char *er
     return fd;
 }
 
-/* Writes everything the engine has, honouring its deadline. */
+/* Writes everything the engine has, honouring its deadline: when it
+ * passes, the engine's tick ends the session. */
 static int flush(conn *k, mox_smtp_client *c)
 {
     for (;;) {
-        const unsigned char *p;
+        const void *p;
         size_t n;
         mox_smtp_client_output(c, &p, &n);
         if (!n)
             return 0;
         long w;
+        short ev = POLLOUT;
         if (k->tls) {
             w = (long)mox_tls_socket_write(k->tls, p, n);
-            if (w == MOX_ERR_AGAIN) {
-                short ev = (mox_tls_socket_wants(k->tls) & MOX_WANT_WRITE) ? POLLOUT : POLLIN;
-                int r = wait_fd(k->fd, ev, mox_smtp_client_deadline(c));
-                if (r == 0) {
-                    mox_smtp_client_timeout(c);
-                    return -1;
-                }
-                continue;
-            }
+            if (w == MOX_ERR_AGAIN)
+                ev = (mox_tls_socket_wants(k->tls) & MOX_WANT_WRITE) ? POLLOUT : POLLIN;
         } else {
             w = send(k->fd, p, n, MSG_NOSIGNAL);
-            if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-                int r = wait_fd(k->fd, POLLOUT, mox_smtp_client_deadline(c));
-                if (r == 0) {
-                    mox_smtp_client_timeout(c);
-                    return -1;
-                }
-                continue;
+            if (w < 0 && (errno == EAGAIN || errno == EINTR))
+                w = MOX_ERR_AGAIN;
+        }
+        if (w == MOX_ERR_AGAIN) {
+            if (wait_fd(k->fd, ev, mox_smtp_client_deadline(c)) == 0) {
+                mox_smtp_client_tick(c, mono());
+                return -1;
             }
+            continue;
         }
         if (w <= 0) {
-            mox_smtp_client_eof(c, MOX_ERR_IO);
+            mox_smtp_client_eof(c);
             return -1;
         }
         mox_smtp_client_output_done(c, (size_t)w);
@@ -170,11 +166,13 @@ static int handshake(conn *k, mox_tls_config *tc, const char *host, mox_smtp_cli
 {
     mox_errinfo ei;
     mox_errinfo_clear(&ei);
+    (void)host;
+    /* what the engine asks for: client role, the server name and the
+     * verification policy of its configuration */
     mox_tls_request req = MOX_TLS_REQUEST_INIT;
-    req.role = MOX_TLS_ROLE_CLIENT;
-    req.server_name = host;
-    req.verify = k->verify;
-    int rc = mox_tls_socket_new(&k->tls, tc, k->fd, &req, &ei);
+    int rc = mox_smtp_client_tls_request(c, &req);
+    if (rc == MOX_OK)
+        rc = mox_tls_socket_new(&k->tls, tc, k->fd, &req, &ei);
     int64_t deadline = mono() + k->connect_timeout_ns;
     while (rc == MOX_OK) {
         rc = mox_tls_socket_handshake(k->tls, &ei);
@@ -192,19 +190,14 @@ static int handshake(conn *k, mox_tls_config *tc, const char *host, mox_smtp_cli
         snprintf(err, errsz, "%s", ei.msg);
         mox_tls_socket_free(k->tls);
         k->tls = NULL;
-        mox_smtp_client_tls_done(c, 0, NULL);
+        mox_smtp_client_tls_done(c, rc, NULL);
         return -1;
     }
+    /* the TLS layer's own description: IANA cipher name, channel
+     * bindings for SCRAM-PLUS */
     mox_tls_info ti = MOX_TLS_INFO_INIT;
     mox_tls_get_info(mox_tls_socket_tls(k->tls), &ti);
-    mox_smtp_client_tls_info info = MOX_SMTP_CLIENT_TLS_INFO_INIT;
-    info.version = ti.version;
-    info.cipher = ti.cipher;
-    info.tls_unique = ti.tls_unique;
-    info.tls_unique_len = ti.tls_unique_len;
-    info.tls_exporter = ti.tls_exporter;
-    info.tls_exporter_len = ti.tls_exporter_len;
-    return mox_smtp_client_tls_done(c, 1, &info) == MOX_OK ? 0 : -1;
+    return mox_smtp_client_tls_done(c, MOX_OK, &ti) == MOX_OK ? 0 : -1;
 }
 
 /* Normalises a --from/--to address: A-label domain when the local part is
@@ -424,6 +417,8 @@ static int run_send(int argc, char **argv)
                    : starttls ? MOX_SMTP_CLIENT_TLS_REQUIRED
                    : MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC;
     cfg.flags = flags;
+    cfg.tls_server_name = host;
+    cfg.tls_verify = k.verify;
     if (timeout_set) {
         /* An explicit --timeout also bounds every reply wait (the RFC 5321
          * values, up to 10 minutes, suit a queue more than a terminal). */
@@ -451,31 +446,30 @@ static int run_send(int argc, char **argv)
         goto out;
     }
 
+    /* QUIT once the message is delivered: the loop runs to the end. */
+    mox_smtp_client_quit(c);
     k.fd = dial(host, port, k.connect_timeout_ns, err, sizeof err);
-    if (k.fd < 0) {
-        mox_smtp_client_eof(c, MOX_ERR_IO);
-    } else if (implicit && handshake(&k, tc, host, c, err, sizeof err) != 0) {
-        /* engine closed by tls_done(0) */
-    }
-    int quit_sent = 0;
+    if (k.fd < 0)
+        mox_smtp_client_eof(c);
     unsigned char rbuf[16384];
-    while (mox_smtp_client_state(c) != MOX_SMTP_CLIENT_CLOSED || 0) {
-        if (flush(&k, c) != 0)
+    for (;;) {
+        unsigned w = mox_smtp_client_want(c);
+        if (w & MOX_WANT_WRITE) {
+            flush(&k, c);
             continue;
-        int st = mox_smtp_client_state(c);
-        if (st == MOX_SMTP_CLIENT_CLOSED)
-            break;
-        if (st == MOX_SMTP_CLIENT_STARTTLS) {
-            if (!tc) {
-                mox_smtp_client_tls_done(c, 0, NULL);
-                continue;
-            }
+        }
+        if (w & MOX_WANT_TLS) {
+            /* the handshake has its own bound (--timeout) and reports
+             * failure through tls_done */
             handshake(&k, tc, host, c, err, sizeof err);
             continue;
         }
-        if (st == MOX_SMTP_CLIENT_READY && !quit_sent) {
-            quit_sent = 1;
-            mox_smtp_client_quit(c);
+        if (w & (MOX_WANT_CLOSED | MOX_WANT_DONE))
+            break;
+        if (!(w & MOX_WANT_READ)) {
+            if (!(w & MOX_WANT_TIMER))
+                break;
+            mox_smtp_client_tick(c, mox_smtp_client_deadline(c));
             continue;
         }
         if (!(k.tls && mox_tls_socket_pending(k.tls))) {
@@ -484,11 +478,11 @@ static int run_send(int argc, char **argv)
                 ev = POLLOUT;
             int r = wait_fd(k.fd, ev, mox_smtp_client_deadline(c));
             if (r == 0) {
-                mox_smtp_client_timeout(c);
+                mox_smtp_client_tick(c, mono());
                 continue;
             }
             if (r < 0) {
-                mox_smtp_client_eof(c, MOX_ERR_IO);
+                mox_smtp_client_eof(c);
                 continue;
             }
         }
@@ -499,17 +493,17 @@ static int run_send(int argc, char **argv)
         if (k.tls && n == MOX_ERR_AGAIN)
             continue;
         if (n <= 0) {
-            mox_smtp_client_eof(c, n < 0 ? MOX_ERR_IO : 0);
+            mox_smtp_client_eof(c);
             continue;
         }
         if (mox_smtp_client_feed(c, rbuf, (size_t)n) < 0)
-            continue;
+            break;
     }
     if (k.tls)
         mox_tls_socket_close(k.tls);
 
-    const mox_smtp_client_delivery *d = mox_smtp_client_get_delivery(c);
-    const mox_smtp_client_outcome *fail = mox_smtp_client_failure(c);
+    const mox_smtp_client_delivery *d = mox_smtp_client_result(c)->delivery;
+    const mox_smtp_client_status *fail = mox_smtp_client_result(c)->failure;
     /* The session could not be established: nothing was tried. */
     int session_failed = fail && (!fail->temporary || fail->stage == MOX_SMTP_CLIENT_STAGE_CONNECT ||
                                   fail->stage == MOX_SMTP_CLIENT_STAGE_TLS ||
@@ -534,16 +528,16 @@ static int run_send(int argc, char **argv)
             tool_json_key(&j, "accepted");
             tool_json_bool(&j, r->accepted);
             tool_json_key(&j, "code");
-            tool_json_int(&j, r->outcome.code);
+            tool_json_int(&j, r->status.code);
             tool_json_key(&j, "enhanced");
-            if (r->outcome.enhanced[0])
-                tool_json_str(&j, r->outcome.enhanced);
+            if (r->status.enhanced[0])
+                tool_json_str(&j, r->status.enhanced);
             else
                 tool_json_null(&j);
             tool_json_key(&j, "text");
-            tool_json_strn(&j, r->outcome.text, strlen(r->outcome.text));
+            tool_json_strn(&j, r->status.text, strlen(r->status.text));
             tool_json_key(&j, "temporary");
-            tool_json_bool(&j, !r->accepted && r->outcome.temporary);
+            tool_json_bool(&j, !r->accepted && r->status.temporary);
             tool_json_obj_end(&j);
         }
         tool_json_arr_end(&j);
@@ -560,10 +554,10 @@ static int run_send(int argc, char **argv)
             const mox_smtp_client_rcpt_result *r = &d->rcpts[i];
             printf("%s: %s %d%s%s %s\n", to[i],
                    r->accepted ? "accepted"
-                   : r->outcome.temporary ? "failed temporarily"
+                   : r->status.temporary ? "failed temporarily"
                                           : "failed permanently",
-                   r->outcome.code, r->outcome.enhanced[0] ? " " : "", r->outcome.enhanced,
-                   r->outcome.text);
+                   r->status.code, r->status.enhanced[0] ? " " : "", r->status.enhanced,
+                   r->status.text);
         }
         if (failtext[0])
             fprintf(stderr, "mox: smtp session: %s (at %s)\n", failtext,

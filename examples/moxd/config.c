@@ -517,6 +517,16 @@ static void f_limits(cctx *x, const char *key, yaml_node_t *k, yaml_node_t *v, v
         dst = &c->cmd_timeout;
     else if (!strcmp(key, "data_timeout"))
         dst = &c->data_timeout;
+    else if (!strcmp(key, "session_timeout"))
+        dst = &c->session_timeout;
+    else if (!strcmp(key, "stress_connections"))
+        dst = &c->stress_connections;
+    else if (!strcmp(key, "stress_command_timeout"))
+        dst = &c->stress_cmd_timeout;
+    else if (!strcmp(key, "stress_data_timeout"))
+        dst = &c->stress_data_timeout;
+    else if (!strcmp(key, "stress_session_timeout"))
+        dst = &c->stress_session_timeout;
     else if (!strcmp(key, "unknown_recipient_delay_ms"))
         dst = &c->unknown_rcpt_delay_ms;
     else if (!strcmp(key, "workers"))
@@ -762,8 +772,9 @@ int moxd_config_load(const char *path, moxd_config **out, FILE *errs)
     c->conn_rate_per_ip = 300;
     c->auth_fail_minute = 10;
     c->auth_fail_day = 50;
-    c->cmd_timeout = 30;
-    c->data_timeout = 30 * 60;
+    /* timeouts: 0 = the engine's defaults (RFC 5321 §4.5.3.2); see
+     * below for localserve */
+    c->stress_connections = 1000;
     c->unknown_rcpt_delay_ms = 1000;
     c->max_message_size = 100ULL * 1024 * 1024;
     c->workers = 4;
@@ -797,6 +808,16 @@ int moxd_config_load(const char *path, moxd_config **out, FILE *errs)
     if (x.nerr) {
         moxd_config_free(c);
         return x.nerr;
+    }
+    if (c->localserve) {
+        /* Local testing: a stuck client should not hold a session for the
+         * RFC's minutes. */
+        if (!c->cmd_timeout)
+            c->cmd_timeout = 30;
+        if (!c->data_timeout)
+            c->data_timeout = 120;
+        if (!c->session_timeout)
+            c->session_timeout = 1800;
     }
     *out = c;
     return 0;

@@ -69,7 +69,11 @@ typedef struct moxd_config {
     char *metrics_address;
     int metrics_port;    /* -1: off */
     unsigned conn_per_ip, conn_rate_per_ip, auth_fail_minute, auth_fail_day;
-    unsigned cmd_timeout, data_timeout; /* seconds */
+    /* SMTP deadlines in seconds, 0: the engine's defaults (see config.c
+     * for localserve's); stress limits past stress_connections open SMTP
+     * connections (0: the engine's stress defaults). */
+    unsigned cmd_timeout, data_timeout, session_timeout;
+    unsigned stress_connections, stress_cmd_timeout, stress_data_timeout, stress_session_timeout;
     unsigned unknown_rcpt_delay_ms;
     uint64_t max_message_size;
     unsigned workers;

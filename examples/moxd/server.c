@@ -1,6 +1,8 @@
 /* moxd event loop: listeners, connections (TLS and the SMTP engine),
- * limits, timeouts, metrics endpoint and shutdown. One thread runs the
- * loop; blocking work goes to the worker pool (pool.c). */
+ * limits, metrics endpoint and shutdown. One thread runs the loop;
+ * blocking work goes to the worker pool (pool.c). Every SMTP timeout is
+ * the engine's deadline (mox_smtp_server_deadline/tick): moxd keeps no
+ * timer of its own for a session. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -183,6 +185,8 @@ void moxd_conn_close(moxd_conn *c)
         moxd_ipstat *s = ipstat(srv, c->ip);
         if (s && s->conns)
             s->conns--;
+        if (c->counted)
+            srv->nsmtp--; /* the stress counter the sessions share */
         count(srv, "moxd_connection_closed_total", "listener", moxd_kind_name(c->kind));
     }
     /* Work still out (DNS, delivery) holds the connection; its completion
@@ -270,12 +274,11 @@ static int flush_out(moxd_conn *c)
         if (w == MOX_ERR_AGAIN)
             return 0;
         if (w < 0) {
-            mox_smtp_server_eof(c->s);
+            c->gone = 1; /* the peer cannot be written to: close */
             return -1;
         }
         trace(c, "S", o, (size_t)w);
         mox_smtp_server_output_done(c->s, (size_t)w);
-        c->deadline = moxd_now_ns() + (int64_t)c->srv->cfg->cmd_timeout * 1000000000LL;
     }
 }
 
@@ -284,7 +287,7 @@ static void feed(moxd_conn *c)
     while (c->in_len) {
         int64_t n = mox_smtp_server_feed(c->s, c->in, c->in_len);
         if (n < 0) {
-            mox_smtp_server_eof(c->s);
+            c->gone = 1; /* the session is broken (out of memory) */
             c->in_len = 0;
             return;
         }
@@ -295,50 +298,19 @@ static void feed(moxd_conn *c)
     }
 }
 
-static void tls_info_fill(moxd_conn *c, const mox_tls_info *info, mox_smtp_server_tls_info *ti,
-                          char *cert, size_t certl)
+/* What the SMTP engine is told about the TLS connection: the TLS layer's
+ * own description (IANA cipher name, channel bindings, the client
+ * certificate's key hash), with the account matched to that key. */
+static void tls_info_fill(moxd_conn *c, mox_tls_info *ti)
 {
-    ti->version = mox_tls_version_name(info->version);
-    ti->cipher = info->cipher; /* IANA name, static storage */
-    if (info->peer_cert) {
-        const unsigned char *spki = info->peer_spki_sha256;
-        static const char hx[] = "0123456789abcdef";
-        size_t k = 0;
-        k += (size_t)snprintf(cert, certl, "spki-sha256:");
-        for (int i = 0; i < 32 && k + 2 < certl; i++) {
-            cert[k++] = hx[spki[i] >> 4];
-            cert[k++] = hx[spki[i] & 15];
-        }
-        cert[k] = 0;
-        ti->client_cert = cert;
-        moxd_account *a = moxd_account_by_spki(c->srv, spki);
+    mox_tls_get_info(mox_tls_socket_tls(c->tls), ti);
+    if (ti->peer_cert) {
+        moxd_account *a = moxd_account_by_spki(c->srv, ti->peer_spki_sha256);
         if (a && c->kind != MOXD_SMTP) {
-            ti->cert_user = a->addresses[0];
+            ti->peer_identity = a->addresses[0];
             c->account = a;
         }
     }
-    ti->cb_types = info->tls_unique ? MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_UNIQUE) : 0;
-    if (info->tls_exporter)
-        ti->cb_types |= MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_EXPORTER);
-    ti->binding = moxd_channel_binding;
-    ti->binding_ctx = c;
-}
-
-int moxd_channel_binding(void *ctx, mox_sasl_cb_type type, unsigned char *out, size_t *out_len)
-{
-    moxd_conn *c = ctx;
-    mox_tls_info info = MOX_TLS_INFO_INIT;
-    if (!c->tls || mox_tls_get_info(mox_tls_socket_tls(c->tls), &info) != MOX_OK)
-        return MOX_ERR_STATE;
-    const unsigned char *b = type == MOX_SASL_CB_TLS_EXPORTER ? info.tls_exporter : info.tls_unique;
-    size_t bl = type == MOX_SASL_CB_TLS_EXPORTER ? info.tls_exporter_len : info.tls_unique_len;
-    if (!b)
-        return MOX_ERR_UNSUPPORTED;
-    if (bl > MOX_SASL_CB_MAX)
-        return MOX_ERR_LIMIT;
-    memcpy(out, b, bl);
-    *out_len = bl;
-    return MOX_OK;
 }
 
 static int start_tls(moxd_conn *c)
@@ -351,8 +323,7 @@ static int start_tls(moxd_conn *c)
         moxd_logf(c->srv, MOX_LOG_ERROR, "tls setup", "cid", c->cid, "err", ei.msg);
         return -1;
     }
-    c->tls_state = TLS_HANDSHAKE;
-    c->deadline = moxd_now_ns() + (int64_t)c->srv->cfg->cmd_timeout * 1000000000LL;
+    c->tls_state = TLS_HANDSHAKE; /* its deadline is the engine's */
     return 0;
 }
 
@@ -369,34 +340,33 @@ static void handshake(moxd_conn *c)
         count(srv, "moxd_tls_handshake_failed_total", "reason", f[0] ? f : "other");
         moxd_logf(srv, MOX_LOG_INFO, "tls handshake failed", "cid", c->cid, "reason",
                   f[0] ? f : ei.msg);
-        if (c->s && c->implicit_started)
-            mox_smtp_server_tls_failed(c->s, f[0] ? f : "handshake");
-        moxd_conn_close(c);
-        return;
+        mox_smtp_server_tls_done(c->s, rc < 0 ? rc : MOX_ERR_CRYPTO, NULL);
+        c->tls_state = TLS_NONE;
+        return; /* the engine ended the session: closed by conn_run */
     }
     c->tls_state = TLS_ACTIVE;
-    char cert[100];
-    mox_tls_info info = MOX_TLS_INFO_INIT;
-    mox_tls_get_info(mox_tls_socket_tls(c->tls), &info);
-    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    tls_info_fill(c, &info, &ti, cert, sizeof cert);
-    count(srv, "moxd_tls_handshake_total", "resumed", info.resumed ? "yes" : "no");
-    if (mox_smtp_server_tls_started(c->s, &ti) != MOX_OK) {
-        moxd_conn_close(c);
-        return;
-    }
-    if (!c->implicit_started) {
-        c->implicit_started = 1;
-        if (mox_smtp_server_start(c->s) != MOX_OK) {
-            moxd_conn_close(c);
-            return;
-        }
-    }
+    mox_tls_info ti = MOX_TLS_INFO_INIT;
+    tls_info_fill(c, &ti);
+    count(srv, "moxd_tls_handshake_total", "resumed", ti.resumed ? "yes" : "no");
+    if (mox_smtp_server_tls_done(c->s, MOX_OK, &ti) != MOX_OK)
+        c->gone = 1;
 }
 
 static void http_run(moxd_conn *c);
 
 static void conn_run(moxd_conn *c);
+
+/* The engine says how the session ended: logged and counted. */
+static void conn_ended(moxd_conn *c)
+{
+    const mox_smtp_server_outcome *o = mox_smtp_server_result(c->s);
+    if (!o || o->end != MOX_SMTP_SERVER_END_TIMEOUT)
+        return;
+    static const char *const which[] = {"", "command", "data", "session", "tls"};
+    const char *w = o->timeout >= 0 && o->timeout <= 4 ? which[o->timeout] : "";
+    moxd_logf(c->srv, MOX_LOG_INFO, "timeout", "cid", c->cid, "kind", w);
+    count(c->srv, "moxd_timeout_total", "kind", w);
+}
 
 /* Runs the connection as far as it can go without blocking, then sets
  * what to wait for. Re-entrant calls (from completions inside it) only
@@ -429,6 +399,13 @@ static void conn_run(moxd_conn *c)
     for (int round = 0; round < 64; round++) {
         if (c->fd < 0)
             return;
+        unsigned w0 = mox_smtp_server_want(c->s);
+        if ((w0 & MOX_WANT_CLOSED) && (!(w0 & MOX_WANT_WRITE) || c->gone)) {
+            /* e.g. the engine's handshake deadline passed */
+            conn_ended(c);
+            moxd_conn_close(c);
+            return;
+        }
         if (c->tls_state == TLS_HANDSHAKE) {
             handshake(c);
             if (c->fd < 0)
@@ -437,16 +414,13 @@ static void conn_run(moxd_conn *c)
                 break;
         }
         int progress = 0;
-        unsigned st = mox_smtp_server_state(c->s);
-        if ((st & MOX_SMTP_SERVER_WANT_READ) && c->in_len < sizeof c->in && !c->eof) {
+        unsigned w = mox_smtp_server_want(c->s);
+        if ((w & MOX_WANT_READ) && c->in_len < sizeof c->in && !c->eof) {
             long r = raw_read(c, c->in + c->in_len, sizeof c->in - c->in_len);
             if (r > 0) {
                 trace(c, "C", c->in + c->in_len, (size_t)r);
                 c->in_len += (size_t)r;
                 progress = 1;
-                c->deadline = moxd_now_ns() +
-                              (int64_t)(c->in_data ? srv->cfg->data_timeout : srv->cfg->cmd_timeout) *
-                                  1000000000LL;
             } else if (r == 0 || r != MOX_ERR_AGAIN) {
                 c->eof = 1;
             }
@@ -459,48 +433,51 @@ static void conn_run(moxd_conn *c)
             moxd_session_tick(c);
             progress = 1;
         }
-        /* EOF after everything buffered was processed: a deferred decision
-         * still has pipelined input (e.g. QUIT) behind it. */
-        if (c->eof && c->in_len == 0 && !c->deferred &&
-            !(mox_smtp_server_state(c->s) & (MOX_SMTP_SERVER_CLOSED | MOX_SMTP_SERVER_DEFERRED))) {
+        /* EOF once everything read was fed: a deferred decision still has
+         * pipelined input (e.g. QUIT) behind it; the engine waits for it. */
+        if ((c->eof || c->gone) && c->in_len == 0 && !c->eof_sent) {
+            c->eof_sent = 1;
             mox_smtp_server_eof(c->s);
             progress = 1;
         }
         flush_out(c);
-        st = mox_smtp_server_state(c->s);
-        if (st & MOX_SMTP_SERVER_WANT_TLS) {
+        w = mox_smtp_server_want(c->s);
+        if ((w & MOX_WANT_TLS) && c->tls_state == TLS_NONE) {
             if (start_tls(c) != 0) {
-                moxd_conn_close(c);
-                return;
+                mox_smtp_server_tls_done(c->s, MOX_ERR_IO, NULL);
+                continue;
             }
             continue;
         }
-        if ((st & MOX_SMTP_SERVER_CLOSED) &&
-            !(st & (MOX_SMTP_SERVER_WANT_WRITE | MOX_SMTP_SERVER_TIMER))) {
+        if ((w & MOX_WANT_CLOSED) && (!(w & MOX_WANT_WRITE) || c->gone)) {
+            conn_ended(c);
             moxd_conn_close(c);
             return;
         }
         if (!progress)
             break;
     }
-    /* What to wait for. */
+    /* What to wait for: the socket, and the engine's deadline. */
     unsigned ev = 0;
     if (c->tls_state == TLS_HANDSHAKE) {
         unsigned w = mox_tls_socket_wants(c->tls);
         ev = (w & MOX_WANT_WRITE) ? EPOLLOUT : EPOLLIN;
     } else {
-        unsigned st = mox_smtp_server_state(c->s);
-        if ((st & MOX_SMTP_SERVER_WANT_READ) && c->in_len < sizeof c->in && !c->eof)
+        unsigned w = mox_smtp_server_want(c->s);
+        if ((w & MOX_WANT_READ) && c->in_len < sizeof c->in && !c->eof)
             ev |= EPOLLIN;
-        if (st & MOX_SMTP_SERVER_WANT_WRITE)
+        if (w & MOX_WANT_WRITE)
             ev |= EPOLLOUT;
         if (c->tls && (ev & EPOLLOUT) && (mox_tls_socket_wants(c->tls) & MOX_WANT_READ))
             ev |= EPOLLIN;
-        c->timer = (st & MOX_SMTP_SERVER_TIMER) ? mox_smtp_server_due_ns(c->s) : -1;
-        /* Decrypted bytes already buffered give no epoll event. */
-        if (c->tls && mox_tls_socket_pending(c->tls) && (ev & EPOLLIN) && c->in_len < sizeof c->in)
-            c->timer = moxd_now_ns();
     }
+    c->timer = mox_smtp_server_deadline(c->s);
+    if (c->timer == MOX_NO_DEADLINE)
+        c->timer = -1;
+    /* Decrypted bytes already buffered give no epoll event. */
+    if (c->tls && c->tls_state == TLS_ACTIVE && mox_tls_socket_pending(c->tls) && (ev & EPOLLIN) &&
+        c->in_len < sizeof c->in)
+        c->run_now = 1;
     ep_set(srv, c, ev);
 }
 
@@ -590,6 +567,7 @@ static void accept_one(moxd_server *srv, moxd_listener *l)
     c->fd = fd;
     c->kind = l->kind;
     c->timer = -1;
+    c->http_deadline = -1;
     ip_text(&pa, c->ip, sizeof c->ip);
     getsockname(fd, (struct sockaddr *)&la, &ll);
     ip_text(&la, c->local_ip, sizeof c->local_ip);
@@ -610,9 +588,10 @@ static void accept_one(moxd_server *srv, moxd_listener *l)
         conn_free(c);
         return;
     }
-    c->deadline = moxd_now_ns() + (int64_t)srv->cfg->cmd_timeout * 1000000000LL;
     if (l->kind == MOXD_METRICS) {
+        /* not an SMTP session: the metrics reader gets 10 s */
         c->http = 1;
+        c->http_deadline = moxd_now_ns() + 10LL * 1000000000;
         return;
     }
     int one = 1;
@@ -635,22 +614,13 @@ static void accept_one(moxd_server *srv, moxd_listener *l)
             return;
         }
     }
+    srv->nsmtp++; /* before the session: it reads the count for stress */
+    c->counted = 1;
     if (moxd_session_new(c) != 0) {
         moxd_conn_close(c);
         return;
     }
-    if (l->kind == MOXD_SUBMISSIONS) {
-        if (start_tls(c) != 0) {
-            moxd_conn_close(c);
-            return;
-        }
-    } else {
-        c->implicit_started = 1;
-        if (mox_smtp_server_start(c->s) != MOX_OK) {
-            moxd_conn_close(c);
-            return;
-        }
-    }
+    /* submissions (implicit TLS): the engine wants TLS first */
     moxd_conn_run(c);
 }
 
@@ -769,39 +739,25 @@ moxd_account *moxd_login_account(moxd_server *srv, const char *user)
 
 static volatile sig_atomic_t got_signal;
 
-static void check_timeouts(moxd_server *srv, int64_t now)
+/* The metrics endpoint's one deadline, and ending idle sessions when
+ * shutting down. SMTP timeouts are the engines' (conn_run, the loop). */
+static void check_conns(moxd_server *srv, int64_t now)
 {
     for (moxd_conn *c = srv->conns, *n; c; c = n) {
         n = c->next;
         if (c->fd < 0 || c->deferred)
             continue;
         if (c->http) {
-            if (now > c->deadline)
+            if (now > c->http_deadline)
                 moxd_conn_close(c);
             continue;
         }
-        if (now > c->deadline) {
-            if (c->tls_state == TLS_HANDSHAKE || !c->s) {
-                count(srv, "moxd_tls_handshake_failed_total", "reason", "timeout");
-                moxd_conn_close(c);
-                continue;
-            }
-            unsigned st = mox_smtp_server_state(c->s);
-            if (st & MOX_SMTP_SERVER_CLOSED) {
-                moxd_conn_close(c); /* the peer does not read: give up */
-                continue;
-            }
-            moxd_logf(srv, MOX_LOG_INFO, "timeout", "cid", c->cid, "ip", c->ip);
-            mox_smtp_server_close(c->s, 421, "4.4.2", "timeout, closing connection");
-            c->deadline = now + 5LL * 1000000000;
-            moxd_conn_run(c);
-        } else if (srv->stopping && c->s && !c->deferred && !mox_smtp_server_get_txn(c->s) &&
-                   !c->closing) {
+        if (srv->stopping && c->s && !mox_smtp_server_get_txn(c->s) && !c->closing &&
+            !(mox_smtp_server_want(c->s) & (MOX_WANT_CLOSED | MOX_WANT_TLS))) {
             /* Between transactions: end it now. One in flight finishes
-             * first (checked again on the next tick). */
+             * first (checked again on the next pass). */
             c->closing = 1;
             mox_smtp_server_close(c->s, 421, "4.3.2", "shutting down");
-            c->deadline = now + 5LL * 1000000000;
             moxd_conn_run(c);
         }
     }
@@ -927,12 +883,21 @@ int moxd_serve(moxd_config *cfg, const moxd_run_opts *o)
     for (;;) {
         int64_t now = moxd_now_ns();
         int timeout = 1000;
-        for (moxd_conn *c = srv->conns; c; c = c->next)
+        for (moxd_conn *c = srv->conns; c; c = c->next) {
+            if (c->run_now)
+                timeout = 0;
+            if (c->s && !c->http && c->fd >= 0) {
+                /* re-read every pass: the stress counter may have moved
+                 * every session's deadline */
+                int64_t dl = mox_smtp_server_deadline(c->s);
+                c->timer = dl == MOX_NO_DEADLINE ? -1 : dl;
+            }
             if (c->timer >= 0) {
                 int64_t ms = c->timer > now ? (c->timer - now) / 1000000 + 1 : 0;
                 if (ms < timeout)
                     timeout = (int)ms;
             }
+        }
         struct epoll_event evs[64];
         int n = epoll_wait(srv->ep, evs, 64, timeout);
         if (n < 0 && errno != EINTR)
@@ -961,8 +926,15 @@ int moxd_serve(moxd_config *cfg, const moxd_run_opts *o)
         now = moxd_now_ns();
         for (moxd_conn *c = srv->conns, *nx; c; c = nx) {
             nx = c->next;
-            if (c->timer >= 0 && c->timer <= now && c->fd >= 0) {
+            if (c->fd < 0 || c->http)
+                continue;
+            if (c->timer >= 0 && c->timer <= now) {
+                /* the engine's deadline: held replies due, or a timeout */
                 c->timer = -1;
+                mox_smtp_server_tick(c->s, now);
+                moxd_conn_run(c);
+            } else if (c->run_now) {
+                c->run_now = 0;
                 moxd_conn_run(c);
             }
         }
@@ -979,7 +951,7 @@ int moxd_serve(moxd_config *cfg, const moxd_run_opts *o)
         }
         if (now - last_tick >= 250000000LL) {
             last_tick = now;
-            check_timeouts(srv, now);
+            check_conns(srv, now);
         }
         if (srv->stopping) {
             int busy = 0;

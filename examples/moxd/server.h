@@ -47,16 +47,20 @@ typedef struct moxd_conn {
     char cid[24];
     mox_tls_socket *tls;
     int tls_state;
-    int implicit_started;
     mox_smtp_server *s;
     unsigned char in[16384];
     size_t in_len;
-    int eof;
-    int64_t deadline;
-    int64_t timer;
+    int eof;             /* the peer closed (read 0 or error) */
+    int eof_sent;        /* mox_smtp_server_eof called */
+    int gone;            /* the socket failed: end without writing more */
+    int run_now;         /* TLS holds decrypted input: run without an event */
+    int counted;         /* in srv->nsmtp */
+    int64_t timer;       /* the engine's deadline (-1: none) */
+    int64_t http_deadline; /* metrics connections only */
     int jobs;            /* outstanding worker jobs / DNS queries */
     int dead;            /* closed while jobs were out */
     int deferred;        /* a decision is being computed */
+    uint32_t decision;   /* its id, for mox_smtp_server_decide */
     int closing;
     int auth_exchange;   /* trace: redact client lines */
     int in_data;
@@ -89,6 +93,7 @@ struct moxd_server {
     size_t nls;
     moxd_conn *conns;
     size_t nconns;
+    unsigned nsmtp;      /* open SMTP connections: the sessions' stress counter */
     unsigned long long cid_seq;
     mox_logger logger;
     mox_metrics msink;
@@ -109,7 +114,6 @@ const char *moxd_kind_name(int kind);
 void moxd_conn_run(moxd_conn *c);
 void moxd_conn_close(moxd_conn *c);
 void moxd_conn_unref(moxd_conn *c);
-int moxd_channel_binding(void *ctx, mox_sasl_cb_type type, unsigned char *out, size_t *out_len);
 moxd_account *moxd_account_by_spki(moxd_server *srv, const unsigned char spki[32]);
 moxd_account *moxd_login_account(moxd_server *srv, const char *user);
 int moxd_auth_blocked(moxd_server *srv, const char *ip);

@@ -197,8 +197,7 @@ static int on_data_start(void *u, mox_smtp_server *s, const mox_smtp_server_txn 
     moxd_conn *c = u;
     mox_buf_reset(&c->msg);
     c->msg_failed = 0;
-    c->in_data = 1;
-    c->deadline = moxd_now_ns() + (int64_t)c->srv->cfg->data_timeout * 1000000000LL;
+    c->in_data = 1; /* the message's deadline is the engine's (data_timeout) */
     return MOX_SMTP_SERVER_REPLY;
 }
 
@@ -311,7 +310,7 @@ static void deliver_done(moxd_job *j)
         if (d->err) {
             moxd_logf(srv, MOX_LOG_ERROR, "delivery failed", "cid", c->cid, "err",
                       strerror(-d->err));
-            mox_smtp_server_decide_code(c->s, MOX_SMTP_SERVER_DECIDE_DATA_END, 451, "4.3.0",
+            mox_smtp_server_decide_code(c->s, c->decision, 451, "4.3.0",
                                         "cannot store message, try again later");
         } else {
             char text[64];
@@ -319,7 +318,7 @@ static void deliver_done(moxd_job *j)
                      d->delivered == 1 ? "" : "es");
             moxd_logf(srv, MOX_LOG_INFO, "delivered", "cid", c->cid, "from",
                       c->mail_from ? c->mail_from : "");
-            mox_smtp_server_decide_code(c->s, MOX_SMTP_SERVER_DECIDE_DATA_END, 250, "2.0.0", text);
+            mox_smtp_server_decide_code(c->s, c->decision, 250, "2.0.0", text);
         }
         moxd_conn_run(c);
     }
@@ -335,7 +334,7 @@ static void deliver_done(moxd_job *j)
 static void finish_refuse(moxd_conn *c, int code, const char *enh, const char *text)
 {
     c->deferred = 0;
-    mox_smtp_server_decide_code(c->s, MOX_SMTP_SERVER_DECIDE_DATA_END, code, enh, text);
+    mox_smtp_server_decide_code(c->s, c->decision, code, enh, text);
 }
 
 /* The reason header: which checks ran, their results, and why the message
@@ -760,6 +759,7 @@ static int on_data_end(void *u, mox_smtp_server *s, const mox_smtp_server_txn *t
     }
     c->ma_spf_wait = (mc.flags & MOX_MSGAUTH_SPF_GIVEN) != 0;
     c->deferred = 1;
+    c->decision = mox_smtp_server_pending(s, NULL); /* answered with this id */
     /* The checks may finish synchronously (in-process DNS) and answer:
      * not from inside this callback, but from the loop right after. */
     c->start_checks = 1;
@@ -795,6 +795,18 @@ int moxd_session_new(moxd_conn *c)
     sc.pedantic = 0;
     sc.max_message_size = cfg->max_message_size;
     sc.max_auth_failures = 3;
+    /* Every timeout of the session is the engine's deadline (0: the
+     * engine's RFC 5321 §4.5.3.2 defaults; config.c makes localserve's
+     * shorter). Past stress_connections open SMTP connections the
+     * shorter stress limits apply to every session. */
+    sc.command_timeout_ms = cfg->cmd_timeout * 1000u;
+    sc.data_timeout_ms = cfg->data_timeout * 1000u;
+    sc.session_timeout_ms = cfg->session_timeout * 1000u;
+    sc.connections = &srv->nsmtp;
+    sc.stress_connections = cfg->stress_connections;
+    sc.stress_command_timeout_ms = cfg->stress_cmd_timeout * 1000u;
+    sc.stress_data_timeout_ms = cfg->stress_data_timeout * 1000u;
+    sc.stress_session_timeout_ms = cfg->stress_session_timeout * 1000u;
     if (c->kind != MOXD_SMTP) {
         sc.auth_mechs = MOX_SASL_ALL_MECHS;
         sc.auth_creds = &srv->creds;
@@ -809,7 +821,12 @@ int moxd_session_new(moxd_conn *c)
     cb.on_reset = on_reset;
     cb.on_auth = on_auth;
     cb.on_verify = on_verify;
-    return mox_smtp_server_new(&c->s, &sc, &cb, c) == MOX_OK ? 0 : -1;
+    mox_errinfo ei;
+    if (mox_smtp_server_new(&c->s, &sc, &cb, c, &ei) != MOX_OK) {
+        moxd_logf(srv, MOX_LOG_ERROR, "session setup", "cid", c->cid, "err", ei.msg);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- system DNS */

@@ -4,8 +4,10 @@
  * Plain TCP on 127.0.0.1 (no TLS), a poll(2) loop over non-blocking
  * sockets, every accepted message written to a directory as NAME.eml (with
  * a Received header in front) plus NAME.env (the envelope). It shows the
- * embedding pattern: feed what arrives, write what output() gives, look at
- * state() for what to wait for, honour timers, close when CLOSED.
+ * embedding pattern of the engine contract: look at want() for what to
+ * wait for, feed what arrives, write what output() gives, tick() when
+ * deadline() passes (the engine's own timeouts: 60 s per command here),
+ * close when CLOSED.
  *
  *   smtpd-example --dir DIR [--port N] [--port-file F] [--max-seconds S]
  *                 [--hostname H] [--max-size BYTES]
@@ -28,7 +30,6 @@
 #include "mox/mox.h"
 
 #define MAX_CONNS 64
-#define IDLE_SECONDS 60
 
 typedef struct conn {
     int fd;
@@ -38,7 +39,8 @@ typedef struct conn {
     FILE *msg;          /* message being received */
     char tmp[512];
     unsigned long msgno; /* number of the message being received */
-    time_t last;
+    int gone;            /* the socket failed: close at the next pass */
+    int eof_sent;        /* mox_smtp_server_eof called */
     unsigned char in[16384];
     size_t in_len;      /* bytes read but not yet taken by the engine */
 } conn;
@@ -166,7 +168,7 @@ static void flush_output(conn *c)
         ssize_t w = send(c->fd, o, n, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                mox_smtp_server_eof(c->s);
+                c->gone = 1;
             return;
         }
         mox_smtp_server_output_done(c->s, (size_t)w);
@@ -179,7 +181,7 @@ static void feed(conn *c)
     while (c->in_len) {
         int64_t n = mox_smtp_server_feed(c->s, c->in, c->in_len);
         if (n < 0) {
-            mox_smtp_server_eof(c->s);
+            c->gone = 1;
             c->in_len = 0;
             return;
         }
@@ -287,14 +289,14 @@ int main(int argc, char **argv)
             conn *c = &conns[i];
             if (c->fd < 0)
                 continue;
-            unsigned st = mox_smtp_server_state(c->s);
+            unsigned w = mox_smtp_server_want(c->s);
             short ev = 0;
-            if ((st & MOX_SMTP_SERVER_WANT_READ) && c->in_len < sizeof c->in)
+            if ((w & MOX_WANT_READ) && c->in_len < sizeof c->in)
                 ev |= POLLIN;
-            if (st & MOX_SMTP_SERVER_WANT_WRITE)
+            if (w & MOX_WANT_WRITE)
                 ev |= POLLOUT;
-            if (st & MOX_SMTP_SERVER_TIMER) {
-                int64_t due = mox_smtp_server_due_ns(c->s);
+            if (w & MOX_WANT_TIMER) {
+                int64_t due = mox_smtp_server_deadline(c->s);
                 int ms = due > now ? (int)((due - now) / 1000000) + 1 : 0;
                 if (ms < timeout)
                     timeout = ms;
@@ -308,7 +310,6 @@ int main(int argc, char **argv)
             perror("poll");
             break;
         }
-        time_t t = time(NULL);
         for (int k = 0; k < np; k++) {
             if (map[k] < 0) {
                 if (!(pfd[k].revents & POLLIN))
@@ -333,7 +334,6 @@ int main(int argc, char **argv)
                 fcntl(fd, F_SETFL, O_NONBLOCK);
                 conn *c = &conns[slot];
                 c->fd = fd;
-                c->last = t;
                 inet_ntop(AF_INET, &pa.sin_addr, c->peer, sizeof c->peer);
                 snprintf(c->cid, sizeof c->cid, "%lx%lu", (unsigned long)getpid(), ++cids);
                 mox_smtp_server_config cfg = MOX_SMTP_SERVER_CONFIG_INIT;
@@ -342,23 +342,23 @@ int main(int argc, char **argv)
                 cfg.remote_ip = c->peer;
                 cfg.local_ip = "127.0.0.1";
                 cfg.max_message_size = max_size;
-                if (mox_smtp_server_new(&c->s, &cfg, &cb, c) != MOX_OK ||
-                    mox_smtp_server_start(c->s) != MOX_OK) {
+                cfg.command_timeout_ms = 60000;
+                mox_errinfo ei;
+                if (mox_smtp_server_new(&c->s, &cfg, &cb, c, &ei) != MOX_OK) {
+                    fprintf(stderr, "session: %s\n", ei.msg);
                     conn_close(c);
                     continue;
                 }
-                flush_output(c);
+                flush_output(c); /* the greeting */
                 continue;
             }
             conn *c = &conns[map[k]];
             if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) {
                 ssize_t r = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
-                if (r > 0) {
+                if (r > 0)
                     c->in_len += (size_t)r;
-                    c->last = t;
-                } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-                    mox_smtp_server_eof(c->s);
-                }
+                else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+                    c->gone = 1;
             }
             feed(c);
             flush_output(c);
@@ -368,17 +368,17 @@ int main(int argc, char **argv)
             if (c->fd < 0)
                 continue;
             feed(c);
-            flush_output(c);
-            unsigned st = mox_smtp_server_state(c->s);
-            if (!(st & MOX_SMTP_SERVER_CLOSED) && t - c->last > IDLE_SECONDS) {
-                mox_smtp_server_close(c->s, 421, "4.4.2", "timeout, closing connection");
-                flush_output(c);
-                st = mox_smtp_server_state(c->s);
+            if (c->gone && c->in_len == 0 && !c->eof_sent) {
+                c->eof_sent = 1;
+                mox_smtp_server_eof(c->s); /* after what was read is fed */
             }
-            /* no TLS here: STARTTLS is never offered, so WANT_TLS cannot
-             * happen; a closed session goes once its output is out */
-            if ((st & MOX_SMTP_SERVER_CLOSED) &&
-                !(st & (MOX_SMTP_SERVER_WANT_WRITE | MOX_SMTP_SERVER_TIMER)))
+            mox_smtp_server_tick(c->s, now_ns()); /* deadlines: 421 and the end */
+            flush_output(c);
+            /* no TLS here: STARTTLS is never offered, so TLS is never
+             * wanted; a closed session goes once its output is out (or
+             * the engine gave up on it) */
+            unsigned w = mox_smtp_server_want(c->s);
+            if ((w & MOX_WANT_CLOSED) && (!(w & MOX_WANT_WRITE) || c->gone))
                 conn_close(c);
         }
     }

@@ -18,6 +18,7 @@
 #include "iprev.h"
 #include "msgauth.h"
 #include "sasl.h"
+#include "smtp.h"
 #include "smtp_client.h"
 #include "smtp_server.h"
 #include "tls.h"

@@ -1,148 +1,55 @@
 /*
  * libmox smtp_client: the client side of SMTP (RFC 5321) and submission
- * (RFC 6409) as a sans-I/O engine, plus the reply and EHLO parsers it is
- * built on.
+ * (RFC 6409) as a sans-I/O engine speaking the engine contract of
+ * engine.h. It never touches a socket, a timer or TLS; the embedder
+ * serves what mox_smtp_client_want() asks for:
  *
- * The engine never touches a socket, the clock's timers or TLS. The
- * embedder's loop:
- *
- *   mox_smtp_client_new(&c, &cfg);
- *   mox_smtp_client_submit(c, &msg);           // may be called at once
+ *   mox_smtp_client_new(&c, &cfg, &ei);
+ *   mox_smtp_client_submit(c, &msg, &ei);   // may be called at once
+ *   mox_smtp_client_quit(c);                // optional: QUIT after it
  *   for (;;) {
- *       st = mox_smtp_client_state(c);
- *       mox_smtp_client_output(c, &p, &n);      // write these bytes ...
- *       mox_smtp_client_output_done(c, written);// ... and say how many went
- *       if (st == MOX_SMTP_CLIENT_STARTTLS && n == 0) {
- *           handshake; mox_smtp_client_tls_done(c, ok, &info);
- *       }
- *       if (st == MOX_SMTP_CLIENT_READY) {
- *           d = mox_smtp_client_get_delivery(c);    // results of the last submit
- *           submit another message, or mox_smtp_client_quit(c);
- *       }
- *       if (st == MOX_SMTP_CLIENT_CLOSED && n == 0) break;
- *       if (mox_smtp_client_want_read(c)) read and mox_smtp_client_feed();
- *       on EOF/error: mox_smtp_client_eof(c); when the deadline passes
- *       (mox_smtp_client_deadline): mox_smtp_client_timeout(c);
+ *       unsigned w = mox_smtp_client_want(c);
+ *       WRITE: mox_smtp_client_output(c, &p, &n); send; output_done(c, sent)
+ *       READ:  read; mox_smtp_client_feed(c, buf, n); closed/error: eof(c)
+ *       TLS:   mox_smtp_client_tls_request(c, &req); handshake;
+ *              mox_smtp_client_tls_done(c, status, &info)
+ *       TIMER: at mox_smtp_client_deadline(c): mox_smtp_client_tick(c, now)
+ *       DONE:  mox_smtp_client_result(c) has the outcome: submit another
+ *              message, quit, or (with CLOSED) stop
+ *       CLOSED: write what output still has, close
  *   }
+ *
+ * or, over a blocking transport, mox_engine_run(mox_smtp_client_engine(c),
+ * &io, &ei) after submit and quit.
  *
  * Delivery: one message to many recipients over one connection, in as few
  * transactions as the server allows (MAIL, all RCPTs and DATA pipelined
  * under PIPELINING; BDAT under CHUNKING; recipients split by the LIMITS
  * RCPTMAX and RCPTDOMAINMAX; recipients refused with 452/552 after an
  * accepted one retried in a fresh transaction). Every recipient ends with
- * an outcome: accepted, or failed temporarily/permanently, with the
+ * a status: accepted, or failed temporarily/permanently, with the
  * server's code, enhanced code and text, or a local explanation.
  *
+ * Deadlines (RFC 5321 §4.5.3.2) cannot be extended by a server that
+ * trickles bytes: the wait for each reply runs from the moment its
+ * command was completely written (or the previous reply arrived) to the
+ * reply's last byte, and writing runs against a limit per 64 KiB block.
+ *
  * Threading: an engine is not thread-safe; distinct engines are
- * independent. The parsers are reentrant.
+ * independent.
  */
 #ifndef MOX_SMTP_CLIENT_H
 #define MOX_SMTP_CLIENT_H
 
 #include "core.h"
+#include "engine.h"
 #include "sasl.h"
+#include "smtp.h"
 
 MOX_BEGIN_DECLS
 
-/* ---------------------------------------------------------------- replies */
-
-/* Detail codes (ei->detail) of the reply parser. */
-enum {
-    MOX_SMTP_CLIENT_REPLY_ERR_CODE = 1,     /* line does not start with a valid 3-digit code */
-    MOX_SMTP_CLIENT_REPLY_ERR_SEPARATOR,    /* 4th byte is not ' ', '-' or end of line */
-    MOX_SMTP_CLIENT_REPLY_ERR_MIXED_CODES,  /* lines of one reply with different codes */
-    MOX_SMTP_CLIENT_REPLY_ERR_LINE_TOO_LONG,/* a line over the limit */
-    MOX_SMTP_CLIENT_REPLY_ERR_TOO_MANY_LINES
-};
-
-/* A parsed reply. `text` holds the lines' text (after "ddd-"/"ddd "),
- * joined with "\n", with the enhanced status code removed from each line
- * that starts with it; control characters other than TAB are replaced by
- * '?'. `lines` points at each line's text inside `text`'s storage (NUL-
- * terminated). `enhanced` is "c.s.d" when the first line carried one whose
- * class matches the code's first digit, else "". Owned by the struct;
- * release with mox_smtp_client_reply_clear. */
-typedef struct mox_smtp_client_reply {
-    int code;
-    char enhanced[16];
-    char *text;
-    size_t nlines;
-    char **lines;
-} mox_smtp_client_reply;
-
-/* Limits for reply parsing; 0 means the default (line 4096 bytes without
- * CRLF, 256 lines). RFC 5321 §4.5.3.1.5 allows 512-byte reply lines;
- * servers in the field send longer ones, so the default is generous. */
-typedef struct mox_smtp_client_reply_limits {
-    size_t max_line;
-    size_t max_lines;
-} mox_smtp_client_reply_limits;
-
-/* Parses one complete reply from the start of buf[0..len). Lines end in
- * CRLF; a bare LF is accepted too (a trailing CR is then stripped). On
- * MOX_OK, *consumed is the number of bytes the reply took and `r` is
- * filled (it must be zeroed or cleared beforehand). MOX_ERR_AGAIN: the
- * reply is not complete yet (nothing filled; feed more bytes).
- * MOX_ERR_SYNTAX / MOX_ERR_LIMIT with ei->detail a MOX_SMTP_CLIENT_REPLY_ERR_*
- * and ei->offset at the fault. MOX_ERR_NOMEM. `limits` may be NULL. */
-MOX_API int mox_smtp_client_reply_parse(const void *buf, size_t len,
-                                 const mox_smtp_client_reply_limits *limits,
-                                 mox_smtp_client_reply *r, size_t *consumed,
-                                 mox_errinfo *ei);
-
-/* Frees the text and lines and zeroes `r`. NULL-safe. */
-MOX_API void mox_smtp_client_reply_clear(mox_smtp_client_reply *r);
-
-/* ---------------------------------------------------------------- EHLO */
-
-/* Extension bits in mox_smtp_client_ext.flags. */
-#define MOX_SMTP_CLIENT_EXT_PIPELINING    0x0001u
-#define MOX_SMTP_CLIENT_EXT_STARTTLS      0x0002u
-#define MOX_SMTP_CLIENT_EXT_8BITMIME      0x0004u
-#define MOX_SMTP_CLIENT_EXT_SMTPUTF8      0x0008u
-#define MOX_SMTP_CLIENT_EXT_CHUNKING      0x0010u
-#define MOX_SMTP_CLIENT_EXT_DSN           0x0020u
-#define MOX_SMTP_CLIENT_EXT_REQUIRETLS    0x0040u
-#define MOX_SMTP_CLIENT_EXT_FUTURERELEASE 0x0080u
-#define MOX_SMTP_CLIENT_EXT_LIMITS        0x0100u
-#define MOX_SMTP_CLIENT_EXT_SIZE          0x0200u
-#define MOX_SMTP_CLIENT_EXT_AUTH          0x0400u
-#define MOX_SMTP_CLIENT_EXT_ENHANCEDSTATUSCODES 0x0800u
-#define MOX_SMTP_CLIENT_EXT_BINARYMIME    0x1000u
-
-/* What a server announced in its EHLO reply. Zero-initialise; release with
- * mox_smtp_client_ext_clear. Numbers are 0 when absent or invalid.
- *  - size_max: SIZE's value (0 with the SIZE flag: no fixed limit).
- *  - auth: mechanism names, upper-cased, from "AUTH m..." and the old
- *    "AUTH=m..." form, without duplicates.
- *  - rcptmax, mailmax, rcptdomainmax: RFC 9422 LIMITS. Names are
- *    case-insensitive; a value must be 1 to 9 digits and not zero (RFC
- *    9422 §3), otherwise that limit is ignored; a limit named twice is
- *    ignored altogether (the server contradicts itself); unknown limits
- *    are ignored.
- *  - hold_max_interval / hold_max_datetime: FUTURERELEASE (RFC 4865). */
-typedef struct mox_smtp_client_ext {
-    unsigned flags;
-    uint64_t size_max;
-    char **auth;
-    size_t nauth;
-    uint32_t rcptmax;
-    uint32_t mailmax;
-    uint32_t rcptdomainmax;
-    uint64_t hold_max_interval;
-    char hold_max_datetime[40];
-    char *hostname;   /* first word of the first line, or NULL */
-} mox_smtp_client_ext;
-
-/* Fills `ext` (zeroed or cleared) from an EHLO 250 reply. Unknown
- * keywords and malformed parameters are skipped, never an error.
- * MOX_ERR_INVAL if the reply is not 250, MOX_ERR_NOMEM. */
-MOX_API int mox_smtp_client_ext_parse(const mox_smtp_client_reply *r, mox_smtp_client_ext *ext);
-/* Frees the strings and zeroes `ext`. NULL-safe. */
-MOX_API void mox_smtp_client_ext_clear(mox_smtp_client_ext *ext);
-
-/* 1 if the server announced mechanism `name` (case-insensitive). */
-MOX_API int mox_smtp_client_ext_has_auth(const mox_smtp_client_ext *ext, const char *name);
+/* Replies are parsed with mox_smtp_reply_parse and the EHLO reply with
+ * mox_smtp_ehlo_parse (smtp.h); extensions are the MOX_SMTP_EXT_* bits. */
 
 /* ---------------------------------------------------------------- engine */
 
@@ -154,8 +61,8 @@ typedef enum mox_smtp_client_tls_mode {
     MOX_SMTP_CLIENT_TLS_NONE = 1,          /* never STARTTLS */
     MOX_SMTP_CLIENT_TLS_REQUIRED = 2,      /* STARTTLS must succeed (temporary
                                        connection failure otherwise) */
-    MOX_SMTP_CLIENT_TLS_IMPLICIT = 3       /* the transport is already TLS (port
-                                       465); call tls_done before feeding */
+    MOX_SMTP_CLIENT_TLS_IMPLICIT = 3       /* TLS from the start (port 465, RFC
+                                       8314): the engine wants TLS first */
 } mox_smtp_client_tls_mode;
 
 /* Engine flags (config.flags). */
@@ -164,28 +71,15 @@ typedef enum mox_smtp_client_tls_mode {
 #define MOX_SMTP_CLIENT_NO_CHUNKING   0x4u /* use DATA even with CHUNKING */
 #define MOX_SMTP_CLIENT_PLAINTEXT_AUTH 0x8u /* allow AUTH without TLS */
 
-/* What the transport tells the engine after a TLS handshake. Channel
- * bindings (RFC 5929 tls-unique, RFC 9266 tls-exporter) are copied; a
- * NULL pointer or zero length means "not available". */
-typedef struct mox_smtp_client_tls_info {
-    size_t size; /* sizeof(mox_smtp_client_tls_info), set by MOX_SMTP_CLIENT_TLS_INFO_INIT */
-    int version;                 /* 0x0303 for TLS 1.2, 0x0304 for 1.3 */
-    const char *cipher;          /* for logs; may be NULL */
-    const unsigned char *tls_unique;
-    size_t tls_unique_len;
-    const unsigned char *tls_exporter;
-    size_t tls_exporter_len;
-    int client_cert;             /* a client certificate was presented */
-} mox_smtp_client_tls_info;
-
-#define MOX_SMTP_CLIENT_TLS_INFO_INIT { sizeof(mox_smtp_client_tls_info), 0, NULL, NULL, 0, NULL, 0, 0 }
-
 /* Authentication, supplied by the embedder (mox_smtp_client_auth_sasl
  * builds one on the SASL module). Buffers are raw bytes; the engine does
  * the base64 framing.
  *  - start: pick a mechanism among the server's `mechs` (upper-case names).
- *    `tls` is NULL on a plain connection. Sets *mech (valid until end or
- *    the next start) and, when the mechanism has an initial response,
+ *    `tls` is NULL on a plain connection; its peer_identity is non-NULL
+ *    when the transport presented a client certificate (SASL EXTERNAL:
+ *    the identity it stands for, "" to let the server derive it). Sets
+ *    *mech (valid until end or the next start) and, when the mechanism
+ *    has an initial response,
  *    appends it to `initial` and sets *has_initial. Returns MOX_OK,
  *    MOX_ERR_NOTFOUND when no mechanism fits (the session fails
  *    permanently), or another negative mox_err.
@@ -199,7 +93,7 @@ typedef struct mox_smtp_client_auth {
     size_t size; /* sizeof(mox_smtp_client_auth) */
     void *ctx;
     int (*start)(void *ctx, const char *const *mechs, size_t nmechs,
-                 const mox_smtp_client_tls_info *tls, const char **mech,
+                 const mox_tls_info *tls, const char **mech,
                  mox_buf *initial, int *has_initial);
     int (*step)(void *ctx, const unsigned char *challenge, size_t len,
                 mox_buf *response);
@@ -209,43 +103,55 @@ typedef struct mox_smtp_client_auth {
 
 #define MOX_SMTP_CLIENT_AUTH_INIT { sizeof(mox_smtp_client_auth), NULL, NULL, NULL, NULL, NULL }
 
-/* Engine configuration. Strings and the `auth` interface struct are copied
- * at mox_smtp_client_new (`auth->size` may be that of any version: the
- * engine reads what both know); `env` and the interface's `ctx` must
- * outlive the engine.
- * Timeouts (milliseconds, 0: the RFC 5321 §4.5.3.2 value): greeting 5 min,
- * other commands (EHLO, STARTTLS, AUTH, MAIL, RCPT, RSET, QUIT) 5 min,
- * DATA initiation 2 min, each data block written 3 min, the reply to the
- * end of data 10 min. */
+/* Engine configuration. Zero means the default in every field (a zeroed
+ * struct with `size` set is valid). Strings and the
+ * `auth` interface struct are copied at mox_smtp_client_new (`auth->size`
+ * may be that of any version: the engine reads what both know); `env`,
+ * the interface's `ctx` and the tlsa/mtasts_mx arrays must outlive the
+ * engine.
+ * Timeouts (milliseconds, 0: the RFC 5321 §4.5.3.2 value): the greeting
+ * 5 min (§4.5.3.2.1) from the start (or the implicit TLS handshake); the
+ * reply to each other command (EHLO, STARTTLS, AUTH, MAIL, RCPT, RSET,
+ * QUIT) 5 min (§4.5.3.2.2, .3) and the TLS handshake as long; DATA's 354
+ * 2 min (§4.5.3.2.4); writing, each 64 KiB block of data 3 min
+ * (§4.5.3.2.5) and each command as long as a reply; the reply to the end
+ * of data 10 min (§4.5.3.2.6). A reply's wait starts when its command has
+ * been written completely, and no byte the server sends before the reply
+ * is complete moves it. */
 typedef struct mox_smtp_client_config {
     size_t size; /* sizeof(mox_smtp_client_config), MOX_SMTP_CLIENT_CONFIG_INIT */
     const mox_env *env;
-    const char *ehlo_name;      /* required: our host name (ASCII) or literal */
+    const char *ehlo_name;      /* our host name (ASCII) or address literal;
+                                   NULL: "localhost" */
     int tls_mode;               /* mox_smtp_client_tls_mode */
     unsigned flags;             /* MOX_SMTP_CLIENT_* */
     const mox_smtp_client_auth *auth; /* NULL: no AUTH */
-    mox_smtp_client_reply_limits limits;
+    mox_smtp_reply_limits limits;
     uint32_t timeout_greeting_ms;
     uint32_t timeout_command_ms;
     uint32_t timeout_data_init_ms;
     uint32_t timeout_data_block_ms;
     uint32_t timeout_data_end_ms;
+    /* What mox_smtp_client_tls_request asks of TLS: the server name (SNI
+     * and the name verified; NULL: none) and the verification policy
+     * (mox_tls_verify; NONE for opportunistic TLS), with the DANE TLSA
+     * records or MTA-STS MX patterns it needs. */
+    const char *tls_server_name;
+    int tls_verify;
+    const mox_dns_rr *tlsa;
+    size_t ntlsa;
+    const char *const *mtasts_mx;
+    size_t nmtasts_mx;
 } mox_smtp_client_config;
 
 #define MOX_SMTP_CLIENT_CONFIG_INIT { sizeof(mox_smtp_client_config), NULL, NULL, \
-    MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC, 0u, NULL, {0, 0}, 0, 0, 0, 0, 0 }
+    MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC, 0u, NULL, {0, 0}, 0, 0, 0, 0, 0, NULL, 0, NULL, 0, NULL, 0 }
 
-/* DSN NOTIFY bits (RFC 3461); 0 means no NOTIFY parameter. NEVER excludes
- * the others. */
-#define MOX_SMTP_CLIENT_NOTIFY_NEVER   0x1u
-#define MOX_SMTP_CLIENT_NOTIFY_SUCCESS 0x2u
-#define MOX_SMTP_CLIENT_NOTIFY_FAILURE 0x4u
-#define MOX_SMTP_CLIENT_NOTIFY_DELAY   0x8u
+/* Function form of MOX_SMTP_CLIENT_CONFIG_INIT: zeroes `cfg` (`size`
+ * bytes, the caller's sizeof) and sets its size. NULL-safe. */
+MOX_API void mox_smtp_client_config_init(mox_smtp_client_config *cfg, size_t size);
 
-/* DSN RET values. */
-#define MOX_SMTP_CLIENT_RET_NONE 0
-#define MOX_SMTP_CLIENT_RET_FULL 1
-#define MOX_SMTP_CLIENT_RET_HDRS 2
+/* NOTIFY and RET values are MOX_SMTP_NOTIFY_* and MOX_SMTP_RET_* (smtp.h). */
 
 /* Message flags. */
 #define MOX_SMTP_CLIENT_MSG_SMTPUTF8   0x1u /* the header has UTF-8 (RFC 6532):
@@ -257,7 +163,7 @@ typedef struct mox_smtp_client_config {
  * recipient address for the DSN ORCPT parameter, encoded by the engine. */
 typedef struct mox_smtp_client_rcpt {
     const char *address;
-    unsigned notify;
+    unsigned notify;    /* MOX_SMTP_NOTIFY_* */
     const char *orcpt;
 } mox_smtp_client_rcpt;
 
@@ -265,7 +171,7 @@ typedef struct mox_smtp_client_rcpt {
  * reverse path. `data` is the whole message (header and body) in any line
  * ending convention: the engine normalises every line ending to CRLF,
  * dot-stuffs for DATA, and never copies it, so it must stay valid and
- * unchanged until the delivery finished (state READY or CLOSED). A NUL
+ * unchanged until the delivery finished (result's delivery->done). A NUL
  * byte makes the message fail (permanent, 5.6.0): no SMTP body type
  * without BINARYMIME allows it. `hold_for` (seconds, > 0) or `hold_until`
  * (RFC 3339 date-time) ask for FUTURERELEASE. */
@@ -277,14 +183,17 @@ typedef struct mox_smtp_client_message {
     const void *data;
     size_t len;
     unsigned flags;     /* MOX_SMTP_CLIENT_MSG_* */
-    int ret;            /* MOX_SMTP_CLIENT_RET_* */
+    int ret;            /* MOX_SMTP_RET_* */
     const char *envid;  /* DSN ENVID (xtext-encoded by the engine), or NULL */
     uint64_t hold_for;
     const char *hold_until;
 } mox_smtp_client_message;
 
 #define MOX_SMTP_CLIENT_MESSAGE_INIT { sizeof(mox_smtp_client_message), NULL, NULL, 0, NULL, 0, \
-    0u, MOX_SMTP_CLIENT_RET_NONE, NULL, 0, NULL }
+    0u, MOX_SMTP_RET_NONE, NULL, 0, NULL }
+
+/* Function form of MOX_SMTP_CLIENT_MESSAGE_INIT. NULL-safe. */
+MOX_API void mox_smtp_client_message_init(mox_smtp_client_message *m, size_t size);
 
 /* Where an outcome was decided. */
 typedef enum mox_smtp_client_stage {
@@ -313,9 +222,10 @@ typedef enum mox_smtp_client_scope {
     MOX_SMTP_CLIENT_SCOPE_RECIPIENT
 } mox_smtp_client_scope;
 
-/* One result. `text` is never NULL (the server's text, or the engine's
- * explanation when `local`). For a success `temporary` is 0. */
-typedef struct mox_smtp_client_outcome {
+/* One status: a recipient's, or the session's failure. `text` is never
+ * NULL (the server's text, or the engine's explanation when `local`). For
+ * a success `temporary` is 0. */
+typedef struct mox_smtp_client_status {
     int code;            /* e.g. 250, 452, 550; the engine's choice when local */
     char enhanced[16];   /* "5.1.1", or "" */
     const char *text;
@@ -323,12 +233,12 @@ typedef struct mox_smtp_client_outcome {
     int local;           /* 1: decided by the engine (no such server reply) */
     int stage;           /* mox_smtp_client_stage */
     int scope;           /* mox_smtp_client_scope */
-} mox_smtp_client_outcome;
+} mox_smtp_client_status;
 
 typedef struct mox_smtp_client_rcpt_result {
     const char *address;
     int accepted;
-    mox_smtp_client_outcome outcome;
+    mox_smtp_client_status status;
 } mox_smtp_client_rcpt_result;
 
 /* Results of one submit, in recipient order. Valid until the next submit
@@ -344,20 +254,27 @@ typedef struct mox_smtp_client_delivery {
     int done;               /* every recipient has its outcome */
 } mox_smtp_client_delivery;
 
-typedef enum mox_smtp_client_status {
-    MOX_SMTP_CLIENT_BUSY = 0,  /* in a command exchange: write the output,
-                                  feed the input */
-    MOX_SMTP_CLIENT_STARTTLS,  /* write the output, then do the TLS
-                                  handshake and call tls_done */
-    MOX_SMTP_CLIENT_READY,     /* idle after greeting/EHLO/AUTH or after a
-                                  delivery: submit or quit */
-    MOX_SMTP_CLIENT_CLOSED     /* finished (QUIT done or failure): write the
-                                  remaining output, then close */
-} mox_smtp_client_status;
+/* The engine's outcome (mox_smtp_client_result), owned by the engine and
+ * valid until the next call on it. Final once MOX_WANT_DONE is set with
+ * MOX_WANT_CLOSED; with DONE alone (idle, ready for another message) the
+ * delivery of the last submit is complete. */
+typedef struct mox_smtp_client_outcome {
+    const mox_smtp_client_delivery *delivery; /* the current or last
+                                                 submit; NULL before any */
+    const mox_smtp_client_status *failure;    /* why the session ended
+                                                 abnormally (scope
+                                                 CONNECTION), or NULL */
+    const mox_smtp_ehlo *ehlo;  /* what the server announced (after EHLO) */
+    const mox_tls_info *tls;    /* the TLS connection, NULL while plain */
+    int authenticated;          /* AUTH succeeded */
+    const char *auth_mech;      /* the mechanism used for AUTH, or NULL */
+    int closed;                 /* the session is over */
+} mox_smtp_client_outcome;
 
-/* Creates an engine (it starts waiting for the greeting). Errors:
- * MOX_ERR_INVAL (NULL arguments, missing or unsafe ehlo_name, bad mode),
- * MOX_ERR_NOMEM. */
+/* Creates an engine (it starts waiting for the greeting, or for TLS with
+ * MOX_SMTP_CLIENT_TLS_IMPLICIT). Errors (ei filled): MOX_ERR_INVAL (NULL
+ * arguments, a size too small, an empty or unsafe ehlo_name, bad TLS mode
+ * or verify policy, an incomplete auth interface), MOX_ERR_NOMEM. */
 MOX_API int mox_smtp_client_new(mox_smtp_client **out,
                                 const mox_smtp_client_config *cfg,
                                 mox_errinfo *ei);
@@ -365,83 +282,93 @@ MOX_API int mox_smtp_client_new(mox_smtp_client **out,
  * Results and strings obtained from it become invalid. NULL-safe. */
 MOX_API void mox_smtp_client_free(mox_smtp_client *c);
 
-/* The engine's status, a mox_smtp_client_status. */
-MOX_API int mox_smtp_client_state(const mox_smtp_client *c);
+/* What the engine waits for, MOX_WANT_* bits (engine.h):
+ *   READ    server bytes are awaited (also while idle: a 421 may come)
+ *   WRITE   output has bytes to send
+ *   TLS     the STARTTLS 220 arrived (or implicit TLS): run the handshake
+ *   TIMER   mox_smtp_client_deadline() is set
+ *   DONE    idle: the last submit's delivery is complete (submit again or
+ *           quit); with CLOSED: final
+ *   CLOSED  the session is over: write what output has, then close
+ * 0 for NULL. */
+MOX_API unsigned mox_smtp_client_want(const mox_smtp_client *c);
 
-/* Bytes taken from the server. Returns how many were consumed (all of
- * them, except in STARTTLS, where any byte is a response injection that
- * closes the session, and in CLOSED, where nothing more is read), or
- * MOX_ERR_NOMEM (the session is closed with a temporary failure). Reply
- * syntax errors and limits close the session; they are not errors of
- * this call. */
-MOX_API int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in,
-                                     size_t len);
+/* Bytes from the server (plaintext; after TLS, what it decrypted). Takes
+ * all of them, except after the session closed (0). Any byte while the
+ * TLS handshake is due is a response injection (CVE-2011-0411 family)
+ * that ends the session; it is taken. Reply syntax errors and limits end
+ * the session too; they are not errors of this call. Errors (recorded,
+ * see mox_engine_error): MOX_ERR_INVAL (NULL p with n > 0), MOX_ERR_STATE
+ * (after eof), MOX_ERR_NOMEM (the session is closed with a temporary
+ * failure). */
+MOX_API int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *p, size_t n);
+
+/* The server closed the connection or the transport failed. The session
+ * ends (after QUIT's reply that is normal); what was not decided fails
+ * temporarily. MOX_OK, MOX_ERR_INVAL (NULL), MOX_ERR_STATE (a second
+ * eof). */
+MOX_API int mox_smtp_client_eof(mox_smtp_client *c);
 
 /* The bytes to send (possibly none), owned by the engine and valid until
- * the next call on the engine. Then output_done(n) with how many were
- * written (n <= len). */
-MOX_API void mox_smtp_client_output(mox_smtp_client *c, const unsigned char **out,
-                                    size_t *len);
+ * the next call on it. MOX_OK or MOX_ERR_INVAL (NULL arguments). */
+MOX_API int mox_smtp_client_output(mox_smtp_client *c, const void **p, size_t *n);
+
+/* `n` bytes of the output were written. MOX_OK, MOX_ERR_INVAL (recorded:
+ * more than was handed out), MOX_ERR_NOMEM. */
 MOX_API int mox_smtp_client_output_done(mox_smtp_client *c, size_t n);
 
-/* 1 when the engine waits for server bytes. */
-MOX_API int mox_smtp_client_want_read(const mox_smtp_client *c);
+/* While TLS is wanted: fills `req` (size set by the caller): role CLIENT,
+ * the configured server name and verification policy (with its TLSA or
+ * MTA-STS data), and `required` for TLS_REQUIRED and TLS_IMPLICIT (a
+ * failed handshake then ends the session; opportunistic STARTTLS may be
+ * retried in plaintext on a new connection with TLS_NONE). MOX_ERR_INVAL,
+ * MOX_ERR_STATE (TLS not wanted now). */
+MOX_API int mox_smtp_client_tls_request(const mox_smtp_client *c, mox_tls_request *req);
 
-/* Deadline of the current wait (monotonic ns of the env clock), or
- * INT64_MAX when nothing is awaited. When it passes, call timeout(). */
+/* The handshake finished: `status` MOX_OK with `info` (copied: version,
+ * cipher, the peer's certificate, channel bindings, peer_identity for
+ * SASL EXTERNAL), then the engine sends EHLO again (RFC 3207 §4.2) or, for
+ * implicit TLS, awaits the greeting; a negative status fails the session
+ * (temporary, 4.7.5 for a failed handshake). Errors (recorded):
+ * MOX_ERR_INVAL (OK without info), MOX_ERR_STATE (no handshake was due),
+ * MOX_ERR_NOMEM. */
+MOX_API int mox_smtp_client_tls_done(mox_smtp_client *c, int status, const mox_tls_info *info);
+
+/* Monotonic time (ns, env clock) by which the current waits must end,
+ * MOX_NO_DEADLINE when none (idle). */
 MOX_API int64_t mox_smtp_client_deadline(const mox_smtp_client *c);
 
-/* The deadline passed: the session fails (temporary, 4.4.2). */
-MOX_API void mox_smtp_client_timeout(mox_smtp_client *c);
+/* Time is `now_ns`: a wait whose deadline passed fails the session
+ * (temporary, 4.4.2; after QUIT the session just ends). Early calls do
+ * nothing. MOX_OK, MOX_ERR_INVAL (NULL). */
+MOX_API int mox_smtp_client_tick(mox_smtp_client *c, int64_t now_ns);
 
-/* The transport reports end of stream or an error (`err` a negative
- * mox_err, e.g. MOX_ERR_IO; 0 for a clean EOF). The session closes; what
- * was not decided fails temporarily. */
-MOX_API void mox_smtp_client_eof(mox_smtp_client *c, int err);
+/* The outcome so far (see mox_smtp_client_outcome); NULL for NULL. */
+MOX_API const mox_smtp_client_outcome *mox_smtp_client_result(const mox_smtp_client *c);
 
-/* After STARTTLS (or at once, for IMPLICIT): the handshake succeeded
- * (ok = 1, `info` required) or failed (ok = 0: the session fails; for the
- * opportunistic policy the embedder may reconnect with
- * MOX_SMTP_CLIENT_TLS_NONE). The engine then sends EHLO again. MOX_ERR_STATE if
- * no handshake was due, MOX_ERR_NOMEM. */
-MOX_API int mox_smtp_client_tls_done(mox_smtp_client *c, int ok,
-                                     const mox_smtp_client_tls_info *info);
+/* The generic engine view (engine.h), owned by the engine: feed, output,
+ * TLS and time groups. */
+MOX_API mox_engine *mox_smtp_client_engine(mox_smtp_client *c);
 
 /* Starts delivering `msg` (copied, except `data`). Allowed before the
- * greeting arrived and in READY. Errors: MOX_ERR_STATE (a delivery is in
- * progress or the session closed), MOX_ERR_INVAL (NULL, no recipients,
- * an address with characters that could inject a command: CR, LF, NUL,
- * SP, '<', '>', a bad NOTIFY combination or parameter: an ENVID that is
- * not printable US-ASCII or longer than 100 characters as xtext (RFC 3461
- * section 4.4), an ORCPT with a control character, malformed UTF-8 or
- * longer than 500 characters encoded, a HOLDUNTIL that is not an RFC 3339
- * date-time (RFC 4865)), MOX_ERR_NOMEM.
- * Checks that depend on the server (SIZE, 8BITMIME, SMTPUTF8, REQUIRETLS,
- * FUTURERELEASE) become outcomes, not errors. */
+ * greeting arrived and when idle (DONE without CLOSED). Errors (ei
+ * filled): MOX_ERR_STATE (a delivery is in progress, QUIT was asked, or
+ * the session closed), MOX_ERR_INVAL (NULL, no recipients, an address
+ * with characters that could inject a command: CR, LF, NUL, SP, '<', '>',
+ * a bad NOTIFY combination or parameter: an ENVID mox_smtp_envid_valid
+ * refuses (RFC 3461 §4.4), an ORCPT mox_smtp_orcpt_valid refuses, a
+ * HOLDUNTIL that is not an RFC 3339 date-time (RFC 4865 §3), HOLDFOR and
+ * HOLDUNTIL together), MOX_ERR_NOMEM. Checks that depend on the server
+ * (SIZE, 8BITMIME, SMTPUTF8, REQUIRETLS, FUTURERELEASE) become statuses,
+ * not errors. */
 MOX_API int mox_smtp_client_submit(mox_smtp_client *c,
                                    const mox_smtp_client_message *msg,
                                    mox_errinfo *ei);
 
-/* Results of the current or last submit (NULL before any). */
-MOX_API const mox_smtp_client_delivery *mox_smtp_client_get_delivery(const mox_smtp_client *c);
-
-/* Sends QUIT (in READY; in CLOSED it does nothing). MOX_ERR_STATE while a
- * delivery is in progress. */
+/* Ends the session with QUIT: at once when idle, or after the delivery in
+ * progress (or the greeting) when there is one. Nothing happens after the
+ * session closed. MOX_OK, MOX_ERR_INVAL (NULL). */
 MOX_API int mox_smtp_client_quit(mox_smtp_client *c);
-
-/* The session's failure (NULL while none): why the connection ended
- * abnormally, classified like a recipient outcome (scope CONNECTION). */
-MOX_API const mox_smtp_client_outcome *mox_smtp_client_failure(const mox_smtp_client *c);
-
-/* What the server announced (valid after EHLO; library-owned). */
-MOX_API const mox_smtp_client_ext *mox_smtp_client_extensions(const mox_smtp_client *c);
-
-/* 1 if the session is protected by TLS; 1 if AUTH succeeded. */
-MOX_API int mox_smtp_client_tls_active(const mox_smtp_client *c);
-MOX_API int mox_smtp_client_authenticated(const mox_smtp_client *c);
-
-/* Name of the mechanism used for AUTH, or NULL. */
-MOX_API const char *mox_smtp_client_auth_mech(const mox_smtp_client *c);
 
 /* ---------------------------------------------------------------- SASL */
 
@@ -451,7 +378,7 @@ MOX_API const char *mox_smtp_client_auth_mech(const mox_smtp_client *c);
  * tls-exporter preferred), and requires SCRAM's server signature before
  * trusting a 235. `cfg` (username, password, allowed mechanisms ...) must
  * outlive the adapter; its `channel` member is ignored: the channel is
- * built from what mox_smtp_client_tls_done was given. Errors:
+ * built from the mox_tls_info mox_smtp_client_tls_done was given. Errors:
  * MOX_ERR_INVAL, MOX_ERR_NOMEM. */
 typedef struct mox_smtp_client_sasl mox_smtp_client_sasl;
 

@@ -12,6 +12,9 @@ int moxi_address_is_atext(int c);
  * it in m->literal (tag spelled "IPv6"). `off` is the offset of the text. */
 int moxi_address_set_literal(mox_mailbox *m, const char *s, size_t n, size_t off,
                              mox_errinfo *ei);
+/* The check alone, without storing: MOX_OK or MOX_ERR_SYNTAX (ei filled).
+ * The one address literal parser (the SMTP module's HELO check uses it). */
+int moxi_address_literal_check(const char *s, size_t n, size_t off, mox_errinfo *ei);
 
 /* Stores a decoded local part: checks UTF-8 (non-ASCII only when `utf8`)
  * and control characters, normalises to NFC. */

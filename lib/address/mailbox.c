@@ -11,8 +11,7 @@ int moxi_address_is_atext(int c)
     return moxi_is_alpha(c) || moxi_is_digit(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
 }
 
-int moxi_address_set_literal(mox_mailbox *m, const char *s, size_t n, size_t off,
-                             mox_errinfo *ei)
+int moxi_address_literal_check(const char *s, size_t n, size_t off, mox_errinfo *ei)
 {
     char tmp[256];
     if (n == 0 || n >= sizeof tmp)
@@ -25,25 +24,34 @@ int moxi_address_set_literal(mox_mailbox *m, const char *s, size_t n, size_t off
         if (inet_pton(AF_INET6, tmp, bin) != 1)
             return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_ADDR_ERR_LITERAL, off + 5,
                              "invalid IPv6 address literal");
-        memcpy(tmp, "IPv6:", 5);
-        memcpy(tmp + 5, s + 5, n - 5);
-    } else {
-        memcpy(tmp, s, n);
-        tmp[n] = 0;
-        /* inet_pton takes exactly four decimal octets without leading
-         * zeros, as RFC 5321's Snum does (it also bounds them by 255). */
-        if (inet_pton(AF_INET, tmp, bin) != 1) {
-            const char *colon = memchr(s, ':', n);
-            if (colon)
-                return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_ADDR_ERR_LITERAL, off,
-                                 "unknown address literal tag \"%.*s\"", (int)(colon - s), s);
-            return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_ADDR_ERR_LITERAL, off,
-                             "invalid IPv4 address literal");
-        }
+        return MOX_OK;
     }
-    char *lit = moxi_strndup(tmp, n);
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    /* inet_pton takes exactly four decimal octets without leading zeros,
+     * as RFC 5321's Snum does (it also bounds them by 255). */
+    if (inet_pton(AF_INET, tmp, bin) != 1) {
+        const char *colon = memchr(s, ':', n);
+        if (colon)
+            return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_ADDR_ERR_LITERAL, off,
+                             "unknown address literal tag \"%.*s\"", (int)(colon - s), s);
+        return moxi_fail(ei, MOX_ERR_SYNTAX, MOX_ADDR_ERR_LITERAL, off,
+                         "invalid IPv4 address literal");
+    }
+    return MOX_OK;
+}
+
+int moxi_address_set_literal(mox_mailbox *m, const char *s, size_t n, size_t off,
+                             mox_errinfo *ei)
+{
+    int rc = moxi_address_literal_check(s, n, off, ei);
+    if (rc != MOX_OK)
+        return rc;
+    char *lit = moxi_strndup(s, n);
     if (!lit)
         return MOX_ERR_NOMEM;
+    if (n > 5 && moxi_memcaseeq(s, "IPv6:", 5))
+        memcpy(lit, "IPv6:", 5); /* the tag spelled one way */
     m->literal = lit;
     return MOX_OK;
 }

@@ -39,7 +39,7 @@ static void end(void *ctx)
     mbedtls_platform_zeroize(s->exporter, sizeof s->exporter);
 }
 
-static int start(void *ctx, const char *const *mechs, size_t nmechs, const mox_smtp_client_tls_info *tls,
+static int start(void *ctx, const char *const *mechs, size_t nmechs, const mox_tls_info *tls,
                  const char **mech, mox_buf *initial, int *has_initial)
 {
     mox_smtp_client_sasl *s = ctx;
@@ -60,8 +60,8 @@ static int start(void *ctx, const char *const *mechs, size_t nmechs, const mox_s
             s->exporter_len = tls->tls_exporter_len;
             ch.cb_types |= MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_EXPORTER);
         }
-        if (tls->client_cert)
-            ch.external_identity = "";
+        if (tls->peer_identity)
+            ch.external_identity = tls->peer_identity;
     }
     ch.ctx = s;
     ch.binding = binding;

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "engine/engine_priv.h"
 #include "smtp_client_priv.h"
 
 enum xkind { X_GREETING, X_EHLO, X_HELO, X_STARTTLS, X_AUTH, X_MAIL, X_RCPT, X_DATA,
@@ -16,6 +17,8 @@ enum rstatus { R_PENDING, R_INFLIGHT, R_ACCEPTED, R_DONE };
 typedef struct {
     int kind;
     size_t rcpt;
+    uint64_t end; /* output offset (absolute) where its command ends: the
+                     reply's wait starts when it was written */
 } xpect;
 
 typedef struct {
@@ -28,13 +31,14 @@ typedef struct {
 } rcpt_state;
 
 struct mox_smtp_client {
+    mox_engine eng; /* the generic view (mox_smtp_client_engine) */
     const mox_env *env;
     char *ehlo_name;
     int tls_mode;
     unsigned flags;
     const mox_smtp_client_auth *auth; /* &auth_copy, or NULL */
     mox_smtp_client_auth auth_copy;
-    mox_smtp_client_reply_limits limits;
+    mox_smtp_reply_limits limits;
     int64_t t_greeting, t_command, t_data_init, t_data_block, t_data_end;
 
     int phase;
@@ -44,15 +48,31 @@ struct mox_smtp_client {
     size_t out_off;
     xpect *xq;
     size_t xhead, xtail, xcap;
-    int64_t deadline;
-    int progress;
+    /* Deadlines: monotonic ns when each running wait started, -1 when
+     * not running (see deadline()). */
+    uint64_t written;     /* output bytes written so far (absolute) */
+    int64_t reply_start;  /* waiting for the reply at the queue's head */
+    int64_t block_start;  /* writing the current block of output */
+    size_t block_written; /* bytes of it written */
+    int64_t tls_start;    /* the TLS handshake */
+    int64_t last_tick;
+    int eof;
+    int quit_after;       /* QUIT once the delivery is done */
+    char *tls_server_name;
+    int tls_verify;
+    const mox_dns_rr *tlsa;
+    size_t ntlsa;
+    const char *const *mtasts_mx;
+    size_t nmtasts_mx;
+    mox_smtp_client_outcome view; /* what result() shows */
 
-    mox_smtp_client_ext ext;
+    mox_smtp_ehlo ext;
     int esmtp;
     int starttls_tried;
     int tls_active;
     unsigned char cb_unique[64], cb_exporter[64];
-    mox_smtp_client_tls_info tls;
+    char *tls_cipher, *tls_identity;
+    mox_tls_info tls; /* copy of what tls_done was given */
     int authenticated;
     int auth_running;
     int auth_aborted;
@@ -60,7 +80,7 @@ struct mox_smtp_client {
     unsigned mails;  /* MAIL commands on this connection (MAILMAX) */
 
     int has_failure;
-    mox_smtp_client_outcome failure;
+    mox_smtp_client_status failure;
     char failure_text[320];
 
     /* Current delivery. */
@@ -102,9 +122,16 @@ static int64_t now_ns(const mox_smtp_client *c)
 
 static size_t out_pending(const mox_smtp_client *c) { return c->out.len - c->out_off; }
 
+/* The session's time: the env clock, never before the last tick. */
+static int64_t now_at(const mox_smtp_client *c)
+{
+    int64_t t = now_ns(c);
+    return t > c->last_tick ? t : c->last_tick;
+}
+
 static int pipelining(const mox_smtp_client *c)
 {
-    return (c->ext.flags & MOX_SMTP_CLIENT_EXT_PIPELINING) && !(c->flags & MOX_SMTP_CLIENT_NO_PIPELINING);
+    return (c->ext.flags & MOX_SMTP_EXT_PIPELINING) && !(c->flags & MOX_SMTP_CLIENT_NO_PIPELINING);
 }
 
 static size_t nexp(const mox_smtp_client *c) { return c->xtail - c->xhead; }
@@ -128,6 +155,7 @@ static int push(mox_smtp_client *c, int kind, size_t rcpt)
     }
     c->xq[c->xtail].kind = kind;
     c->xq[c->xtail].rcpt = rcpt;
+    c->xq[c->xtail].end = c->written + out_pending(c);
     c->xtail++;
     return MOX_OK;
 }
@@ -160,17 +188,10 @@ static int emit_cmd(mox_smtp_client *c, int kind, size_t rcpt, const char *fmt, 
         }
         mox_log(c->env->logger, MOX_LOG_TRACE, "smtp client command", &a, 1);
     }
-    c->progress = 1;
     return MOX_OK;
 }
 
-static int is_ascii(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s >= 0x80)
-            return 0;
-    return 1;
-}
+static int is_ascii(const char *s) { return mox_is_ascii(s, strlen(s)); }
 
 static void set_failure(mox_smtp_client *c, int code, const char *enh, const char *text,
                         int temporary, int local, int stage)
@@ -192,7 +213,7 @@ static void clear_rcpt_text(rcpt_state *r, mox_smtp_client_rcpt_result *res)
 {
     mox_free(r->owned);
     r->owned = NULL;
-    res->outcome.text = "";
+    res->status.text = "";
 }
 
 /* Records an outcome for recipient i. `text` is copied when `copy`, else it
@@ -209,17 +230,17 @@ static int set_outcome(mox_smtp_client *c, size_t i, int accepted, int code, con
     clear_rcpt_text(r, res);
     r->owned = t;
     res->accepted = accepted;
-    res->outcome.code = code;
-    snprintf(res->outcome.enhanced, sizeof res->outcome.enhanced, "%s", enh ? enh : "");
-    res->outcome.text = t ? t : (text ? text : "");
-    res->outcome.temporary = temporary;
-    res->outcome.local = local;
-    res->outcome.stage = stage;
-    res->outcome.scope = scope;
+    res->status.code = code;
+    snprintf(res->status.enhanced, sizeof res->status.enhanced, "%s", enh ? enh : "");
+    res->status.text = t ? t : (text ? text : "");
+    res->status.temporary = temporary;
+    res->status.local = local;
+    res->status.stage = stage;
+    res->status.scope = scope;
     return MOX_OK;
 }
 
-static int reply_outcome(mox_smtp_client *c, size_t i, int accepted, const mox_smtp_client_reply *rp,
+static int reply_outcome(mox_smtp_client *c, size_t i, int accepted, const mox_smtp_reply *rp,
                          int stage, int scope)
 {
     return set_outcome(c, i, accepted, rp->code, rp->enhanced, rp->text, 1,
@@ -233,7 +254,7 @@ static void finish_delivery(mox_smtp_client *c)
     for (size_t i = 0; i < c->nrcpts; i++) {
         if (c->res[i].accepted)
             d->naccepted++;
-        else if (c->res[i].outcome.temporary)
+        else if (c->res[i].status.temporary)
             d->ntemporary++;
         else
             d->npermanent++;
@@ -256,7 +277,7 @@ static void fail_session(mox_smtp_client *c, int code, const char *enh, const ch
             c->rs[i].status = R_DONE;
             clear_rcpt_text(&c->rs[i], &c->res[i]);
             c->res[i].accepted = 0;
-            c->res[i].outcome = c->failure;
+            c->res[i].status = c->failure;
         }
         finish_delivery(c);
     }
@@ -266,10 +287,10 @@ static void fail_session(mox_smtp_client *c, int code, const char *enh, const ch
     c->phase = P_CLOSED;
     c->xhead = c->xtail = 0;
     c->in_body = 0;
+    c->reply_start = c->block_start = c->tls_start = -1;
     /* Nothing more is worth sending: unsent commands or message data would
      * only reach a server whose state no longer matches ours. */
     c->out.len = c->out_off;
-    c->progress = 1;
 }
 
 static void fail_nomem(mox_smtp_client *c)
@@ -319,7 +340,7 @@ static int soft_fail(mox_smtp_client *c, int code, const char *enh, const char *
             c->rs[i].status = R_DONE;
             clear_rcpt_text(&c->rs[i], &c->res[i]);
             c->res[i].accepted = 0;
-            c->res[i].outcome = c->failure;
+            c->res[i].status = c->failure;
         }
         finish_delivery(c);
     }
@@ -330,7 +351,7 @@ static int soft_fail(mox_smtp_client *c, int code, const char *enh, const char *
     return rc;
 }
 
-static int fail_reply(mox_smtp_client *c, const mox_smtp_client_reply *r, int stage)
+static int fail_reply(mox_smtp_client *c, const mox_smtp_reply *r, int stage)
 {
     return soft_fail(c, r->code, r->enhanced, r->text, r->code < 500, 0, stage);
 }
@@ -344,6 +365,7 @@ static int send_ehlo(mox_smtp_client *c)
 }
 
 static int start_delivery(mox_smtp_client *c);
+static int maybe_quit(mox_smtp_client *c);
 
 static int start_auth(mox_smtp_client *c)
 {
@@ -393,7 +415,7 @@ static int after_hello(mox_smtp_client *c)
 {
     if (!c->tls_active && !c->starttls_tried &&
         (c->tls_mode == MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC || c->tls_mode == MOX_SMTP_CLIENT_TLS_REQUIRED)) {
-        if (c->ext.flags & MOX_SMTP_CLIENT_EXT_STARTTLS) {
+        if (c->ext.flags & MOX_SMTP_EXT_STARTTLS) {
             c->starttls_tried = 1;
             c->phase = P_STARTTLS;
             return emit_cmd(c, X_STARTTLS, 0, "STARTTLS\r\n");
@@ -407,7 +429,7 @@ static int after_hello(mox_smtp_client *c)
             return soft_fail(c, 554, "5.7.11",
                              "refusing to authenticate over a connection without TLS", 0, 1,
                              MOX_SMTP_CLIENT_STAGE_AUTH);
-        if (!(c->ext.flags & MOX_SMTP_CLIENT_EXT_AUTH) || c->ext.nauth == 0)
+        if (!(c->ext.flags & MOX_SMTP_EXT_AUTH) || c->ext.nauth == 0)
             return soft_fail(c, 554, "5.7.4", "server does not offer AUTH", 0, 1,
                              MOX_SMTP_CLIENT_STAGE_AUTH);
         return start_auth(c);
@@ -462,7 +484,7 @@ static int start_delivery(mox_smtp_client *c)
     moxi_smtp_client_scan(c->data, c->len, 0, &sb);
     c->wire_data = sd.wire_len;
     c->wire_bdat = sb.wire_len;
-    c->chunking = c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_CHUNKING) &&
+    c->chunking = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_CHUNKING) &&
                   !(c->flags & MOX_SMTP_CLIENT_NO_CHUNKING);
     /* RFC 1870 §4: SIZE counts CRLFs but neither dot-stuffing nor the
      * terminator, which is the BDAT length. */
@@ -470,36 +492,36 @@ static int start_delivery(mox_smtp_client *c)
     int st = MOX_SMTP_CLIENT_STAGE_PREPARE, sc = MOX_SMTP_CLIENT_SCOPE_TRANSACTION;
     int rc = MOX_OK;
     int msg_utf8 = (c->mflags & MOX_SMTP_CLIENT_MSG_SMTPUTF8) || !is_ascii(c->from);
-    int have_utf8 = c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_SMTPUTF8);
+    int have_utf8 = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_SMTPUTF8);
     c->body_8bit = 0;
     c->use_smtputf8 = 0;
     if (sd.nul_offset != SIZE_MAX)
         rc = fail_all(c, 554, "5.6.0", "message contains a NUL byte", 0, st, sc);
     else if ((c->mflags & MOX_SMTP_CLIENT_MSG_REQUIRETLS) &&
-             (!c->tls_active || !(c->ext.flags & MOX_SMTP_CLIENT_EXT_REQUIRETLS)))
+             (!c->tls_active || !(c->ext.flags & MOX_SMTP_EXT_REQUIRETLS)))
         rc = fail_all(c, 554, "5.7.30",
                       c->tls_active ? "REQUIRETLS needed but not offered by the server"
                                     : "REQUIRETLS needed but the connection is not protected by TLS",
                       0, st, sc);
-    else if ((c->ext.flags & MOX_SMTP_CLIENT_EXT_SIZE) && c->ext.size_max && size > c->ext.size_max)
+    else if ((c->ext.flags & MOX_SMTP_EXT_SIZE) && c->ext.size_max && size > c->ext.size_max)
         rc = fail_all(c, 552, "5.3.4", "message larger than the server's SIZE limit", 0, st, sc);
     else if (msg_utf8 && !have_utf8)
         rc = fail_all(c, 553, "5.6.7", "message needs SMTPUTF8 but the server does not offer it", 0,
                       st, sc);
     else if ((c->hold_for || c->hold_until) &&
-             !(c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_FUTURERELEASE)))
+             !(c->esmtp && (c->ext.flags & MOX_SMTP_EXT_FUTURERELEASE)))
         rc = fail_all(c, 554, "5.3.3", "future release requested but not offered by the server", 0,
                       st, sc);
     else if (c->hold_for && c->ext.hold_max_interval && c->hold_for > c->ext.hold_max_interval)
         rc = fail_all(c, 554, "5.5.4", "HOLDFOR beyond the server's maximum interval", 0, st, sc);
-    else if (sd.has_8bit && !(c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_8BITMIME)) &&
+    else if (sd.has_8bit && !(c->esmtp && (c->ext.flags & MOX_SMTP_EXT_8BITMIME)) &&
              !(c->flags & MOX_SMTP_CLIENT_LENIENT_8BIT))
         rc = fail_all(c, 554, "5.6.3", "8-bit message but the server does not offer 8BITMIME", 0,
                       st, sc);
     if (rc != MOX_OK)
         return rc;
-    c->body_8bit = sd.has_8bit && c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_8BITMIME);
-    int any_dsn = c->ret != MOX_SMTP_CLIENT_RET_NONE || c->envid;
+    c->body_8bit = sd.has_8bit && c->esmtp && (c->ext.flags & MOX_SMTP_EXT_8BITMIME);
+    int any_dsn = c->ret != MOX_SMTP_RET_NONE || c->envid;
     for (size_t i = 0; i < c->nrcpts && rc == MOX_OK; i++) {
         rcpt_state *r = &c->rs[i];
         if (r->status == R_DONE)
@@ -521,7 +543,7 @@ static int start_delivery(mox_smtp_client *c)
         return rc;
     if (msg_utf8)
         c->use_smtputf8 = 1;
-    c->use_dsn = c->esmtp && (c->ext.flags & MOX_SMTP_CLIENT_EXT_DSN);
+    c->use_dsn = c->esmtp && (c->ext.flags & MOX_SMTP_EXT_DSN);
     c->dlv.dsn_dropped = any_dsn && !c->use_dsn;
     if (check_done(c))
         return MOX_OK;
@@ -578,7 +600,7 @@ static int emit_mail(mox_smtp_client *c)
 {
     mox_buf b = MOX_BUF_INIT;
     int rc = mox_buf_appendf(&b, "MAIL FROM:<%s>", c->from);
-    if (rc == MOX_OK && (c->ext.flags & MOX_SMTP_CLIENT_EXT_SIZE))
+    if (rc == MOX_OK && (c->ext.flags & MOX_SMTP_EXT_SIZE))
         rc = mox_buf_appendf(&b, " SIZE=%llu", (unsigned long long)c->wire_bdat);
     if (rc == MOX_OK && c->body_8bit)
         rc = mox_buf_append_str(&b, " BODY=8BITMIME");
@@ -586,12 +608,12 @@ static int emit_mail(mox_smtp_client *c)
         rc = mox_buf_append_str(&b, " SMTPUTF8");
     if (rc == MOX_OK && (c->mflags & MOX_SMTP_CLIENT_MSG_REQUIRETLS))
         rc = mox_buf_append_str(&b, " REQUIRETLS");
-    if (rc == MOX_OK && c->use_dsn && c->ret != MOX_SMTP_CLIENT_RET_NONE)
-        rc = mox_buf_append_str(&b, c->ret == MOX_SMTP_CLIENT_RET_FULL ? " RET=FULL" : " RET=HDRS");
+    if (rc == MOX_OK && c->use_dsn && c->ret != MOX_SMTP_RET_NONE)
+        rc = mox_buf_appendf(&b, " RET=%s", mox_smtp_ret_name(c->ret));
     if (rc == MOX_OK && c->use_dsn && c->envid) {
         rc = mox_buf_append_str(&b, " ENVID=");
         if (rc == MOX_OK)
-            rc = moxi_smtp_xtext(&b, c->envid);
+            rc = mox_smtp_xtext_encode(&b, c->envid, strlen(c->envid));
     }
     if (rc == MOX_OK && c->hold_for)
         rc = mox_buf_appendf(&b, " HOLDFOR=%llu", (unsigned long long)c->hold_for);
@@ -605,38 +627,6 @@ static int emit_mail(mox_smtp_client *c)
     return rc;
 }
 
-/* RFC 6533 utf-8-addr-xtext / utf-8-addr-unitext. */
-static int orcpt_utf8(mox_buf *b, const char *s, int unitext)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    int rc = MOX_OK;
-    while (*p && rc == MOX_OK) {
-        unsigned c = *p;
-        size_t n = 1;
-        if (c >= 0x80) {
-            unsigned cp = 0;
-            size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-            cp = need == 4 ? (c & 7) : need == 3 ? (c & 15) : need == 2 ? (c & 31) : c;
-            size_t k = 1;
-            for (; k < need && (p[k] & 0xc0) == 0x80; k++)
-                cp = (cp << 6) | (p[k] & 0x3f);
-            if (k < need)
-                need = 1, cp = c;
-            n = need;
-            if (unitext && need > 1)
-                rc = mox_buf_append(b, p, n);
-            else
-                rc = mox_buf_appendf(b, "\\x{%X}", cp);
-        } else if (c <= 32 || c >= 127 || c == '+' || c == '=' || c == '\\') {
-            rc = mox_buf_appendf(b, "\\x{%X}", c);
-        } else {
-            rc = mox_buf_append_byte(b, (unsigned char)c);
-        }
-        p += n;
-    }
-    return rc;
-}
-
 static int emit_rcpt(mox_smtp_client *c, size_t i)
 {
     rcpt_state *r = &c->rs[i];
@@ -644,32 +634,13 @@ static int emit_rcpt(mox_smtp_client *c, size_t i)
     int rc = mox_buf_appendf(&b, "RCPT TO:<%s>", r->address);
     if (rc == MOX_OK && c->use_dsn && r->notify) {
         rc = mox_buf_append_str(&b, " NOTIFY=");
-        if (r->notify & MOX_SMTP_CLIENT_NOTIFY_NEVER) {
-            if (rc == MOX_OK)
-                rc = mox_buf_append_str(&b, "NEVER");
-        } else {
-            const char *sep = "";
-            static const struct { unsigned bit; const char *name; } nt[] = {
-                {MOX_SMTP_CLIENT_NOTIFY_SUCCESS, "SUCCESS"},
-                {MOX_SMTP_CLIENT_NOTIFY_FAILURE, "FAILURE"},
-                {MOX_SMTP_CLIENT_NOTIFY_DELAY, "DELAY"}};
-            for (size_t k = 0; k < 3 && rc == MOX_OK; k++)
-                if (r->notify & nt[k].bit) {
-                    rc = mox_buf_appendf(&b, "%s%s", sep, nt[k].name);
-                    sep = ",";
-                }
-        }
+        if (rc == MOX_OK)
+            rc = mox_smtp_notify_format(&b, r->notify);
     }
     if (rc == MOX_OK && c->use_dsn && r->orcpt) {
-        if (is_ascii(r->orcpt)) {
-            rc = mox_buf_append_str(&b, " ORCPT=rfc822;");
-            if (rc == MOX_OK)
-                rc = moxi_smtp_xtext(&b, r->orcpt);
-        } else {
-            rc = mox_buf_append_str(&b, " ORCPT=utf-8;");
-            if (rc == MOX_OK)
-                rc = orcpt_utf8(&b, r->orcpt, c->use_smtputf8);
-        }
+        rc = mox_buf_append_str(&b, " ORCPT=");
+        if (rc == MOX_OK)
+            rc = mox_smtp_orcpt_format(&b, r->orcpt, c->use_smtputf8);
     }
     if (rc == MOX_OK)
         rc = emit_cmd(c, X_RCPT, i, "%s\r\n", (const char *)b.data);
@@ -688,9 +659,12 @@ static int fill_body(mox_smtp_client *c)
         int rc = moxi_smtp_enc_fill(&c->enc, &c->out, BODY_CHUNK);
         if (rc < 0)
             return rc;
-        c->progress = 1;
-        if (rc == 1)
+        if (rc == 1) {
             c->in_body = 0;
+            /* the end-of-data reply is awaited once the body is out */
+            if (nexp(c))
+                c->xq[c->xtail - 1].end = c->written + out_pending(c);
+        }
     }
     return MOX_OK;
 }
@@ -773,7 +747,7 @@ static int pump_tx(mox_smtp_client *c)
     return MOX_OK;
 }
 
-static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_client_reply *r)
+static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_reply *r)
 {
     int ok = r->code >= 200 && r->code < 300;
     int rc = MOX_OK;
@@ -864,7 +838,7 @@ static int on_tx_reply(mox_smtp_client *c, const xpect *x, const mox_smtp_client
 
 /* ------------------------------------------------------------ replies */
 
-static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
+static int on_reply(mox_smtp_client *c, const mox_smtp_reply *r)
 {
     if (c->env && c->env->logger && c->env->logger->min_level <= MOX_LOG_TRACE) {
         char code[8];
@@ -872,7 +846,6 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
         mox_log_attr a[2] = {{"code", code, strlen(code)}, {"text", r->text, strlen(r->text)}};
         mox_log(c->env->logger, MOX_LOG_TRACE, "smtp client reply", a, 2);
     }
-    c->progress = 1;
     if (nexp(c) == 0) {
         fail_session(c, r->code == 421 ? 421 : 451, r->code == 421 ? r->enhanced : "4.5.0",
                      r->code == 421 ? r->text : "unexpected reply from server", 1,
@@ -882,6 +855,7 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
     xpect x = c->xq[c->xhead++];
     if (nexp(c) == 0)
         c->xhead = c->xtail = 0;
+    c->reply_start = -1; /* the next reply's wait starts now, or when written */
     if (r->code == 421 && x.kind != X_QUIT) {
         /* The server is closing the channel (RFC 5321 §3.8). */
         fail_session(c, r->code, r->enhanced, r->text, 1, 0, stage_of(x.kind));
@@ -895,8 +869,8 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
         return send_ehlo(c);
     case X_EHLO:
         if (r->code == 250) {
-            mox_smtp_client_ext_clear(&c->ext);
-            int rc = mox_smtp_client_ext_parse(r, &c->ext);
+            mox_smtp_ehlo_clear(&c->ext);
+            int rc = mox_smtp_ehlo_parse(r, &c->ext);
             if (rc != MOX_OK)
                 return rc;
             c->esmtp = 1;
@@ -910,7 +884,7 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
     case X_HELO:
         if (!ok)
             return fail_reply(c, r, MOX_SMTP_CLIENT_STAGE_EHLO);
-        mox_smtp_client_ext_clear(&c->ext);
+        mox_smtp_ehlo_clear(&c->ext);
         c->esmtp = 0;
         return after_hello(c);
     case X_STARTTLS:
@@ -995,33 +969,76 @@ static int on_reply(mox_smtp_client *c, const mox_smtp_client_reply *r)
 
 /* ------------------------------------------------------------ deadline */
 
+static int64_t reply_limit(const mox_smtp_client *c, int kind)
+{
+    switch (kind) {
+    case X_GREETING: return c->t_greeting;  /* RFC 5321 §4.5.3.2.1 */
+    case X_DATA: return c->t_data_init;     /* §4.5.3.2.4 */
+    case X_DATA_END:
+    case X_BDAT: return c->t_data_end;      /* §4.5.3.2.6 */
+    default: return c->t_command;           /* §4.5.3.2.2, .3 */
+    }
+}
+
+/* Writing data (the body, or a command that ends a message) counts per
+ * data block (§4.5.3.2.5); other writes as long as a command's reply. */
+static int64_t write_limit(const mox_smtp_client *c)
+{
+    if (c->in_body || (nexp(c) && (c->xq[c->xtail - 1].kind == X_DATA_END ||
+                                   c->xq[c->xtail - 1].kind == X_BDAT)))
+        return c->t_data_block;
+    return c->t_command;
+}
+
+/* Starts and stops the waits after a call changed the engine's state. A
+ * running wait keeps its start: no byte the server sends moves it. */
 static void update_deadline(mox_smtp_client *c)
 {
-    if (!c->progress)
-        return;
-    c->progress = 0;
-    int64_t t;
     if (c->phase == P_CLOSED) {
-        c->deadline = INT64_MAX;
+        c->reply_start = c->block_start = c->tls_start = -1;
         return;
     }
-    if (out_pending(c) && (c->in_body || (nexp(c) && (c->xq[c->xtail - 1].kind == X_DATA_END ||
-                                                      c->xq[c->xtail - 1].kind == X_BDAT))))
-        t = c->t_data_block;
-    else if (c->phase == P_TLS || c->phase == P_TLS_IMPLICIT)
-        t = c->t_command;
-    else if (nexp(c)) {
-        switch (c->xq[c->xhead].kind) {
-        case X_GREETING: t = c->t_greeting; break;
-        case X_DATA: t = c->t_data_init; break;
-        case X_DATA_END: case X_BDAT: t = c->t_data_end; break;
-        default: t = c->t_command; break;
+    int64_t now = now_at(c);
+    if (nexp(c) && c->xq[c->xhead].end <= c->written && c->phase != P_TLS_IMPLICIT) {
+        if (c->reply_start < 0)
+            c->reply_start = now;
+    } else {
+        c->reply_start = -1;
+    }
+    if (out_pending(c)) {
+        if (c->block_start < 0) {
+            c->block_start = now;
+            c->block_written = 0;
         }
     } else {
-        c->deadline = INT64_MAX;
-        return;
+        c->block_start = -1;
     }
-    c->deadline = now_ns(c) + t;
+    if ((c->phase == P_TLS || c->phase == P_TLS_IMPLICIT) && !out_pending(c)) {
+        if (c->tls_start < 0)
+            c->tls_start = now;
+    } else {
+        c->tls_start = -1;
+    }
+}
+
+int64_t mox_smtp_client_deadline(const mox_smtp_client *c)
+{
+    if (!c)
+        return MOX_NO_DEADLINE;
+    int64_t d = MOX_NO_DEADLINE;
+    if (c->reply_start >= 0 && nexp(c)) {
+        int64_t t = c->reply_start + reply_limit(c, c->xq[c->xhead].kind);
+        d = t < d ? t : d;
+    }
+    if (c->block_start >= 0) {
+        int64_t t = c->block_start + write_limit(c);
+        d = t < d ? t : d;
+    }
+    if (c->tls_start >= 0) {
+        int64_t t = c->tls_start + c->t_command;
+        d = t < d ? t : d;
+    }
+    return d;
 }
 
 /* ------------------------------------------------------------ API */
@@ -1036,17 +1053,67 @@ static int safe_name(const char *s)
     return 1;
 }
 
+static unsigned want_op(const void *self) { return mox_smtp_client_want(self); }
+static int64_t feed_op(void *self, const void *p, size_t n)
+{
+    return mox_smtp_client_feed(self, p, n);
+}
+static int eof_op(void *self) { return mox_smtp_client_eof(self); }
+static int output_op(void *self, const void **p, size_t *n)
+{
+    return mox_smtp_client_output(self, p, n);
+}
+static int output_done_op(void *self, size_t n) { return mox_smtp_client_output_done(self, n); }
+static int tls_request_op(const void *self, mox_tls_request *req)
+{
+    return mox_smtp_client_tls_request(self, req);
+}
+static int tls_done_op(void *self, int status, const mox_tls_info *info)
+{
+    return mox_smtp_client_tls_done(self, status, info);
+}
+static int64_t deadline_op(const void *self) { return mox_smtp_client_deadline(self); }
+static int tick_op(void *self, int64_t now) { return mox_smtp_client_tick(self, now); }
+
+static const moxi_engine_ops client_ops = {
+    "smtp_client", want_op,        feed_op,     eof_op, output_op, output_done_op, NULL, NULL,
+    tls_request_op, tls_done_op, deadline_op, tick_op};
+
+void mox_smtp_client_config_init(mox_smtp_client_config *cfg, size_t size)
+{
+    if (!cfg || size < sizeof(size_t))
+        return;
+    memset(cfg, 0, size);
+    cfg->size = size < sizeof *cfg ? size : sizeof *cfg;
+}
+
+void mox_smtp_client_message_init(mox_smtp_client_message *m, size_t size)
+{
+    if (!m || size < sizeof(size_t))
+        return;
+    memset(m, 0, size);
+    m->size = size < sizeof *m ? size : sizeof *m;
+}
+
 int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg, mox_errinfo *ei)
 {
-    if (!out || !cfg || cfg->size < sizeof(size_t))
-        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
+    if (!out)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL out");
     *out = NULL;
+    if (!cfg || cfg->size < offsetof(mox_smtp_client_config, tls_mode))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL config or size too small");
     mox_smtp_client_config k = MOX_SMTP_CLIENT_CONFIG_INIT;
-    memcpy(&k, cfg, cfg->size < sizeof k ? cfg->size : sizeof k);
+    moxi_copy_sized(&k, cfg, sizeof k);
+    if (!k.ehlo_name)
+        k.ehlo_name = "localhost"; /* zero is the default, like every field */
     if (!safe_name(k.ehlo_name))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "missing or invalid EHLO name");
     if (k.tls_mode < MOX_SMTP_CLIENT_TLS_OPPORTUNISTIC || k.tls_mode > MOX_SMTP_CLIENT_TLS_IMPLICIT)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid TLS mode");
+    if (k.tls_verify < MOX_TLS_VERIFY_NONE || k.tls_verify > MOX_TLS_VERIFY_MTASTS)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid TLS verification policy");
+    if (k.tls_server_name && !safe_name(k.tls_server_name))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid TLS server name");
     /* Every member of the interface is version 1: an embedder built
      * against a later, larger version passes more and is read up to ours;
      * one that lacks `end` is too old to be an interface at all. */
@@ -1055,8 +1122,15 @@ int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg
     mox_smtp_client *c = mox_calloc(1, sizeof *c);
     if (!c)
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    moxi_engine_init(&c->eng, &client_ops, c);
+    c->reply_start = c->block_start = c->tls_start = -1;
     c->env = k.env;
     c->tls_mode = k.tls_mode;
+    c->tls_verify = k.tls_verify;
+    c->tlsa = k.tlsa;
+    c->ntlsa = k.tlsa ? k.ntlsa : 0;
+    c->mtasts_mx = k.mtasts_mx;
+    c->nmtasts_mx = k.mtasts_mx ? k.nmtasts_mx : 0;
     c->flags = k.flags;
     if (k.auth) {
         /* Copied: only the callbacks' ctx must outlive the engine. */
@@ -1074,12 +1148,13 @@ int mox_smtp_client_new(mox_smtp_client **out, const mox_smtp_client_config *cfg
     c->t_data_end = MS(k.timeout_data_end_ms, 600000);
 #undef MS
     c->tls.size = sizeof c->tls;
-    if (!(c->ehlo_name = moxi_strdup(k.ehlo_name)) || push(c, X_GREETING, 0) != MOX_OK) {
+    if (!(c->ehlo_name = moxi_strdup(k.ehlo_name)) ||
+        (k.tls_server_name && !(c->tls_server_name = moxi_strdup(k.tls_server_name))) ||
+        push(c, X_GREETING, 0) != MOX_OK) {
         mox_smtp_client_free(c);
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
     }
     c->phase = k.tls_mode == MOX_SMTP_CLIENT_TLS_IMPLICIT ? P_TLS_IMPLICIT : P_GREETING;
-    c->progress = 1;
     update_deadline(c);
     *out = c;
     return MOX_OK;
@@ -1114,7 +1189,7 @@ void mox_smtp_client_free(mox_smtp_client *c)
     if (c->auth_running && c->auth->end)
         c->auth->end(c->auth->ctx);
     clear_delivery(c);
-    mox_smtp_client_ext_clear(&c->ext);
+    mox_smtp_ehlo_clear(&c->ext);
     mox_buf_free(&c->in);
     if (c->out.data)
         memset(c->out.data, 0, c->out.len); /* may hold AUTH responses */
@@ -1122,27 +1197,57 @@ void mox_smtp_client_free(mox_smtp_client *c)
     mox_free(c->xq);
     mox_free(c->ehlo_name);
     mox_free(c->auth_mech);
+    mox_free(c->tls_cipher);
+    mox_free(c->tls_identity);
+    mox_free(c->tls_server_name);
     mox_free(c);
 }
 
-int mox_smtp_client_state(const mox_smtp_client *c)
+unsigned mox_smtp_client_want(const mox_smtp_client *c)
 {
     if (!c)
-        return MOX_SMTP_CLIENT_CLOSED;
+        return 0;
+    unsigned w = 0;
+    if (out_pending(c))
+        w |= MOX_WANT_WRITE;
+    if (mox_smtp_client_deadline(c) != MOX_NO_DEADLINE)
+        w |= MOX_WANT_TIMER;
     switch (c->phase) {
-    case P_CLOSED: return MOX_SMTP_CLIENT_CLOSED;
-    case P_TLS: case P_TLS_IMPLICIT: return MOX_SMTP_CLIENT_STARTTLS;
-    case P_READY: return c->delivering ? MOX_SMTP_CLIENT_BUSY : MOX_SMTP_CLIENT_READY;
-    default: return MOX_SMTP_CLIENT_BUSY;
+    case P_CLOSED:
+        return w | MOX_WANT_CLOSED | MOX_WANT_DONE;
+    case P_TLS:
+    case P_TLS_IMPLICIT:
+        return out_pending(c) ? w : w | MOX_WANT_TLS;
+    case P_READY:
+        if (!c->delivering && !c->quit_after)
+            w |= MOX_WANT_DONE; /* idle: submit or quit */
+        break;
+    default:
+        break;
     }
+    if (!c->eof)
+        w |= MOX_WANT_READ;
+    return w;
+}
+
+/* QUIT asked for while busy: now that the engine is idle. */
+static int maybe_quit(mox_smtp_client *c)
+{
+    if (!c->quit_after || c->phase != P_READY || c->delivering)
+        return MOX_OK;
+    c->quit_after = 0;
+    c->phase = P_QUIT;
+    return emit_cmd(c, X_QUIT, 0, "QUIT\r\n");
 }
 
 static int64_t finish_call(mox_smtp_client *c, int rc, int64_t ret)
 {
+    if (rc == MOX_OK)
+        rc = maybe_quit(c);
     if (rc == MOX_ERR_NOMEM) {
         fail_nomem(c);
         update_deadline(c);
-        return MOX_ERR_NOMEM;
+        return moxi_engine_fail(&c->eng, MOX_ERR_NOMEM, "out of memory");
     }
     update_deadline(c);
     return ret;
@@ -1150,8 +1255,12 @@ static int64_t finish_call(mox_smtp_client *c, int rc, int64_t ret)
 
 int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
 {
-    if (!c || (!in && len))
+    if (!c)
         return MOX_ERR_INVAL;
+    if (!in && len)
+        return moxi_engine_fail(&c->eng, MOX_ERR_INVAL, "NULL input with length %zu", len);
+    if (c->eof)
+        return moxi_engine_fail(&c->eng, MOX_ERR_STATE, "feed after eof");
     if (c->phase == P_CLOSED)
         return 0;
     if (c->phase == P_TLS || c->phase == P_TLS_IMPLICIT) {
@@ -1173,10 +1282,10 @@ int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
         return finish_call(c, rc, 0);
     size_t off = 0;
     while (c->phase != P_CLOSED && c->phase != P_TLS) {
-        mox_smtp_client_reply r = {0};
+        mox_smtp_reply r = {0};
         size_t used = 0;
         mox_errinfo ei;
-        rc = mox_smtp_client_reply_parse(c->in.data + off, c->in.len - off, &c->limits, &r, &used, &ei);
+        rc = mox_smtp_reply_parse(c->in.data + off, c->in.len - off, &c->limits, &r, &used, &ei);
         if (rc == MOX_ERR_AGAIN) {
             rc = MOX_OK;
             break;
@@ -1192,7 +1301,9 @@ int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
         }
         off += used;
         rc = on_reply(c, &r);
-        mox_smtp_client_reply_clear(&r);
+        mox_smtp_reply_clear(&r);
+        if (rc == MOX_OK)
+            rc = maybe_quit(c); /* before the next reply: it may be QUIT's */
         if (rc != MOX_OK)
             break;
     }
@@ -1211,27 +1322,39 @@ int64_t mox_smtp_client_feed(mox_smtp_client *c, const void *in, size_t len)
     return finish_call(c, rc, (int64_t)len);
 }
 
-void mox_smtp_client_output(mox_smtp_client *c, const unsigned char **out, size_t *len)
+int mox_smtp_client_output(mox_smtp_client *c, const void **out, size_t *len)
 {
     if (!c || !out || !len) {
         if (out)
             *out = NULL;
         if (len)
             *len = 0;
-        return;
+        if (c)
+            moxi_engine_fail(&c->eng, MOX_ERR_INVAL, "NULL output pointers");
+        return MOX_ERR_INVAL;
     }
-    *out = c->out.data ? c->out.data + c->out_off : (const unsigned char *)"";
+    *out = c->out.data ? (const void *)(c->out.data + c->out_off) : (const void *)"";
     *len = out_pending(c);
+    return MOX_OK;
 }
 
 int mox_smtp_client_output_done(mox_smtp_client *c, size_t n)
 {
-    if (!c || n > out_pending(c))
+    if (!c)
         return MOX_ERR_INVAL;
+    if (n > out_pending(c))
+        return moxi_engine_fail(&c->eng, MOX_ERR_INVAL,
+                                "output_done(%zu) with %zu bytes handed out", n, out_pending(c));
     if (n == 0)
         return MOX_OK;
     c->out_off += n;
-    c->progress = 1;
+    c->written += n;
+    /* a block is 64 KiB: the next one gets its own time (§4.5.3.2.5) */
+    c->block_written += n;
+    if (c->block_written >= BODY_CHUNK) {
+        c->block_start = now_at(c);
+        c->block_written = 0;
+    }
     if (c->out_off == c->out.len) {
         c->out.len = c->out_off = 0;
     } else if (c->out_off > 65536 && c->out_off > c->out.len / 2) {
@@ -1242,22 +1365,19 @@ int mox_smtp_client_output_done(mox_smtp_client *c, size_t n)
     return (int)finish_call(c, rc, MOX_OK);
 }
 
-int mox_smtp_client_want_read(const mox_smtp_client *c)
+int mox_smtp_client_tick(mox_smtp_client *c, int64_t now)
 {
-    return c && c->phase != P_CLOSED && c->phase != P_TLS && c->phase != P_TLS_IMPLICIT;
-}
-
-int64_t mox_smtp_client_deadline(const mox_smtp_client *c)
-{
-    return c ? c->deadline : INT64_MAX;
-}
-
-void mox_smtp_client_timeout(mox_smtp_client *c)
-{
-    if (!c || c->phase == P_CLOSED)
-        return;
+    if (!c)
+        return MOX_ERR_INVAL;
+    if (now > c->last_tick)
+        c->last_tick = now;
+    now = now_at(c);
+    if (c->phase == P_CLOSED || now < mox_smtp_client_deadline(c))
+        return MOX_OK;
     if (c->phase == P_QUIT) {
-        c->phase = P_CLOSED;
+        c->phase = P_CLOSED; /* the goodbye did not come: the session is over anyway */
+        c->xhead = c->xtail = 0;
+        c->out.len = c->out_off = 0;
     } else {
         char msg[128];
         static const char *const what[] = {"", "connection", "greeting", "EHLO reply",
@@ -1265,73 +1385,113 @@ void mox_smtp_client_timeout(mox_smtp_client *c)
                                            "", "MAIL reply", "RCPT reply", "DATA reply",
                                            "end-of-data reply", "QUIT reply"};
         int st = current_stage(c);
-        if (c->in_body)
-            snprintf(msg, sizeof msg, "timeout writing message data");
+        int writing = c->block_start >= 0 && now >= c->block_start + write_limit(c);
+        if (writing)
+            snprintf(msg, sizeof msg, "timeout writing %s",
+                     write_limit(c) == c->t_data_block ? "message data" : "to the server");
         else
             snprintf(msg, sizeof msg, "timeout waiting for %s",
                      st > 0 && st < (int)MOX_ARRAY_LEN(what) && *what[st] ? what[st] : "server");
         fail_session(c, 451, "4.4.2", msg, 1, 1, st);
     }
-    c->progress = 1;
     update_deadline(c);
+    return MOX_OK;
 }
 
-void mox_smtp_client_eof(mox_smtp_client *c, int err)
-{
-    if (!c || c->phase == P_CLOSED)
-        return;
-    if (c->phase == P_QUIT && nexp(c) <= 1) {
-        c->phase = P_CLOSED;
-    } else {
-        fail_session(c, 451, "4.4.2",
-                     err ? "connection error" : "connection closed by server", 1, 1,
-                     current_stage(c));
-    }
-    c->out.len = c->out_off = 0;
-    c->progress = 1;
-    update_deadline(c);
-}
-
-int mox_smtp_client_tls_done(mox_smtp_client *c, int ok, const mox_smtp_client_tls_info *info)
+int mox_smtp_client_eof(mox_smtp_client *c)
 {
     if (!c)
         return MOX_ERR_INVAL;
-    if (c->phase != P_TLS && c->phase != P_TLS_IMPLICIT)
-        return MOX_ERR_STATE;
-    if (!ok || !info || info->size < sizeof(size_t)) {
-        fail_session(c, 451, "4.7.5", "TLS handshake failed", 1, 1, MOX_SMTP_CLIENT_STAGE_TLS);
+    if (c->eof)
+        return moxi_engine_fail(&c->eng, MOX_ERR_STATE, "second eof");
+    c->eof = 1;
+    if (c->phase == P_CLOSED)
+        return MOX_OK;
+    if (c->phase == P_QUIT && nexp(c) <= 1) {
+        c->phase = P_CLOSED;
+    } else {
+        fail_session(c, 451, "4.4.2", "connection closed by server", 1, 1, current_stage(c));
+    }
+    c->out.len = c->out_off = 0;
+    update_deadline(c);
+    return MOX_OK;
+}
+
+static int tls_wanted(const mox_smtp_client *c)
+{
+    return (c->phase == P_TLS || c->phase == P_TLS_IMPLICIT) && !out_pending(c);
+}
+
+int mox_smtp_client_tls_request(const mox_smtp_client *c, mox_tls_request *req)
+{
+    if (!c || !req || req->size < sizeof(size_t))
+        return MOX_ERR_INVAL;
+    if (!tls_wanted(c))
+        return moxi_engine_fail((mox_engine *)&c->eng, MOX_ERR_STATE, "TLS is not wanted now");
+    mox_tls_request r = MOX_TLS_REQUEST_INIT;
+    r.role = MOX_TLS_ROLE_CLIENT;
+    r.server_name = c->tls_server_name;
+    r.verify = c->tls_verify;
+    r.required = c->tls_mode == MOX_SMTP_CLIENT_TLS_REQUIRED || c->tls_mode == MOX_SMTP_CLIENT_TLS_IMPLICIT;
+    r.tlsa = c->tlsa;
+    r.ntlsa = c->ntlsa;
+    r.mtasts_mx = c->mtasts_mx;
+    r.nmtasts_mx = c->nmtasts_mx;
+    moxi_fill_sized(req, req->size, &r, sizeof r);
+    return MOX_OK;
+}
+
+int mox_smtp_client_tls_done(mox_smtp_client *c, int status, const mox_tls_info *info)
+{
+    if (!c)
+        return MOX_ERR_INVAL;
+    if (!tls_wanted(c))
+        return moxi_engine_fail(&c->eng, MOX_ERR_STATE, "no TLS handshake was due");
+    if (status == MOX_OK && (!info || info->size < sizeof(size_t)))
+        return moxi_engine_fail(&c->eng, MOX_ERR_INVAL, "handshake succeeded without a TLS info");
+    if (status != MOX_OK) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "TLS handshake failed: %s", mox_strerror(status));
+        fail_session(c, 451, "4.7.5", msg, 1, 1, MOX_SMTP_CLIENT_STAGE_TLS);
         c->out.len = c->out_off = 0;
         update_deadline(c);
         return MOX_OK;
     }
-    mox_smtp_client_tls_info k = MOX_SMTP_CLIENT_TLS_INFO_INIT;
-    memcpy(&k, info, info->size < sizeof k ? info->size : sizeof k);
-    c->tls.size = sizeof c->tls;
-    c->tls.version = k.version;
-    c->tls.cipher = NULL;
-    c->tls.client_cert = k.client_cert;
-    c->tls.tls_unique = NULL;
-    c->tls.tls_unique_len = 0;
-    c->tls.tls_exporter = NULL;
-    c->tls.tls_exporter_len = 0;
+    mox_tls_info k = MOX_TLS_INFO_INIT;
+    moxi_copy_sized(&k, info, sizeof k);
+    mox_free(c->tls_cipher);
+    mox_free(c->tls_identity);
+    c->tls_cipher = k.cipher ? moxi_strdup(k.cipher) : NULL;
+    c->tls_identity = k.peer_identity ? moxi_strdup(k.peer_identity) : NULL;
+    if ((k.cipher && !c->tls_cipher) || (k.peer_identity && !c->tls_identity))
+        return (int)finish_call(c, MOX_ERR_NOMEM, MOX_OK);
+    mox_tls_info t = MOX_TLS_INFO_INIT;
+    t.version = k.version;
+    t.cipher_id = k.cipher_id;
+    t.cipher = c->tls_cipher;
+    t.resumed = k.resumed;
+    t.peer_cert = k.peer_cert;
+    t.peer_verified = k.peer_verified;
+    memcpy(t.peer_spki_sha256, k.peer_spki_sha256, sizeof t.peer_spki_sha256);
+    t.peer_identity = c->tls_identity;
     if (k.tls_unique && k.tls_unique_len && k.tls_unique_len <= sizeof c->cb_unique) {
         memcpy(c->cb_unique, k.tls_unique, k.tls_unique_len);
-        c->tls.tls_unique = c->cb_unique;
-        c->tls.tls_unique_len = k.tls_unique_len;
+        t.tls_unique = c->cb_unique;
+        t.tls_unique_len = k.tls_unique_len;
     }
     if (k.tls_exporter && k.tls_exporter_len && k.tls_exporter_len <= sizeof c->cb_exporter) {
         memcpy(c->cb_exporter, k.tls_exporter, k.tls_exporter_len);
-        c->tls.tls_exporter = c->cb_exporter;
-        c->tls.tls_exporter_len = k.tls_exporter_len;
+        t.tls_exporter = c->cb_exporter;
+        t.tls_exporter_len = k.tls_exporter_len;
     }
+    c->tls = t;
     c->tls_active = 1;
-    c->progress = 1;
     int rc = MOX_OK;
     if (c->phase == P_TLS_IMPLICIT) {
         c->phase = P_GREETING;
     } else {
         /* RFC 3207 §4.2: forget everything learned before TLS. */
-        mox_smtp_client_ext_clear(&c->ext);
+        mox_smtp_ehlo_clear(&c->ext);
         c->esmtp = 0;
         rc = send_ehlo(c);
     }
@@ -1366,138 +1526,13 @@ static int safe_address(const char *s, int allow_empty)
     return !q;
 }
 
-/* Length of `s` as xtext (RFC 3461 section 4). */
-static size_t xtext_len(const char *s)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += *p < 33 || *p > 126 || *p == '+' || *p == '=' ? 3 : 1;
-    return n;
-}
-
-/* RFC 3461 section 4.4: before xtext encoding the ENVID is printable
- * US-ASCII (space included: it is encoded as "+20"); the encoded value is
- * at most 100 characters. A control character or a non-ASCII byte cannot
- * be sent in any form. */
-static int envid_ok(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            return 0;
-    return xtext_len(s) <= 100;
-}
-
-/* Well-formed UTF-8 (no overlong forms, surrogates or code points above
- * U+10FFFF) without C0 controls or DEL; `*ascii` set when all bytes are
- * ASCII. */
-static int utf8_text_ok(const char *s, int *ascii)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    *ascii = 1;
-    while (*p) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return 0;
-            p++;
-            continue;
-        }
-        *ascii = 0;
-        size_t need;
-        unsigned cp, min;
-        if (c >= 0xc2 && c <= 0xdf)
-            need = 1, cp = c & 0x1f, min = 0x80;
-        else if (c >= 0xe0 && c <= 0xef)
-            need = 2, cp = c & 0x0f, min = 0x800;
-        else if (c >= 0xf0 && c <= 0xf4)
-            need = 3, cp = c & 0x07, min = 0x10000;
-        else
-            return 0;
-        for (size_t k = 1; k <= need; k++) {
-            if ((p[k] & 0xc0) != 0x80)
-                return 0; /* also stops at the NUL */
-            cp = (cp << 6) | (p[k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        p += need + 1;
-    }
-    return 1;
-}
-
-/* RFC 3461 section 4.2 ORCPT: an address without controls; as "rfc822;"
- * xtext when ASCII, else as RFC 6533 "utf-8;" (which needs well-formed
- * UTF-8); the whole value at most 500 characters. For UTF-8 the shortest
- * form (utf-8-addr-unitext, with SMTPUTF8) is measured: which form is
- * used is known only once the server's extensions are. */
-static int orcpt_ok(const char *s)
-{
-    int ascii;
-    if (!*s || !utf8_text_ok(s, &ascii))
-        return 0;
-    if (ascii)
-        return strlen("rfc822;") + xtext_len(s) <= 500;
-    size_t n = strlen("utf-8;");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x80)
-            n++; /* passes unencoded in utf-8-addr-unitext */
-        else if (*p == ' ' || *p == '+' || *p == '=' || *p == '\\')
-            n += 6; /* "\x{HH}" */
-        else
-            n++;
-    }
-    return n <= 500;
-}
-
-static int two_digits(const char *p, int *v)
-{
-    if (!moxi_is_digit(p[0]) || !moxi_is_digit(p[1]))
-        return 0;
-    *v = (p[0] - '0') * 10 + (p[1] - '0');
-    return 1;
-}
-
-/* RFC 4865 HOLDUNTIL: an RFC 3339 date-time,
- * YYYY-MM-DD "T" HH:MM:SS [.fraction] ("Z" / ("+"/"-") HH:MM). */
-static int rfc3339_ok(const char *s)
-{
-    size_t n = strlen(s);
-    int y1, y2, mo, d, h, mi, se;
-    if (n < 20 || !two_digits(s, &y1) || !two_digits(s + 2, &y2) || s[4] != '-' ||
-        !two_digits(s + 5, &mo) || s[7] != '-' || !two_digits(s + 8, &d) ||
-        (s[10] != 'T' && s[10] != 't') || !two_digits(s + 11, &h) || s[13] != ':' ||
-        !two_digits(s + 14, &mi) || s[16] != ':' || !two_digits(s + 17, &se))
-        return 0;
-    int y = y1 * 100 + y2;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-        h > 23 || mi > 59 || se > 60)
-        return 0;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t st = ++i;
-        while (moxi_is_digit(s[i]))
-            i++;
-        if (i == st)
-            return 0;
-    }
-    if (s[i] == 'Z' || s[i] == 'z')
-        return s[i + 1] == 0;
-    int oh, om;
-    return (s[i] == '+' || s[i] == '-') && n - i == 6 && two_digits(s + i + 1, &oh) &&
-           s[i + 3] == ':' && two_digits(s + i + 4, &om) && oh <= 23 && om <= 59;
-}
-
 int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *msg, mox_errinfo *ei)
 {
     if (!c || !msg || msg->size < sizeof(size_t))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
     mox_smtp_client_message m = MOX_SMTP_CLIENT_MESSAGE_INIT;
     memcpy(&m, msg, msg->size < sizeof m ? msg->size : sizeof m);
-    if (c->phase == P_CLOSED || c->phase == P_QUIT || c->delivering)
+    if (c->phase == P_CLOSED || c->phase == P_QUIT || c->delivering || c->quit_after)
         return moxi_fail(ei, MOX_ERR_STATE, 0, SIZE_MAX, "cannot submit now");
     if (m.nrcpts == 0 || !m.rcpts)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "no recipients");
@@ -1505,11 +1540,13 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "no message data");
     if (!safe_address(m.from, 1))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "unsafe or missing sender address");
-    if (m.ret < MOX_SMTP_CLIENT_RET_NONE || m.ret > MOX_SMTP_CLIENT_RET_HDRS)
+    if (m.ret < MOX_SMTP_RET_NONE || m.ret > MOX_SMTP_RET_HDRS)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid message parameter");
-    if (m.hold_until && !rfc3339_ok(m.hold_until))
+    int64_t hold_t;
+    if (m.hold_until &&
+        mox_smtp_rfc3339_parse(m.hold_until, strlen(m.hold_until), &hold_t) != MOX_OK)
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "HOLDUNTIL is not an RFC 3339 date-time");
-    if (m.envid && !envid_ok(m.envid))
+    if (m.envid && !mox_smtp_envid_valid(m.envid))
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX,
                          "invalid ENVID (printable US-ASCII, at most 100 characters as xtext)");
     if (m.hold_for && m.hold_until)
@@ -1518,11 +1555,11 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
         const mox_smtp_client_rcpt *r = &m.rcpts[i];
         if (!safe_address(r->address, 0))
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "unsafe or missing recipient address");
-        if ((r->notify & MOX_SMTP_CLIENT_NOTIFY_NEVER) && (r->notify & ~MOX_SMTP_CLIENT_NOTIFY_NEVER))
-            return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "NOTIFY=NEVER with other values");
         if (r->notify & ~0xfu)
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "unknown NOTIFY bits");
-        if (r->orcpt && !orcpt_ok(r->orcpt))
+        if (!mox_smtp_notify_valid(r->notify))
+            return moxi_fail(ei, MOX_ERR_INVAL, 0, i, "NOTIFY=NEVER with other values");
+        if (r->orcpt && !mox_smtp_orcpt_valid(r->orcpt))
             return moxi_fail(ei, MOX_ERR_INVAL, 0, i,
                              "invalid ORCPT (control character, bad UTF-8 or too long)");
     }
@@ -1544,7 +1581,7 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
             (m.rcpts[i].orcpt && !(c->rs[i].orcpt = moxi_strdup(m.rcpts[i].orcpt))))
             rc = MOX_ERR_NOMEM;
         c->res[i].address = c->rs[i].address ? c->rs[i].address : "";
-        c->res[i].outcome.text = "";
+        c->res[i].status.text = "";
     }
     if (rc != MOX_OK) {
         clear_delivery(c);
@@ -1560,7 +1597,6 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
     c->have_dlv = 1;
     c->delivering = 1;
     c->started = 0;
-    c->progress = 1;
     if (c->phase == P_READY)
         rc = start_delivery(c);
     rc = (int)finish_call(c, rc, MOX_OK);
@@ -1569,33 +1605,30 @@ int mox_smtp_client_submit(mox_smtp_client *c, const mox_smtp_client_message *ms
     return MOX_OK;
 }
 
-const mox_smtp_client_delivery *mox_smtp_client_get_delivery(const mox_smtp_client *c)
-{
-    return c && c->have_dlv ? &c->dlv : NULL;
-}
-
 int mox_smtp_client_quit(mox_smtp_client *c)
 {
     if (!c)
         return MOX_ERR_INVAL;
     if (c->phase == P_CLOSED || c->phase == P_QUIT)
         return MOX_OK;
-    if (c->delivering || c->phase != P_READY)
-        return MOX_ERR_STATE;
-    c->phase = P_QUIT;
-    int rc = emit_cmd(c, X_QUIT, 0, "QUIT\r\n");
-    return (int)finish_call(c, rc, MOX_OK);
+    c->quit_after = 1; /* now if idle, else when the delivery is done */
+    return (int)finish_call(c, MOX_OK, MOX_OK);
 }
 
-const mox_smtp_client_outcome *mox_smtp_client_failure(const mox_smtp_client *c)
+const mox_smtp_client_outcome *mox_smtp_client_result(const mox_smtp_client *cc)
 {
-    return c && c->has_failure ? &c->failure : NULL;
+    if (!cc)
+        return NULL;
+    mox_smtp_client *c = (mox_smtp_client *)cc; /* the view is a cache */
+    mox_smtp_client_outcome *v = &c->view;
+    v->delivery = c->have_dlv ? &c->dlv : NULL;
+    v->failure = c->has_failure ? &c->failure : NULL;
+    v->ehlo = &c->ext;
+    v->tls = c->tls_active ? &c->tls : NULL;
+    v->authenticated = c->authenticated;
+    v->auth_mech = c->auth_mech;
+    v->closed = c->phase == P_CLOSED;
+    return v;
 }
 
-const mox_smtp_client_ext *mox_smtp_client_extensions(const mox_smtp_client *c) { return c ? &c->ext : NULL; }
-int mox_smtp_client_tls_active(const mox_smtp_client *c) { return c && c->tls_active; }
-int mox_smtp_client_authenticated(const mox_smtp_client *c) { return c && c->authenticated; }
-const char *mox_smtp_client_auth_mech(const mox_smtp_client *c)
-{
-    return c ? c->auth_mech : NULL;
-}
+mox_engine *mox_smtp_client_engine(mox_smtp_client *c) { return c ? &c->eng : NULL; }

@@ -127,20 +127,3 @@ int mox_smtp_client_data_encode(const void *data, size_t len, int dot_stuff, mox
             return MOX_OK;
     }
 }
-
-int moxi_smtp_xtext(mox_buf *out, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int rc;
-        if (*p < 33 || *p > 126 || *p == '+' || *p == '=') {
-            char t[3] = {'+', hex[*p >> 4], hex[*p & 15]};
-            rc = mox_buf_append(out, t, 3);
-        } else {
-            rc = mox_buf_append_byte(out, *p);
-        }
-        if (rc != MOX_OK)
-            return rc;
-    }
-    return MOX_OK;
-}

@@ -4,6 +4,7 @@
 
 #include "core/core_priv.h"
 #include "mox/smtp_client.h"
+#include "mox/text.h"
 
 /* Streaming body encoder (see mox_smtp_client_data_encode). */
 typedef struct moxi_smtp_enc {
@@ -28,8 +29,5 @@ void moxi_smtp_enc_init(moxi_smtp_enc *e, const void *data, size_t len, int dot_
  * whole body (and the terminator, when dot-stuffing) is out, 0 when more
  * remains, MOX_ERR_NOMEM. */
 int moxi_smtp_enc_fill(moxi_smtp_enc *e, mox_buf *out, size_t max);
-
-/* xtext (RFC 3461 §4) of s, appended. */
-int moxi_smtp_xtext(mox_buf *out, const char *s);
 
 #endif

@@ -96,6 +96,7 @@ static void finish(mox_smtp_server *s, int success)
                       mox_sasl_failure_name(f));
     }
     s->phase = PH_CMD;
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_AUTH);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_auth)
         rc = s->cb.on_auth(s->user, s, &a, &r);

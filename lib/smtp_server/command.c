@@ -24,119 +24,55 @@ static int need_hello(mox_smtp_server *s)
     return 0;
 }
 
-/* 1 for a valid domain name or address literal; *is_literal set. */
-int moxi_smtp_hello_valid(const char *name, int *is_literal)
-{
-    size_t n = strlen(name);
-    *is_literal = 0;
-    if (n >= 2 && name[0] == '[' && name[n - 1] == ']') {
-        *is_literal = 1;
-        char buf[64];
-        size_t in = n - 2;
-        if (in == 0 || in >= sizeof buf)
-            return 0;
-        memcpy(buf, name + 1, in);
-        buf[in] = 0;
-        unsigned char a[16];
-        if (moxi_strncasecmp(buf, "IPv6:", 5) == 0)
-            return inet_pton(AF_INET6, buf + 5, a) == 1;
-        return inet_pton(AF_INET, buf, a) == 1;
-    }
-    mox_domain d = {NULL, NULL};
-    int rc = mox_domain_parse(name, n, MOX_DOMAIN_TRAILING_DOT, &d, NULL);
-    mox_domain_clear(&d);
-    if (rc == MOX_ERR_NOMEM)
-        return -1;
-    return rc == MOX_OK;
-}
-
 /* ---------------------------------------------------------------- EHLO */
-
-/* Appends one EHLO keyword line; a failure is remembered in *err so that
- * the reply is never sent with a line missing (a lost host name line would
- * make the client read the first extension as the host name). */
-static void ext_line(mox_buf *b, int *err, const char *fmt, ...)
-#ifdef __GNUC__
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static void ext_line(mox_buf *b, int *err, const char *fmt, ...)
-{
-    if (*err)
-        return;
-    if (b->len && mox_buf_append_byte(b, '\n') != MOX_OK) {
-        *err = MOX_ERR_NOMEM;
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    if (mox_buf_vappendf(b, fmt, ap) != MOX_OK)
-        *err = MOX_ERR_NOMEM;
-    va_end(ap);
-}
 
 static void ehlo_reply(mox_smtp_server *s, const mox_smtp_server_reply *r)
 {
-    unsigned x = s->cfg.extensions;
-    mox_buf b = MOX_BUF_INIT;
-    int err = MOX_OK;
-    ext_line(&b, &err, "%s%s%s", s->hostname, r->text[0] ? " " : "", r->text);
-    if (x & MOX_SMTP_SERVER_EXT_PIPELINING)
-        ext_line(&b, &err, "PIPELINING");
-    if (x & MOX_SMTP_SERVER_EXT_SIZE) {
-        if (s->cfg.max_message_size)
-            ext_line(&b, &err, "SIZE %llu", (unsigned long long)s->cfg.max_message_size);
-        else
-            ext_line(&b, &err, "SIZE");
-    }
+    unsigned x = s->ext;
+    mox_smtp_ehlo e;
+    memset(&e, 0, sizeof e);
+    e.hostname = s->hostname;
+    e.flags = (x & (MOX_SMTP_EXT_PIPELINING | MOX_SMTP_EXT_SIZE | MOX_SMTP_EXT_8BITMIME |
+                    MOX_SMTP_EXT_SMTPUTF8 | MOX_SMTP_EXT_CHUNKING | MOX_SMTP_EXT_BINARYMIME |
+                    MOX_SMTP_EXT_DSN | MOX_SMTP_EXT_LIMITS)) |
+              MOX_SMTP_EXT_ENHANCEDSTATUSCODES;
+    e.size_max = s->cfg.max_message_size;
+    e.rcptmax = s->cfg.max_rcpts;
     if (!s->sess.tls && s->cfg.tls_available)
-        ext_line(&b, &err, "STARTTLS"); /* never the last line: ENHANCEDSTATUSCODES follows */
-    else if (s->sess.tls && (x & MOX_SMTP_SERVER_EXT_REQUIRETLS))
-        ext_line(&b, &err, "REQUIRETLS");
-    mox_buf mechs = MOX_BUF_INIT;
-    int mrc = moxi_smtp_auth_mechs(s, &mechs);
-    if (mrc == MOX_ERR_NOMEM)
-        err = MOX_ERR_NOMEM;
-    else if (mrc == MOX_OK && mechs.len)
-        ext_line(&b, &err, "AUTH %s", (const char *)mechs.data);
-    mox_buf_free(&mechs);
+        e.flags |= MOX_SMTP_EXT_STARTTLS;
+    else if (s->sess.tls && (x & MOX_SMTP_EXT_REQUIRETLS))
+        e.flags |= MOX_SMTP_EXT_REQUIRETLS;
     if (s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION && s->cfg.max_hold_seconds) {
-        char when[32];
-        moxi_smtp_rfc3339_format(moxi_smtp_now_wall_s(s) + s->cfg.max_hold_seconds, when);
-        ext_line(&b, &err, "FUTURERELEASE %lu %s", (unsigned long)s->cfg.max_hold_seconds, when);
+        e.flags |= MOX_SMTP_EXT_FUTURERELEASE;
+        e.hold_max_interval = s->cfg.max_hold_seconds;
+        mox_smtp_rfc3339_format(moxi_smtp_now_wall_s(s) + s->cfg.max_hold_seconds,
+                                e.hold_max_datetime, sizeof e.hold_max_datetime);
     }
-    ext_line(&b, &err, "ENHANCEDSTATUSCODES");
-    if (x & MOX_SMTP_SERVER_EXT_8BITMIME)
-        ext_line(&b, &err, "8BITMIME");
-    if ((x & MOX_SMTP_SERVER_EXT_LIMITS) && s->cfg.max_rcpts)
-        ext_line(&b, &err, "LIMITS RCPTMAX=%u", s->cfg.max_rcpts);
-    if (x & MOX_SMTP_SERVER_EXT_SMTPUTF8)
-        ext_line(&b, &err, "SMTPUTF8");
-    if (x & MOX_SMTP_SERVER_EXT_CHUNKING)
-        ext_line(&b, &err, "CHUNKING");
-    if (x & MOX_SMTP_SERVER_EXT_BINARYMIME)
-        ext_line(&b, &err, "BINARYMIME");
-    if (x & MOX_SMTP_SERVER_EXT_DSN)
-        ext_line(&b, &err, "DSN");
-    if (err != MOX_OK || !b.data) {
-        mox_buf_free(&b);
+    /* The mechanisms, split into the names the reply lists. */
+    mox_buf mechs = MOX_BUF_INIT;
+    char *names[32];
+    int mrc = moxi_smtp_auth_mechs(s, &mechs);
+    if (mrc == MOX_ERR_NOMEM) {
+        mox_buf_free(&mechs);
         s->broken = 1;
         return;
     }
+    if (mrc == MOX_OK && mechs.len) {
+        for (char *p = (char *)mechs.data, *save = NULL, *t; (t = strtok_r(p, " ", &save));
+             p = NULL)
+            if (e.nauth < MOX_ARRAY_LEN(names))
+                names[e.nauth++] = t;
+        e.auth = names;
+        e.flags |= MOX_SMTP_EXT_AUTH;
+    }
     /* Formatted directly: the extension list may exceed the text field. */
     uint64_t start = s->out_base + s->out.len;
-    const char *t = (const char *)b.data;
-    for (;;) {
-        const char *nl = strchr(t, '\n');
-        size_t len = nl ? (size_t)(nl - t) : strlen(t);
-        moxi_smtp_raw(s, nl ? "250-" : "250 ", 4);
-        moxi_smtp_raw(s, t, len);
-        moxi_smtp_raw(s, "\r\n", 2);
-        if (!nl)
-            break;
-        t = nl + 1;
+    int rc = mox_smtp_ehlo_format(&e, r->text, &s->out);
+    mox_buf_free(&mechs);
+    if (rc != MOX_OK) {
+        s->broken = 1;
+        return;
     }
-    mox_buf_free(&b);
     moxi_smtp_count(s, "mox_smtpserver_reply_total", "class", "2xx");
     if (r->delay_ms)
         moxi_smtp_hold(s, start, s->out_base + s->out.len, r->delay_ms, r->slow);
@@ -173,7 +109,7 @@ static void cmd_hello(mox_smtp_server *s, int ehlo, const char *arg, size_t len)
         return;
     }
     int lit;
-    int valid = moxi_smtp_hello_valid(name, &lit);
+    int valid = mox_smtp_hello_valid(name, w, &lit);
     if (valid < 0) {
         mox_free(name);
         s->broken = 1;
@@ -192,6 +128,7 @@ static void cmd_hello(mox_smtp_server *s, int ehlo, const char *arg, size_t len)
     mox_smtp_server_hello h = {ehlo, name, lit, valid};
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "", "");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_HELLO);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_hello)
         rc = s->cb.on_hello(s->user, s, &h, &r);
@@ -405,12 +342,12 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
         return;
     mox_smtp_server_txn *t = &s->txn;
     moxi_smtp_txn_clear(s);
-    unsigned x = s->cfg.extensions;
+    unsigned x = s->ext;
     int submission = s->cfg.mode == MOX_SMTP_SERVER_SUBMISSION;
     int64_t holdfor = -1;
     for (size_t i = 0; i < np; i++) {
         param *q = &ps[i];
-        if (ieq(q->k, q->klen, "SIZE") && (x & MOX_SMTP_SERVER_EXT_SIZE)) {
+        if (ieq(q->k, q->klen, "SIZE") && (x & MOX_SMTP_EXT_SIZE)) {
             if (parse_u64(q->v, q->vlen, &t->size_declared)) {
                 moxi_smtp_error(s, 501, "5.5.4", "malformed SIZE");
                 goto fail;
@@ -421,39 +358,35 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
             }
         } else if (ieq(q->k, q->klen, "BODY")) {
             if (ieq(q->v, q->vlen, "7BIT"))
-                t->body = MOX_SMTP_SERVER_BODY_7BIT;
-            else if (ieq(q->v, q->vlen, "8BITMIME") && (x & MOX_SMTP_SERVER_EXT_8BITMIME))
-                t->body = MOX_SMTP_SERVER_BODY_8BITMIME;
-            else if (ieq(q->v, q->vlen, "BINARYMIME") && (x & MOX_SMTP_SERVER_EXT_BINARYMIME))
-                t->body = MOX_SMTP_SERVER_BODY_BINARYMIME;
+                t->body = MOX_SMTP_BODY_7BIT;
+            else if (ieq(q->v, q->vlen, "8BITMIME") && (x & MOX_SMTP_EXT_8BITMIME))
+                t->body = MOX_SMTP_BODY_8BITMIME;
+            else if (ieq(q->v, q->vlen, "BINARYMIME") && (x & MOX_SMTP_EXT_BINARYMIME))
+                t->body = MOX_SMTP_BODY_BINARYMIME;
             else {
                 moxi_smtp_error(s, 501, "5.5.4", "unsupported BODY");
                 goto fail;
             }
-        } else if (ieq(q->k, q->klen, "SMTPUTF8") && (x & MOX_SMTP_SERVER_EXT_SMTPUTF8)) {
+        } else if (ieq(q->k, q->klen, "SMTPUTF8") && (x & MOX_SMTP_EXT_SMTPUTF8)) {
             if (q->has_v) {
                 moxi_smtp_error(s, 501, "5.5.4", "SMTPUTF8 takes no value");
                 goto fail;
             }
             t->smtputf8 = 1;
-        } else if (ieq(q->k, q->klen, "REQUIRETLS") && (x & MOX_SMTP_SERVER_EXT_REQUIRETLS) &&
+        } else if (ieq(q->k, q->klen, "REQUIRETLS") && (x & MOX_SMTP_EXT_REQUIRETLS) &&
                    s->sess.tls) {
             if (q->has_v) {
                 moxi_smtp_error(s, 501, "5.5.4", "REQUIRETLS takes no value");
                 goto fail;
             }
             t->requiretls = 1;
-        } else if (ieq(q->k, q->klen, "RET") && (x & MOX_SMTP_SERVER_EXT_DSN)) {
-            if (ieq(q->v, q->vlen, "FULL"))
-                t->ret = MOX_SMTP_SERVER_RET_FULL;
-            else if (ieq(q->v, q->vlen, "HDRS"))
-                t->ret = MOX_SMTP_SERVER_RET_HDRS;
-            else {
+        } else if (ieq(q->k, q->klen, "RET") && (x & MOX_SMTP_EXT_DSN)) {
+            if (mox_smtp_ret_parse(q->v, q->vlen, &t->ret) != MOX_OK) {
                 moxi_smtp_error(s, 501, "5.5.4", "RET must be FULL or HDRS");
                 goto fail;
             }
-        } else if (ieq(q->k, q->klen, "ENVID") && (x & MOX_SMTP_SERVER_EXT_DSN)) {
-            int rc = q->vlen <= 100 ? moxi_smtp_xtext_decode(q->v, q->vlen, &t->envid) : MOX_ERR_LIMIT;
+        } else if (ieq(q->k, q->klen, "ENVID") && (x & MOX_SMTP_EXT_DSN)) {
+            int rc = mox_smtp_envid_parse(q->v, q->vlen, &t->envid);
             if (rc == MOX_ERR_NOMEM) {
                 s->broken = 1;
                 goto fail;
@@ -466,7 +399,7 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
             /* RFC 4954 §5: the original submitter; only meaningful from a
              * trusted (authenticated) client, otherwise taken as <>. */
             char *v = NULL;
-            int rc = moxi_smtp_xtext_decode(q->v, q->vlen, &v);
+            int rc = mox_smtp_xtext_decode(q->v, q->vlen, &v);
             if (rc == MOX_ERR_NOMEM) {
                 s->broken = 1;
                 goto fail;
@@ -498,7 +431,7 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
             t->hold_until = moxi_smtp_now_wall_s(s) + holdfor;
         } else if (ieq(q->k, q->klen, "HOLDUNTIL") && submission && s->cfg.max_hold_seconds) {
             int64_t when;
-            if (holdfor >= 0 || t->hold_until || moxi_smtp_rfc3339(q->v, q->vlen, &when)) {
+            if (holdfor >= 0 || t->hold_until || mox_smtp_rfc3339_parse(q->v, q->vlen, &when)) {
                 moxi_smtp_error(s, 501, "5.5.4", "malformed HOLDUNTIL");
                 goto fail;
             }
@@ -517,6 +450,7 @@ static void cmd_mail(mox_smtp_server *s, const char *arg, size_t len)
         goto fail;
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "2.1.0", "sender ok");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_MAIL);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_mail)
         rc = s->cb.on_mail(s->user, s, t, &r);
@@ -553,63 +487,24 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
     }
     mox_smtp_server_rcpt *rc = &s->pend_rcpt;
     moxi_smtp_rcpt_clear(rc);
-    unsigned x = s->cfg.extensions;
+    unsigned x = s->ext;
     for (size_t i = 0; i < np; i++) {
         param *q = &ps[i];
-        if (ieq(q->k, q->klen, "NOTIFY") && (x & MOX_SMTP_SERVER_EXT_DSN)) {
+        if (ieq(q->k, q->klen, "NOTIFY") && (x & MOX_SMTP_EXT_DSN)) {
             unsigned bits = 0;
-            size_t st = 0;
-            int ok = q->vlen > 0;
-            while (ok && st <= q->vlen) {
-                const char *c = memchr(q->v + st, ',', q->vlen - st);
-                size_t e = c ? (size_t)(c - q->v) : q->vlen;
-                const char *w = q->v + st;
-                size_t wl = e - st;
-                unsigned b = ieq(w, wl, "NEVER")     ? MOX_SMTP_SERVER_NOTIFY_NEVER
-                             : ieq(w, wl, "SUCCESS") ? MOX_SMTP_SERVER_NOTIFY_SUCCESS
-                             : ieq(w, wl, "FAILURE") ? MOX_SMTP_SERVER_NOTIFY_FAILURE
-                             : ieq(w, wl, "DELAY")   ? MOX_SMTP_SERVER_NOTIFY_DELAY
-                                                     : 0;
-                if (!b || (bits & b))
-                    ok = 0;
-                bits |= b;
-                if (!c)
-                    break;
-                st = e + 1;
-            }
-            if (!ok ||
-                ((bits & MOX_SMTP_SERVER_NOTIFY_NEVER) && bits != MOX_SMTP_SERVER_NOTIFY_NEVER)) {
+            if (mox_smtp_notify_parse(q->v, q->vlen, &bits) != MOX_OK) {
                 moxi_smtp_error(s, 501, "5.5.4", "malformed NOTIFY");
                 goto fail;
             }
             rc->notify = bits;
-        } else if (ieq(q->k, q->klen, "ORCPT") && (x & MOX_SMTP_SERVER_EXT_DSN)) {
-            const char *semi = q->vlen ? memchr(q->v, ';', q->vlen) : NULL;
-            int ok = semi && semi > q->v && q->vlen <= 500;
-            for (const char *c = q->v; ok && c < semi; c++)
-                ok = moxi_is_alpha(*c) || moxi_is_digit(*c) || *c == '-';
-            char *dec = NULL;
-            int r = ok ? moxi_smtp_xtext_decode(semi + 1, (size_t)(q->v + q->vlen - semi - 1), &dec)
-                       : MOX_ERR_SYNTAX;
+        } else if (ieq(q->k, q->klen, "ORCPT") && (x & MOX_SMTP_EXT_DSN)) {
+            int r = mox_smtp_orcpt_parse(q->v, q->vlen, &rc->orcpt);
             if (r == MOX_ERR_NOMEM) {
                 s->broken = 1;
                 goto fail;
             }
             if (r != MOX_OK) {
                 moxi_smtp_error(s, 501, "5.5.4", "malformed ORCPT");
-                goto fail;
-            }
-            /* Stored as addr-type ";" decoded address. */
-            mox_buf b = MOX_BUF_INIT;
-            int ar = mox_buf_append(&b, q->v, (size_t)(semi - q->v + 1));
-            if (ar == MOX_OK)
-                ar = mox_buf_append_str(&b, dec);
-            mox_free(dec);
-            size_t bl;
-            rc->orcpt = ar == MOX_OK ? mox_buf_steal(&b, &bl) : NULL;
-            mox_buf_free(&b);
-            if (!rc->orcpt) {
-                s->broken = 1;
                 goto fail;
             }
         } else {
@@ -621,6 +516,7 @@ static void cmd_rcpt(mox_smtp_server *s, const char *arg, size_t len)
         goto fail;
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "2.1.5", "recipient ok");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_RCPT);
     int cr = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_rcpt)
         cr = s->cb.on_rcpt(s->user, s, &s->txn, rc, &r);
@@ -644,6 +540,7 @@ static void ask_data_start(mox_smtp_server *s)
 {
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 354, "", "go ahead, end with <CR><LF>.<CR><LF>");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_DATA_START);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_data_start)
         rc = s->cb.on_data_start(s->user, s, &s->txn, &r);
@@ -672,7 +569,7 @@ static void cmd_data(mox_smtp_server *s, const char *arg, size_t len)
         moxi_smtp_error(s, 503, "5.5.1", "DATA not allowed after BDAT");
         return;
     }
-    if (s->txn.body == MOX_SMTP_SERVER_BODY_BINARYMIME) {
+    if (s->txn.body == MOX_SMTP_BODY_BINARYMIME) {
         moxi_smtp_error(s, 503, "5.5.1", "BODY=BINARYMIME requires BDAT");
         return;
     }
@@ -720,7 +617,7 @@ static void cmd_bdat(mox_smtp_server *s, const char *arg, size_t len)
     s->bdat_last = last;
     /* Whatever goes wrong, the chunk's octets follow and must be consumed
      * to stay in sync (RFC 3030 §2). */
-    if (!(s->cfg.extensions & MOX_SMTP_SERVER_EXT_CHUNKING)) {
+    if (!(s->ext & MOX_SMTP_EXT_CHUNKING)) {
         bdat_discard(s, 1, 502, "5.5.1", "CHUNKING not offered");
         return;
     }
@@ -773,6 +670,7 @@ static void cmd_vrfy(mox_smtp_server *s, int expn, const char *arg, size_t len)
     s->verify_expn = expn;
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 252, "2.5.0", "cannot verify, but will accept the message and attempt delivery");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_VERIFY);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_verify)
         rc = s->cb.on_verify(s->user, s, expn, s->verify_arg, &r);
@@ -796,6 +694,7 @@ static void cmd_starttls(mox_smtp_server *s, const char *arg, size_t len)
     snprintf(text, sizeof text, "ready to start TLS%s%s%s", s->conn_id ? " (" : "",
              s->conn_id ? s->conn_id : "", s->conn_id ? ")" : "");
     moxi_smtp_default(&r, 220, "2.0.0", text);
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_STARTTLS);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_starttls)
         rc = s->cb.on_starttls(s->user, s, &r);
@@ -875,6 +774,7 @@ static void handle_line(mox_smtp_server *s, const char *l, size_t len, int bare_
         break;
     case 8:
         moxi_smtp_reply(s, 221, "2.0.0", "bye");
+        s->end_reason = MOX_SMTP_SERVER_END_QUIT;
         moxi_smtp_close(s);
         break;
     case 9:
@@ -938,6 +838,7 @@ size_t moxi_smtp_lines(mox_smtp_server *s, const unsigned char *p, size_t n)
     int bare = !(len > 0 && l[len - 1] == '\r');
     if (!bare)
         len--;
+    s->wait_start = -1; /* the next line's wait starts after this one */
     handle_line(s, l, len, bare);
     mox_buf_reset(&s->line);
     return k;

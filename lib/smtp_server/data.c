@@ -168,7 +168,9 @@ static void emit(mox_smtp_server *s, const unsigned char *p, size_t n)
     if (!s->txn.body_8bit && i < n && has_8bit(p + i, n - i))
         s->txn.body_8bit = 1;
     if (s->cb.on_data_chunk) {
+        s->in_cb++;
         int rc = s->cb.on_data_chunk(s->user, s, p, n);
+        s->in_cb--;
         if (rc < 0)
             dfail(s, 1, 451, "4.3.0", "local error storing the message, try again later");
     }
@@ -186,6 +188,9 @@ static void emit_nuls(mox_smtp_server *s, unsigned n)
 
 void moxi_smtp_data_begin(mox_smtp_server *s)
 {
+    /* the message's deadline runs from here (DATA's 354, the first BDAT) */
+    s->data_start = moxi_smtp_now(s);
+    s->data_temp = 0;
     s->dstate = D_BOL;
     s->bol_bare = 0;
     s->nuls = 0;
@@ -241,10 +246,11 @@ void moxi_smtp_data_end_apply(mox_smtp_server *s, mox_smtp_server_reply *r)
 void moxi_smtp_data_finish(mox_smtp_server *s)
 {
     mox_smtp_server_txn *t = &s->txn;
+    s->data_start = -1; /* complete: what follows is the embedder's time */
     if (!s->dfail && s->cfg.pedantic) {
         int eight = t->header_8bit || t->body_8bit;
-        if (eight && t->body != MOX_SMTP_SERVER_BODY_8BITMIME &&
-            t->body != MOX_SMTP_SERVER_BODY_BINARYMIME)
+        if (eight && t->body != MOX_SMTP_BODY_8BITMIME &&
+            t->body != MOX_SMTP_BODY_BINARYMIME)
             dfail(s, 1, 554, "5.6.0", "8-bit data requires BODY=8BITMIME");
         else if (t->header_8bit && !t->smtputf8)
             dfail(s, 1, 554, "5.6.7", "non-ASCII header requires SMTPUTF8");
@@ -261,6 +267,7 @@ void moxi_smtp_data_finish(mox_smtp_server *s)
     }
     mox_smtp_server_reply r;
     moxi_smtp_default(&r, 250, "2.0.0", "message accepted");
+    moxi_smtp_ask(s, MOX_SMTP_SERVER_DECIDE_DATA_END);
     int rc = MOX_SMTP_SERVER_REPLY;
     if (s->cb.on_data_end)
         rc = s->cb.on_data_end(s->user, s, t, &r);
@@ -406,6 +413,10 @@ size_t moxi_smtp_data(mox_smtp_server *s, const unsigned char *p, size_t n)
 static void chunk_done(mox_smtp_server *s)
 {
     s->phase = PH_CMD;
+    if (s->data_temp) {
+        s->data_temp = 0;
+        s->data_start = -1;
+    }
     if (s->bdat_discard) {
         s->bdat_discard = 0;
         if (s->bdat_count_error)
@@ -430,6 +441,11 @@ static void chunk_done(mox_smtp_server *s)
 
 void moxi_smtp_bdat_begin(mox_smtp_server *s)
 {
+    if (s->data_start < 0) {
+        /* a chunk that is only skipped still has to arrive in time */
+        s->data_start = moxi_smtp_now(s);
+        s->data_temp = 1;
+    }
     s->bdat_left = s->bdat_size;
     s->phase = PH_BDAT;
     if (s->bdat_left == 0)

@@ -57,7 +57,7 @@ int mox_smtp_server_received(const mox_smtp_server *cs, size_t rcpt_idx, mox_buf
     char t[600], ip[80], h[300];
     safe(ip, sizeof ip, s->remote_ip);
     int lit = 0;
-    int valid = s->hello ? moxi_smtp_hello_valid(s->hello, &lit) : 0;
+    int valid = s->hello ? mox_smtp_hello_valid(s->hello, strlen(s->hello), &lit) : 0;
     if (valid < 0) {
         mox_buf_free(&b);
         return MOX_ERR_NOMEM;
@@ -92,9 +92,16 @@ int mox_smtp_server_received(const mox_smtp_server *cs, size_t rcpt_idx, mox_buf
         tok(&b, &col, "id");
         tok(&b, &col, h);
     }
-    if (s->sess.tls && (s->tls_version || s->tls_cipher)) {
+    if (s->sess.tls && (s->tls_info.version || s->tls_cipher)) {
         char v[64], c[128];
-        safe(v, sizeof v, s->tls_version);
+        int tv = s->tls_info.version;
+        /* RFC 8446 §4.2.1 / RFC 5246 §6.2.1 version numbers */
+        snprintf(v, sizeof v, "%s",
+                 tv == 0x0304   ? "TLS1.3"
+                 : tv == 0x0303 ? "TLS1.2"
+                 : tv == 0x0302 ? "TLS1.1"
+                 : tv == 0x0301 ? "TLS1.0"
+                                : "");
         safe(c, sizeof c, s->tls_cipher);
         snprintf(t, sizeof t, "(%s%s%s)", v, v[0] && c[0] ? " " : "", c);
         tok(&b, &col, t);

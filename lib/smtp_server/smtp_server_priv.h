@@ -3,11 +3,13 @@
 #define MOX_SMTP_SERVER_PRIV_H
 
 #include "core/core_priv.h"
+#include "engine/engine_priv.h"
 #include "mox/smtp_server.h"
+#include "smtp/smtp_priv.h"
 
 /* What the input stream is currently made of. */
 enum {
-    PH_NEW = 0,    /* before start() */
+    PH_NEW = 0,    /* before the greeting (or the implicit TLS handshake) */
     PH_CMD,        /* command lines */
     PH_AUTH,       /* AUTH continuation lines */
     PH_DATA,       /* DATA body up to CRLF.CRLF */
@@ -41,15 +43,42 @@ typedef struct moxi_smtp_seg {
 } moxi_smtp_seg;
 
 struct mox_smtp_server {
-    mox_smtp_server_config cfg;
+    mox_engine eng; /* the generic view (mox_smtp_server_engine) */
+    mox_smtp_server_config cfg; /* defaults filled in (0 = none inside for
+                                   max_message_size and max_rcpts) */
     mox_smtp_server_callbacks cb;
+    unsigned ext;               /* MOX_SMTP_EXT_* offered */
     void *user;
     char *hostname, *conn_id, *remote_ip, *local_ip, *greeting;
 
     int phase;
     int pending; /* MOX_SMTP_SERVER_DECIDE_* awaited */
+    uint32_t pending_id; /* its id */
+    uint32_t last_id;    /* last decision id handed out */
+    int asking;          /* kind being asked inside a callback (NONE: none) */
+    uint32_t asking_id;
+    int in_cb;           /* inside a callback: no re-entry */
+    int early;           /* decide() was called inside the asking callback */
+    mox_smtp_server_reply *early_r; /* its reply (allocated on first use) */
     int broken;       /* allocation failed: session unusable */
     int closing;      /* close once the current reply is queued */
+    int started;      /* the greeting was asked for */
+    int tls_wait;     /* implicit TLS: the handshake is still to come */
+    int eof;          /* the peer closed; end once the input is processed */
+    int end_reason;   /* MOX_SMTP_SERVER_END_* for the coming close */
+    mox_smtp_server_outcome result;
+
+    /* Deadlines: monotonic ns of the start of each running wait, -1 when
+     * not running (see deadline()). */
+    int64_t last_tick;   /* latest tick(now): time never goes back */
+    int64_t t_start;     /* the session */
+    int64_t wait_start;  /* waiting for a command line */
+    int64_t data_start;  /* a message (DATA, or BDAT to LAST) */
+    int data_temp;       /* data_start only for a refused BDAT chunk */
+    int64_t tls_start;   /* the TLS handshake (and writing the 220 before it) */
+    int64_t close_start; /* writing the last replies after the end */
+    int64_t held_until;  /* when the last held-back reply is released */
+    size_t given;        /* output bytes handed out by the last output() */
 
     mox_buf in;       /* input held while paused (<= max_pending) */
     mox_buf line;     /* incomplete command line */
@@ -61,7 +90,14 @@ struct mox_smtp_server {
     size_t nsegs, capsegs;
 
     mox_smtp_server_session sess;
-    char *hello, *tls_version, *tls_cipher, *tls_client_cert, *cert_user;
+    char *hello;
+    /* TLS as reported by the embedder (tls_info is the session view's):
+     * strings and channel bindings copied here. cert_user is the identity
+     * authorised for the client certificate (SASL EXTERNAL). */
+    mox_tls_info tls_info;
+    char *tls_cipher, *tls_sni, *cert_user;
+    unsigned char cb_unique[64], cb_exporter[64];
+    size_t cb_unique_len, cb_exporter_len;
     char *auth_user;
     char *verify_arg;     /* VRFY/EXPN argument while deferred */
     int verify_expn;
@@ -123,10 +159,17 @@ void moxi_smtp_queue_reply(mox_smtp_server *s, const mox_smtp_server_reply *r, i
 void moxi_smtp_hold(mox_smtp_server *s, uint64_t start, uint64_t end,
                     uint32_t delay_ms, int slow);
 void moxi_smtp_raw(mox_smtp_server *s, const char *p, size_t n);
+/* Before a decision callback: gives the decision its id (so the callback
+ * can read it with mox_smtp_server_pending and decide inside). */
+void moxi_smtp_ask(mox_smtp_server *s, int kind);
+/* After it: applies the reply, defers, or takes a decide() made inside. */
 void moxi_smtp_decide(mox_smtp_server *s, int kind, int rc, mox_smtp_server_reply *r);
+/* The session's monotonic time now (env clock, never before the last tick). */
+int64_t moxi_smtp_now(const mox_smtp_server *s);
 void moxi_smtp_default(mox_smtp_server_reply *r, int code, const char *enh, const char *text);
 void moxi_smtp_close(mox_smtp_server *s);
 void moxi_smtp_resume(mox_smtp_server *s);
+int moxi_smtp_tls_set(mox_smtp_server *s, const mox_tls_info *info);
 void moxi_smtp_txn_reset(mox_smtp_server *s, int reason);
 void moxi_smtp_txn_clear(mox_smtp_server *s);
 void moxi_smtp_rcpt_clear(mox_smtp_server_rcpt *r);
@@ -140,7 +183,6 @@ int64_t moxi_smtp_now_wall_s(const mox_smtp_server *s);
 /* command.c */
 size_t moxi_smtp_lines(mox_smtp_server *s, const unsigned char *p, size_t n);
 void moxi_smtp_apply(mox_smtp_server *s, int kind, mox_smtp_server_reply *r);
-int moxi_smtp_hello_valid(const char *name, int *is_literal);
 
 /* data.c */
 void moxi_smtp_data_begin(mox_smtp_server *s);
@@ -157,10 +199,5 @@ void moxi_smtp_auth_apply(mox_smtp_server *s, mox_smtp_server_reply *r);
 int moxi_smtp_auth_mechs(mox_smtp_server *s, mox_buf *out);
 void moxi_smtp_auth_abort(mox_smtp_server *s);
 void moxi_smtp_auth_sasl_config(mox_smtp_server *s, mox_sasl_server_config *c);
-
-/* params.c */
-int moxi_smtp_xtext_decode(const char *p, size_t n, char **out);
-int moxi_smtp_rfc3339(const char *p, size_t n, int64_t *unix_s);
-void moxi_smtp_rfc3339_format(int64_t unix_s, char out[32]);
 
 #endif

@@ -76,12 +76,12 @@ typedef struct bench {
     size_t len;
 } bench;
 
-/* Runs the engine until it is READY (or CLOSED: error). */
+/* Runs the engine until it is idle (DONE), or CLOSED: error. */
 static int drive(bench *b)
 {
     unsigned char buf[8192];
     for (;;) {
-        const unsigned char *p;
+        const void *p;
         size_t n;
         mox_smtp_client_output(b->c, &p, &n);
         while (n) {
@@ -91,11 +91,11 @@ static int drive(bench *b)
             mox_smtp_client_output_done(b->c, (size_t)w);
             mox_smtp_client_output(b->c, &p, &n);
         }
-        int st = mox_smtp_client_state(b->c);
-        if (st == MOX_SMTP_CLIENT_READY)
-            return 0;
-        if (st != MOX_SMTP_CLIENT_BUSY)
+        unsigned w = mox_smtp_client_want(b->c);
+        if (w & MOX_WANT_CLOSED)
             return -1;
+        if (w & MOX_WANT_DONE)
+            return 0;
         ssize_t r = recv(b->fd, buf, sizeof buf, 0);
         if (r <= 0)
             return -1;
@@ -116,7 +116,7 @@ static int deliver_one(void *arg)
     m.len = b->len;
     if (mox_smtp_client_submit(b->c, &m, NULL) != MOX_OK || drive(b) != 0)
         return -1;
-    const mox_smtp_client_delivery *d = mox_smtp_client_get_delivery(b->c);
+    const mox_smtp_client_delivery *d = mox_smtp_client_result(b->c)->delivery;
     return d && d->naccepted == 1 ? 0 : -1;
 }
 
@@ -204,7 +204,7 @@ int main(void)
 out:
     if (b.c) {
         mox_smtp_client_quit(b.c);
-        const unsigned char *p;
+        const void *p;
         size_t n;
         mox_smtp_client_output(b.c, &p, &n);
         if (n && b.fd >= 0)

@@ -22,12 +22,16 @@ static mox_smtp_server *session(void)
 {
     mox_smtp_server_config c = MOX_SMTP_SERVER_CONFIG_INIT;
     c.hostname = "mox.example";
-    c.max_message_size = 0;
+    c.max_message_size = UINT64_MAX;
     mox_smtp_server_callbacks cb = MOX_SMTP_SERVER_CALLBACKS_INIT;
     cb.on_data_chunk = on_chunk;
     mox_smtp_server *s;
-    if (mox_smtp_server_new(&s, &c, &cb, NULL) != MOX_OK || mox_smtp_server_start(s) != MOX_OK)
+    if (mox_smtp_server_new(&s, &c, &cb, NULL, NULL) != MOX_OK)
         exit(1);
+    const void *o;
+    size_t n;
+    mox_smtp_server_output(s, &o, &n); /* the greeting */
+    mox_smtp_server_output_done(s, n);
     const char *h = "EHLO client.example\r\n";
     mox_smtp_server_feed(s, h, strlen(h));
     return s;

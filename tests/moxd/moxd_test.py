@@ -952,6 +952,113 @@ def test_sigterm_finishes_transaction():
         s.stop()
 
 
+def deadline_conf(conns=1, **limits):
+    """A conf_edit: localserve with `conns` connections per IP and the
+    given limits (seconds) added to its limits section."""
+    def edit(text):
+        text = limits_conf(conns=conns)(text)
+        extra = "".join("  %s: %d\n" % kv for kv in limits.items())
+        text, n = re.subn(r"(?m)^limits:\n", "limits:\n" + extra, text)
+        assert n == 1, text
+        return text
+    return edit
+
+
+def trickle(c, f, data, every=2.0, limit=30):
+    """Sends `data` one byte every `every` seconds until the server says
+    something; returns (seconds until then, what it said up to EOF)."""
+    import select
+    t0 = time.time()
+    for b in data:
+        c.sendall(bytes([b]))
+        r, _, _ = select.select([c], [], [], every)
+        if r:
+            break
+        assert time.time() - t0 < limit, "never cut off"
+    out = f.read()  # the 421, then the server closes
+    return time.time() - t0, out
+
+
+def test_slow_client_deadline():
+    # A client sending one byte every two seconds is cut off at the
+    # engine's deadline (3 s for the command line from the greeting on),
+    # whatever it sends; the per-IP slot it held is free again at once.
+    s = Server("trickle", conf_edit=deadline_conf(command_timeout=3, data_timeout=4))
+    try:
+        port = s.ports["smtp"]
+        c, f, g = connect_from("127.0.0.1", port)
+        assert g.startswith(b"220 "), g
+        assert refused("127.0.0.1", port)  # the slot is taken
+        dt, out = trickle(c, f, b"EHLO slow.client.example\r\n")
+        c.close()
+        assert out.startswith(b"421 4.4.2 ") and b"timeout waiting for a command" in out, out
+        assert 2.5 < dt < 5.5, dt
+        ok = False
+        for _ in range(50):  # the server sees the close asynchronously
+            c2, f2, g2 = connect_from("127.0.0.1", port)
+            if g2.startswith(b"220 "):
+                ok = True
+                break
+            c2.close()
+            time.sleep(0.05)
+        assert ok, "no room after the slow client was cut off"
+        # DATA: the whole message within 4 s of the 354, line by line or not
+        c2.sendall(b"EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<mox@localhost>\r\nDATA\r\n")
+        while not f2.readline().startswith(b"354"):
+            pass
+        dt, out = trickle(c2, f2, b"Subject: slow\r\n\r\n" + b"x" * 100, every=1.0)
+        c2.close()
+        assert out.startswith(b"421 4.4.2 ") and b"timeout receiving message data" in out, out
+        assert 3.5 < dt < 6.5, dt
+        assert len(s.messages()) == 0
+        # implicit TLS: a client that never starts the handshake is dropped
+        # at the handshake's deadline (the command timeout)
+        t0 = time.time()
+        raw = socket.create_connection(("127.0.0.1", s.ports["submissions"]), timeout=10)
+        assert raw.recv(100) == b""
+        raw.close()
+        assert 2.5 < time.time() - t0 < 5.5, time.time() - t0
+        m = urlopen_metrics(s)
+        assert re.search(r'moxd_timeout_total\{kind="tls"\} 1', m), m
+        assert re.search(r'moxd_timeout_total\{kind="command"\} 1', m), m
+        assert re.search(r'moxd_timeout_total\{kind="data"\} 1', m), m
+    finally:
+        s.stop()
+
+
+def test_stress_deadlines():
+    # Past stress_connections open SMTP connections every session gets the
+    # stress limits at once: an idle one, allowed 30 s, is cut off 1 s after
+    # its wait began when the second connection arrives; the other, alone
+    # again, has its 30 s.
+    s = Server("stress", conf_edit=deadline_conf(conns=10, command_timeout=30,
+                                                 stress_connections=2,
+                                                 stress_command_timeout=1))
+    try:
+        port = s.ports["smtp"]
+        a, fa, ga = connect_from("127.0.0.1", port)
+        assert ga.startswith(b"220 "), ga
+        time.sleep(1.5)  # alone: no stress, still open
+        b, fb, gb = connect_from("127.0.0.2", port)
+        assert gb.startswith(b"220 "), gb
+        t0 = time.time()
+        out = fa.read()
+        assert out.startswith(b"421 4.4.2 ") and b"timeout" in out, out
+        assert time.time() - t0 < 1.5, time.time() - t0
+        a.close()
+        # alone again: the normal limit for the other
+        b.settimeout(2.0)
+        try:
+            fb.read(1)
+            assert False, "cut off without stress"
+        except socket.timeout:
+            pass
+        b.close()
+        m = urlopen_metrics(s)
+        assert re.search(r'moxd_timeout_total\{kind="command"\} 1', m), m
+    finally:
+        s.stop()
+
 # ---------------------------------------------------------------- slow
 
 
@@ -1015,7 +1122,8 @@ FAST = [test_ready_line, test_config_check, test_swaks_plain_delivery, test_swak
         test_dkim_verify_external, test_serve_rules, test_serve_system_dns,
         test_forged_authres_removed,
         test_fsync_order, test_sigterm_finishes_transaction, test_limits_connections,
-        test_limits_auth_failures, test_msmtp_scram]
+        test_limits_auth_failures, test_msmtp_scram, test_slow_client_deadline,
+        test_stress_deadlines]
 SLOW = [test_load_smtp_source, test_crash_sigkill, test_limits_reset_after_a_minute]
 
 

@@ -102,7 +102,7 @@ typedef struct run_mode {
 typedef struct crcpt {
     char *address;
     int accepted;
-    mox_smtp_client_outcome o; /* o.text points at `text` */
+    mox_smtp_client_status o; /* o.text points at `text` */
     char *text;
 } crcpt;
 
@@ -187,7 +187,7 @@ typedef struct pair {
     cdlv dlv[16];
     int quit_sent, server_eof_sent, client_eof_sent;
     int has_failure;
-    mox_smtp_client_outcome failure;
+    mox_smtp_client_status failure;
     char failure_text[400];
     int cli_tls, cli_auth;
     char cli_mech[32];

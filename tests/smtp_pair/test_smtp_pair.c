@@ -108,7 +108,7 @@ static void check_plain(pair *p)
     assert_string_equal(p->tx[0].from, "<mjl@mox.example>");
     assert_int_equal(p->tx[0].nrcpts, 1);
     assert_string_equal(p->tx[0].rcpts[0].path, "<you@dest.example>");
-    assert_int_equal(p->tx[0].body, MOX_SMTP_SERVER_BODY_NONE);
+    assert_int_equal(p->tx[0].body, MOX_SMTP_BODY_NONE);
     assert_int_equal(p->tx[0].smtputf8, 0);
     assert_int_equal(p->tx[0].chunking, 0);
     /* RFC 1870: SIZE is the CRLF message without stuffing or terminator. */
@@ -120,8 +120,8 @@ static void check_plain(pair *p)
     assert_int_equal(p->srv_transactions, 1);
     assert_int_equal(p->srv_errors, 0);
     assert_int_equal(p->cli_tls, 0);
-    assert_true(p->ext_flags & MOX_SMTP_CLIENT_EXT_PIPELINING);
-    assert_false(p->ext_flags & MOX_SMTP_CLIENT_EXT_CHUNKING);
+    assert_true(p->ext_flags & MOX_SMTP_EXT_PIPELINING);
+    assert_false(p->ext_flags & MOX_SMTP_EXT_CHUNKING);
 }
 
 static void t_plain(void **st)
@@ -240,7 +240,7 @@ static void check_not_pipelined(pair *p)
     expect_no_failure(p);
     for (size_t i = 0; i < 3; i++)
         expect_accepted(p, 0, i);
-    assert_int_equal(!!(p->ext_flags & MOX_SMTP_CLIENT_EXT_PIPELINING), g_pipelining_offered);
+    assert_int_equal(!!(p->ext_flags & MOX_SMTP_EXT_PIPELINING), g_pipelining_offered);
     if (p->mode.split == SPLIT_WHOLE && !p->mode.defer) {
         /* Every client write is one command (or the message). */
         size_t st = 0;
@@ -264,7 +264,7 @@ static void t_not_pipelined(void **st)
     mox_smtp_client_message m = msg_of("mjl@mox.example", g_rcpts, 3, MSG1);
     spec sp;
     pair_spec_init(&sp);
-    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_PIPELINING;
+    sp.scfg.extensions_off |= MOX_SMTP_EXT_PIPELINING;
     sp.msgs = &m;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_not_pipelined, 0);
@@ -338,7 +338,7 @@ static void t_rcptmax_not_advertised(void **st)
     spec sp;
     pair_spec_init(&sp);
     sp.scfg.max_rcpts = 3;
-    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_LIMITS;
+    sp.scfg.extensions_off |= MOX_SMTP_EXT_LIMITS;
     sp.msgs = &m;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_rcptmax_hidden, 0);
@@ -387,7 +387,7 @@ static void run_over(int code, int chunking)
     spec sp;
     pair_spec_init(&sp);
     if (chunking)
-        sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
+        sp.scfg.extensions_off &= ~MOX_SMTP_EXT_CHUNKING;
     sp.pol.rcpt_accept_max = 4;
     sp.pol.rcpt_over_code = code;
     sp.pol.reject_prefix = "bad";
@@ -694,7 +694,7 @@ static void t_requiretls(void **st)
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_rtls_tls, 0);
     /* TLS, but the server does not offer REQUIRETLS. */
-    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_REQUIRETLS;
+    sp.scfg.extensions_off |= MOX_SMTP_EXT_REQUIRETLS;
     pair_run_modes(&sp, check_rtls_not_offered, 0);
 }
 
@@ -714,12 +714,12 @@ static void check_utf8_on(pair *p)
     assert_string_equal(p->tx[0].rcpts[1].path, "<info@m\xc3\xbcnchen.example>");
     assert_string_equal(p->tx[0].rcpts[2].path, "<plain@dest.example>");
     /* 8-bit only in the addresses: no BODY=8BITMIME for an ASCII body. */
-    assert_int_equal(p->tx[0].body, MOX_SMTP_SERVER_BODY_NONE);
+    assert_int_equal(p->tx[0].body, MOX_SMTP_BODY_NONE);
     /* Second message: UTF-8 header (flagged by the embedder). */
     expect_accepted(p, 1, 0);
     assert_int_equal(p->tx[1].smtputf8, 1);
     assert_int_equal(p->tx[1].header_8bit, 1);
-    assert_int_equal(p->tx[1].body, MOX_SMTP_SERVER_BODY_8BITMIME);
+    assert_int_equal(p->tx[1].body, MOX_SMTP_BODY_8BITMIME);
     /* Third: UTF-8 sender. */
     expect_accepted(p, 2, 0);
     assert_string_equal(p->tx[2].from, "<s\xc3\xa9nder@mox.example>");
@@ -769,7 +769,7 @@ static void t_smtputf8(void **st)
     sp.msgs = m;
     sp.nmsgs = 4;
     pair_run_modes(&sp, check_utf8_on, 0);
-    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_SMTPUTF8;
+    sp.scfg.extensions_off |= MOX_SMTP_EXT_SMTPUTF8;
     pair_run_modes(&sp, check_utf8_off, 0);
 }
 
@@ -782,14 +782,14 @@ static void check_8bit_on(pair *p)
 {
     expect_no_failure(p);
     expect_accepted(p, 0, 0);
-    assert_int_equal(p->tx[0].body, MOX_SMTP_SERVER_BODY_8BITMIME);
+    assert_int_equal(p->tx[0].body, MOX_SMTP_BODY_8BITMIME);
     assert_int_equal(p->tx[0].body_8bit, 1);
     assert_int_equal(p->tx[0].header_8bit, 0);
     assert_int_equal(p->tx[0].smtputf8, 0);
     expect_body(&p->tx[0], MSG_8BIT, strlen(MSG_8BIT));
     /* 7-bit message: no BODY parameter. */
     expect_accepted(p, 1, 0);
-    assert_int_equal(p->tx[1].body, MOX_SMTP_SERVER_BODY_NONE);
+    assert_int_equal(p->tx[1].body, MOX_SMTP_BODY_NONE);
 }
 
 static void check_8bit_off(pair *p)
@@ -805,7 +805,7 @@ static void check_8bit_lenient(pair *p)
 {
     expect_no_failure(p);
     expect_accepted(p, 0, 0);
-    assert_int_equal(p->tx[0].body, MOX_SMTP_SERVER_BODY_NONE);
+    assert_int_equal(p->tx[0].body, MOX_SMTP_BODY_NONE);
     assert_int_equal(p->tx[0].body_8bit, 1);
     expect_body(&p->tx[0], MSG_8BIT, strlen(MSG_8BIT));
 }
@@ -829,7 +829,7 @@ static void t_8bitmime(void **st)
     sp.msgs = m;
     sp.nmsgs = 2;
     pair_run_modes(&sp, check_8bit_on, 0);
-    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_8BITMIME;
+    sp.scfg.extensions_off |= MOX_SMTP_EXT_8BITMIME;
     pair_run_modes(&sp, check_8bit_off, 0);
     sp.ccfg.flags |= MOX_SMTP_CLIENT_LENIENT_8BIT;
     pair_run_modes(&sp, check_8bit_lenient, 0);
@@ -845,7 +845,7 @@ static const char *MSG_BDAT = "Subject: chunks\n\n.starts with a dot\n..\n.\nbar
 static void check_bdat(pair *p)
 {
     expect_no_failure(p);
-    assert_true(p->ext_flags & MOX_SMTP_CLIENT_EXT_CHUNKING);
+    assert_true(p->ext_flags & MOX_SMTP_EXT_CHUNKING);
     expect_accepted(p, 0, 0);
     expect_rcpt(p, 0, 1, 0, 550, "5.1.1", 0, 0, MOX_SMTP_CLIENT_STAGE_RCPT,
                 MOX_SMTP_CLIENT_SCOPE_RECIPIENT);
@@ -904,7 +904,7 @@ static void t_bdat(void **st)
                                     msg_of("mjl@mox.example", r, 1, "")};
     spec sp;
     pair_spec_init(&sp);
-    sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
+    sp.scfg.extensions_off &= ~MOX_SMTP_EXT_CHUNKING;
     sp.pol.reject_prefix = "bad";
     sp.msgs = m;
     sp.nmsgs = 3;
@@ -924,20 +924,20 @@ static void check_dsn(pair *p)
     for (size_t i = 0; i < 4; i++)
         expect_accepted(p, 0, i);
     const stx *x = &p->tx[0];
-    assert_int_equal(x->ret, MOX_SMTP_SERVER_RET_HDRS);
+    assert_int_equal(x->ret, MOX_SMTP_RET_HDRS);
     assert_string_equal(x->envid, "Q123+a=b c\\d");
-    assert_int_equal(x->rcpts[0].notify, MOX_SMTP_SERVER_NOTIFY_SUCCESS |
-                                             MOX_SMTP_SERVER_NOTIFY_FAILURE |
-                                             MOX_SMTP_SERVER_NOTIFY_DELAY);
+    assert_int_equal(x->rcpts[0].notify, MOX_SMTP_NOTIFY_SUCCESS |
+                                             MOX_SMTP_NOTIFY_FAILURE |
+                                             MOX_SMTP_NOTIFY_DELAY);
     assert_string_equal(x->rcpts[0].orcpt, "rfc822;Orig+Rcpt=x@example.org");
-    assert_int_equal(x->rcpts[1].notify, MOX_SMTP_SERVER_NOTIFY_NEVER);
+    assert_int_equal(x->rcpts[1].notify, MOX_SMTP_NOTIFY_NEVER);
     assert_null(x->rcpts[1].orcpt);
     assert_int_equal(x->rcpts[2].notify, 0);
     assert_string_equal(x->rcpts[2].orcpt, "rfc822;\"quoted local\"@example.org");
-    assert_int_equal(x->rcpts[3].notify, MOX_SMTP_SERVER_NOTIFY_FAILURE);
+    assert_int_equal(x->rcpts[3].notify, MOX_SMTP_NOTIFY_FAILURE);
     assert_null(x->rcpts[3].orcpt);
     /* Second message: RET=FULL, no ENVID, no NOTIFY/ORCPT. */
-    assert_int_equal(p->tx[1].ret, MOX_SMTP_SERVER_RET_FULL);
+    assert_int_equal(p->tx[1].ret, MOX_SMTP_RET_FULL);
     assert_null(p->tx[1].envid);
     assert_int_equal(p->tx[1].rcpts[0].notify, 0);
 }
@@ -950,7 +950,7 @@ static void check_dsn_off(pair *p)
     for (size_t i = 0; i < 4; i++)
         expect_accepted(p, 0, i);
     const stx *x = &p->tx[0];
-    assert_int_equal(x->ret, MOX_SMTP_SERVER_RET_NONE);
+    assert_int_equal(x->ret, MOX_SMTP_RET_NONE);
     assert_null(x->envid);
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(x->rcpts[i].notify, 0);
@@ -965,17 +965,17 @@ static void t_dsn(void **st)
     (void)st;
     static const mox_smtp_client_rcpt r[] = {
         {"a@dest.example",
-         MOX_SMTP_CLIENT_NOTIFY_SUCCESS | MOX_SMTP_CLIENT_NOTIFY_FAILURE | MOX_SMTP_CLIENT_NOTIFY_DELAY,
+         MOX_SMTP_NOTIFY_SUCCESS | MOX_SMTP_NOTIFY_FAILURE | MOX_SMTP_NOTIFY_DELAY,
          "Orig+Rcpt=x@example.org"},
-        {"b@dest.example", MOX_SMTP_CLIENT_NOTIFY_NEVER, NULL},
+        {"b@dest.example", MOX_SMTP_NOTIFY_NEVER, NULL},
         {"c@dest.example", 0, "\"quoted local\"@example.org"},
-        {"d@dest.example", MOX_SMTP_CLIENT_NOTIFY_FAILURE, NULL},
+        {"d@dest.example", MOX_SMTP_NOTIFY_FAILURE, NULL},
     };
     mox_smtp_client_message m[2] = {msg_of("mjl@mox.example", r, 4, MSG1),
                                     msg_of("mjl@mox.example", r + 2, 1, MSG1)};
-    m[0].ret = MOX_SMTP_CLIENT_RET_HDRS;
+    m[0].ret = MOX_SMTP_RET_HDRS;
     m[0].envid = "Q123+a=b c\\d";
-    m[1].ret = MOX_SMTP_CLIENT_RET_FULL;
+    m[1].ret = MOX_SMTP_RET_FULL;
     static const mox_smtp_client_rcpt r2[] = {R("e@dest.example")};
     m[1].rcpts = r2;
     spec sp;
@@ -983,7 +983,7 @@ static void t_dsn(void **st)
     sp.msgs = m;
     sp.nmsgs = 2;
     pair_run_modes(&sp, check_dsn, 0);
-    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_DSN;
+    sp.scfg.extensions_off |= MOX_SMTP_EXT_DSN;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_dsn_off, 0);
 }
@@ -1100,7 +1100,7 @@ static void check_size_unlimited(pair *p)
 {
     expect_no_failure(p);
     assert_non_null(strstr(sb_str(&p->s2c), "250-SIZE\r\n"));
-    assert_true(p->ext_flags & MOX_SMTP_CLIENT_EXT_SIZE);
+    assert_true(p->ext_flags & MOX_SMTP_EXT_SIZE);
     expect_accepted(p, 0, 0);
     expect_accepted(p, 1, 0);
     expect_accepted(p, 1, 1);
@@ -1134,13 +1134,13 @@ static void t_size(void **st)
     sp.msgs = m;
     sp.nmsgs = 2;
     pair_run_modes(&sp, check_size, 0);
-    sp.scfg.extensions &= ~MOX_SMTP_SERVER_EXT_SIZE;
+    sp.scfg.extensions_off |= MOX_SMTP_EXT_SIZE;
     pair_run_modes(&sp, check_size_hidden, 0);
-    sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
+    sp.scfg.extensions_off &= ~MOX_SMTP_EXT_CHUNKING;
     pair_run_modes(&sp, check_size_hidden, 0);
     /* "SIZE" without a limit: declared, nothing refused. */
     pair_spec_init(&sp);
-    sp.scfg.max_message_size = 0;
+    sp.scfg.max_message_size = UINT64_MAX; /* SIZE without a number */
     sp.msgs = m;
     sp.nmsgs = 2;
     pair_run_modes(&sp, check_size_unlimited, 0);
@@ -1583,7 +1583,7 @@ static void run_body(const void *data, size_t len, int chunking)
     spec sp;
     pair_spec_init(&sp);
     if (chunking)
-        sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
+        sp.scfg.extensions_off &= ~MOX_SMTP_EXT_CHUNKING;
     sp.msgs = &m;
     sp.nmsgs = 1;
     g_body = data;
@@ -1646,7 +1646,7 @@ static void t_smuggling(void **st)
                 spec sp;
                 pair_spec_init(&sp);
                 if (ch)
-                    sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
+                    sp.scfg.extensions_off &= ~MOX_SMTP_EXT_CHUNKING;
                 sp.msgs = &m;
                 sp.nmsgs = 1;
                 pair_run_modes(&sp, check_nul, 0);
@@ -1696,7 +1696,7 @@ static void t_large_message(void **st)
     sp.msgs = &m;
     sp.nmsgs = 1;
     pair_run_modes(&sp, check_big, 0);
-    sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
+    sp.scfg.extensions_off &= ~MOX_SMTP_EXT_CHUNKING;
     pair_run_modes(&sp, check_big, 0);
     sb_free(&g_big);
 }
@@ -1804,7 +1804,7 @@ static void t_server_failures(void **st)
         spec sp;
         pair_spec_init(&sp);
         if (ch)
-            sp.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
+            sp.scfg.extensions_off &= ~MOX_SMTP_EXT_CHUNKING;
         sp.pol.reject_prefix = "bad";
         sp.msgs = m;
         sp.nmsgs = 2;
@@ -1912,9 +1912,9 @@ static void t_dsn_orcpt_utf8(void **st)
 {
     (void)st;
     static const mox_smtp_client_rcpt r1[] = {
-        {"j\xc3\xb6ran@dest.example", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "j\xc3\xb6ran+1@dest.example"}};
+        {"j\xc3\xb6ran@dest.example", MOX_SMTP_NOTIFY_FAILURE, "j\xc3\xb6ran+1@dest.example"}};
     static const mox_smtp_client_rcpt r2[] = {
-        {"plain@dest.example", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "j\xc3\xb6ran+1@dest.example"}};
+        {"plain@dest.example", MOX_SMTP_NOTIFY_FAILURE, "j\xc3\xb6ran+1@dest.example"}};
     mox_smtp_client_message m[2] = {msg_of("mjl@mox.example", r1, 1, MSG1),
                                     msg_of("mjl@mox.example", r2, 1, MSG1)};
     spec sp;
@@ -2037,11 +2037,11 @@ static void t_alloc_sweep(void **st)
 {
     (void)st;
     static const mox_smtp_client_rcpt r[] = {
-        {"a@dest.example", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "orig@example.org"},
+        {"a@dest.example", MOX_SMTP_NOTIFY_FAILURE, "orig@example.org"},
         R("b@dest.example"), R("bad@dest.example")};
     mox_smtp_client_message m = msg_of("mjl@mox.example", r, 3, MSG_8BIT);
     m.envid = "env1";
-    m.ret = MOX_SMTP_CLIENT_RET_HDRS;
+    m.ret = MOX_SMTP_RET_HDRS;
     /* Submission: STARTTLS, AUTH PLAIN, DSN, RCPTMAX split, DATA. */
     mox_sasl_client_config sc = sasl_cfg(MOX_SASL_BIT(MOX_SASL_PLAIN));
     spec sp;
@@ -2056,7 +2056,7 @@ static void t_alloc_sweep(void **st)
     mox_smtp_client_message m2 = msg_of("mjl@mox.example", r2, 2, MSG_BDAT);
     spec sp2;
     pair_spec_init(&sp2);
-    sp2.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
+    sp2.scfg.extensions_off &= ~MOX_SMTP_EXT_CHUNKING;
     sp2.pol.rcpt_accept_max = 1;
     sp2.pol.rcpt_over_code = 452;
     sp2.msgs = &m2;
@@ -2070,7 +2070,7 @@ static void t_alloc_sweep(void **st)
     mox_sasl_client_config sc3 = sasl_cfg(0);
     spec sp3;
     submission_spec(&sp3, &sc3);
-    sp3.scfg.extensions |= MOX_SMTP_SERVER_EXT_CHUNKING;
+    sp3.scfg.extensions_off &= ~MOX_SMTP_EXT_CHUNKING;
     sp3.cli_exporter = sp3.srv_exporter = CB_A;
     sp3.cb_len = 32;
     sp3.pol.data_end_code = 451;
@@ -2089,7 +2089,7 @@ static void t_alloc_sweep_ehlo_orcpt(void **st)
 {
     (void)st;
     static const mox_smtp_client_rcpt r[] = {
-        {"a@dest.example", MOX_SMTP_CLIENT_NOTIFY_FAILURE, "orig@example.org"}};
+        {"a@dest.example", MOX_SMTP_NOTIFY_FAILURE, "orig@example.org"}};
     mox_smtp_client_message m = msg_of("mjl@mox.example", r, 1, MSG1);
     spec sp;
     pair_spec_init(&sp);

@@ -30,7 +30,8 @@ typedef struct th {
     mox_buf out;          /* everything the server wrote */
     mox_buf msg;          /* current message data */
     mox_buf last_msg;     /* last complete message */
-    int defer_mode;       /* 0 never, 1 always, 2 random */
+    int defer_mode;       /* 0 never, 1 always, 2 random, 3 always and decided
+                             inside the callback */
     uint64_t rng;
     int have_deferred;
     int deferred_kind;

@@ -38,7 +38,7 @@ static void test_transcripts(void **state)
         read_transcript(transcripts[i], &b);
         static const struct {
             int split, defer;
-        } modes[] = {{0, 0}, {1, 0}, {1, 1}, {-1, 2}, {7, 2}, {0, 1}};
+        } modes[] = {{0, 0}, {1, 0}, {1, 1}, {-1, 2}, {7, 2}, {0, 1}, {0, 3}, {1, 3}, {-1, 3}};
         for (size_t m = 0; m < MOX_ARRAY_LEN(modes); m++) {
             for (uint64_t seed = 1; seed <= (modes[m].split < 0 ? 8u : 1u); seed++) {
                 char err[8192];
@@ -221,14 +221,15 @@ static void test_starttls_injection(void **state)
     /* The attack: commands pipelined in plaintext after STARTTLS. */
     send(&t, "STARTTLS\r\nMAIL FROM:<evil@x.example>\r\nRCPT TO:<v@y.example>\r\n");
     assert_string_equal((char *)t.out.data, "220 2.0.0 ready to start TLS (cid1)\r\n");
-    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_TLS);
-    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_READ);
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_TLS);
+    assert_false(mox_smtp_server_want(t.s) & MOX_WANT_READ);
     /* more plaintext before the handshake is discarded too */
     assert_int_equal(mox_smtp_server_feed(t.s, "DATA\r\n", 6), 6);
-    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    ti.version = "TLS1.3";
-    assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
-    assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_ERR_STATE);
+    mox_tls_info ti = MOX_TLS_INFO_INIT;
+    ti.version = 0x0304;
+    assert_int_equal(mox_smtp_server_tls_done(t.s, MOX_OK, &ti), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_done(t.s, MOX_OK, &ti), MOX_ERR_STATE);
+    assert_int_equal(mox_engine_error(mox_smtp_server_engine(t.s))->code, MOX_ERR_STATE);
     mox_buf_reset(&t.out);
     /* nothing of it was taken; EHLO is required again */
     send(&t, "MAIL FROM:<a@x.example>\r\n");
@@ -266,20 +267,25 @@ static void test_backpressure(void **state)
     /* MAIL and the first RCPT are taken, then at most 1000 bytes */
     size_t first = strlen("MAIL FROM:<a@x.example>\r\n") + strlen("RCPT TO:<r0@y.example>\r\n");
     assert_int_equal((size_t)n, first + 1000);
-    assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_SERVER_DECIDE_RCPT);
-    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_DEFERRED);
-    assert_false(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_READ);
+    int kind;
+    uint32_t id = mox_smtp_server_pending(t.s, &kind);
+    assert_int_equal(kind, MOX_SMTP_SERVER_DECIDE_RCPT);
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_DECISION);
+    assert_false(mox_smtp_server_want(t.s) & MOX_WANT_READ);
     assert_int_equal(mox_smtp_server_feed(t.s, in.data + n, in.len - (size_t)n), 0);
-    /* a wrong decision kind is refused */
-    assert_int_equal(mox_smtp_server_decide_code(t.s, MOX_SMTP_SERVER_DECIDE_MAIL, 250, "", "x"),
-                     MOX_ERR_STATE);
+    /* a decision that was taken already, and one never asked, are refused */
+    assert_int_equal(mox_smtp_server_decide_code(t.s, id - 1, 250, "", "x"), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_decide_code(t.s, id + 1, 250, "", "x"), MOX_ERR_NOTFOUND);
+    assert_int_equal(mox_smtp_server_decide_code(t.s, 0, 250, "", "x"), MOX_ERR_NOTFOUND);
+    assert_int_equal(mox_engine_error(mox_smtp_server_engine(t.s))->code, MOX_ERR_NOTFOUND);
     size_t off = (size_t)n;
     int answered = 0;
     while (answered < 200) {
-        assert_int_equal(mox_smtp_server_pending(t.s), MOX_SMTP_SERVER_DECIDE_RCPT);
-        assert_int_equal(
-            mox_smtp_server_decide_code(t.s, MOX_SMTP_SERVER_DECIDE_RCPT, 250, "2.1.5", "ok"),
-            MOX_OK);
+        id = mox_smtp_server_pending(t.s, &kind);
+        assert_int_equal(kind, MOX_SMTP_SERVER_DECIDE_RCPT);
+        assert_int_equal(mox_smtp_server_decide_code(t.s, id, 250, "2.1.5", "ok"), MOX_OK);
+        assert_int_equal(mox_smtp_server_decide_code(t.s, id, 250, "2.1.5", "ok"),
+                         MOX_ERR_STATE);
         answered++;
         if (off < in.len) {
             n = mox_smtp_server_feed(t.s, in.data + off, in.len - off);
@@ -509,7 +515,7 @@ static void test_observability(void **state)
              "RCPT TO:<c@y.example>\r\nDATA\r\nx\r\n.\r\nXYZ\r\n"
              "MAIL FROM:<reject-data@x.example>\r\nRCPT TO:<d@y.example>\r\nDATA\r\ny\r\n.\r\n"
              "STARTTLS\r\nNOOP\r\n");
-    mox_smtp_server_tls_failed(t.s, "handshake");
+    assert_int_equal(mox_smtp_server_tls_done(t.s, MOX_ERR_CRYPTO, NULL), MOX_OK);
     const char *o = (const char *)obs.data;
     static const char *const want[] = {
         "mox_smtpserver_connection_total{mode=delivery}",
@@ -522,8 +528,8 @@ static void test_observability(void **state)
         "log[recipient cid=cid1 rcpt=c@y.example code=250]",
         "log[recipient cid=cid1 rcpt=d@y.example code=554]",
         "mox_smtpserver_starttls_injection_total{=}",
-        "mox_smtpserver_starttls_failure_total{reason=handshake}",
-        "log[tls handshake failed cid=cid1 reason=handshake]",
+        "mox_smtpserver_starttls_failure_total{reason=crypto}",
+        "log[tls handshake failed cid=cid1 reason=cryptographic failure]",
     };
     for (size_t i = 0; i < MOX_ARRAY_LEN(want); i++)
         if (!strstr(o, want[i]))
@@ -615,13 +621,22 @@ static void test_too_many_errors(void **state)
     assert_int_equal(th_start(&t), MOX_OK);
     send(&t, "FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n");
     expect_tail(&t, "500 5.5.2 unrecognized command\r\n421 4.7.0 too many errors, closing connection\r\n");
-    assert_true(mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_CLOSED);
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_CLOSED);
+    assert_int_equal(mox_smtp_server_result(t.s)->end, MOX_SMTP_SERVER_END_ERRORS);
     /* input after the end is taken and ignored */
     assert_int_equal(mox_smtp_server_feed(t.s, "NOOP\r\n", 6), 6);
     th_free(&t);
 }
 
 /* ---------------------------------------------------------------- timing */
+
+/* When held-back output is due (-1: none): the harness's own deadlines
+ * are a day away. */
+static int64_t held_due(th *t)
+{
+    int64_t d = mox_smtp_server_deadline(t->s);
+    return d == MOX_NO_DEADLINE || d - t->env.mono > (int64_t)3600 * 1000000000 ? -1 : d;
+}
 
 static void test_tarpit_slow(void **state)
 {
@@ -635,20 +650,23 @@ static void test_tarpit_slow(void **state)
     size_t n;
     mox_smtp_server_output(t.s, &o, &n);
     assert_int_equal(n, 0);
-    unsigned st = mox_smtp_server_state(t.s);
-    assert_true(st & MOX_SMTP_SERVER_TIMER);
-    assert_false(st & MOX_SMTP_SERVER_WANT_WRITE);
-    int64_t due = mox_smtp_server_due_ns(t.s);
+    unsigned st = mox_smtp_server_want(t.s);
+    assert_true(st & MOX_WANT_TIMER);
+    assert_false(st & MOX_WANT_WRITE);
+    int64_t due = held_due(&t);
     assert_int_equal(due - t.env.mono, (int64_t)3000 * 1000000);
-    t.env.mono = due - 1;
+    assert_int_equal(mox_smtp_server_tick(t.s, due - 1), MOX_OK);
     mox_smtp_server_output(t.s, &o, &n);
     assert_int_equal(n, 0);
+    assert_int_equal(mox_smtp_server_tick(t.s, due), MOX_OK);
     t.env.mono = due;
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_WRITE);
     mox_smtp_server_output(t.s, &o, &n);
     assert_true(n > 50);
     assert_memory_equal(o, "250-mox.example\r\n", 17);
-    mox_smtp_server_output_done(t.s, n);
-    assert_int_equal(mox_smtp_server_due_ns(t.s), -1);
+    assert_int_equal(mox_smtp_server_output_done(t.s, n + 1), MOX_ERR_INVAL); /* more than given */
+    assert_int_equal(mox_smtp_server_output_done(t.s, n), MOX_OK);
+    assert_int_equal(held_due(&t), -1);
 
     /* slow 4xx: released a little at a time, complete within the cap */
     assert_int_equal(mox_smtp_server_feed(t.s, "MAIL FROM:<tarpit@x.example>\r\n", 30), 30);
@@ -656,8 +674,7 @@ static void test_tarpit_slow(void **state)
     size_t total = 0;
     int steps = 0;
     mox_buf got = MOX_BUF_INIT;
-    while (mox_smtp_server_due_ns(t.s) >= 0 ||
-           (mox_smtp_server_state(t.s) & MOX_SMTP_SERVER_WANT_WRITE)) {
+    while (held_due(&t) >= 0 || (mox_smtp_server_want(t.s) & MOX_WANT_WRITE)) {
         mox_smtp_server_output(t.s, &o, &n);
         if (n) {
             mox_buf_append(&got, o, n);
@@ -665,9 +682,10 @@ static void test_tarpit_slow(void **state)
             total += n;
             continue;
         }
-        int64_t d = mox_smtp_server_due_ns(t.s);
+        int64_t d = held_due(&t);
         assert_true(d > t.env.mono);
         t.env.mono = d;
+        assert_int_equal(mox_smtp_server_tick(t.s, d), MOX_OK);
         steps++;
         assert_true(steps < 1000);
     }
@@ -676,6 +694,281 @@ static void test_tarpit_slow(void **state)
     assert_true(t.env.mono - t0 <= (int64_t)10000 * 1000000);
     assert_true(t.env.mono - t0 >= (int64_t)9000 * 1000000);
     mox_buf_free(&got);
+    th_free(&t);
+}
+
+
+/* ---------------------------------------------------------------- deadlines */
+
+#define SEC ((int64_t)1000000000)
+
+/* A session for the deadline tests: new, greeting taken, no time moved. */
+static void dl_start(th *t, uint32_t cmd_s, uint32_t data_s, uint32_t session_s)
+{
+    th_init(t);
+    t->cfg.command_timeout_ms = cmd_s * 1000;
+    t->cfg.data_timeout_ms = data_s * 1000;
+    t->cfg.session_timeout_ms = session_s * 1000;
+    assert_int_equal(mox_smtp_server_new(&t->s, &t->cfg, &t->cb, t, NULL), MOX_OK);
+}
+
+/* Takes what the engine has for the peer, without moving the clock. */
+static void dl_take(th *t)
+{
+    const void *o;
+    size_t n;
+    while (mox_smtp_server_output(t->s, &o, &n) == MOX_OK && n) {
+        mox_buf_append(&t->out, o, n);
+        assert_int_equal(mox_smtp_server_output_done(t->s, n), MOX_OK);
+    }
+}
+
+/* Time passes to `now`; the engine is told. */
+static void dl_at(th *t, int64_t now)
+{
+    t->env.mono = now;
+    assert_int_equal(mox_smtp_server_tick(t->s, now), MOX_OK);
+    dl_take(t);
+}
+
+static int dl_closed(th *t) { return (mox_smtp_server_want(t->s) & MOX_WANT_CLOSED) != 0; }
+
+/* One byte every two seconds: fed, the clock moved, the engine ticked. The
+ * deadline must stay where it was when the wait began. Returns the time
+ * the session was cut off. */
+static int64_t trickle(th *t, const char *bytes, int64_t want_deadline)
+{
+    for (size_t i = 0; bytes[i]; i++) {
+        assert_int_equal(mox_smtp_server_feed(t->s, bytes + i, 1), 1);
+        dl_take(t);
+        assert_int_equal(mox_smtp_server_deadline(t->s), want_deadline);
+        dl_at(t, t->env.mono + 2 * SEC);
+        if (dl_closed(t))
+            return t->env.mono;
+    }
+    return -1;
+}
+
+static void test_deadline_command_trickle(void **state)
+{
+    (void)state;
+    th t;
+    dl_start(&t, 5, 60, 3600);
+    int64_t t0 = t.env.mono;
+    dl_take(&t);
+    assert_string_equal((char *)t.out.data, "220 mox.example ESMTP\r\n");
+    /* the wait began with the greeting: 5 s, whatever arrives */
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 5 * SEC);
+    int64_t cut = trickle(&t, "EHLO slow.client.example\r\n", t0 + 5 * SEC);
+    assert_int_equal(cut, t0 + 6 * SEC); /* the first tick at or after t0+5 s */
+    assert_non_null(strstr((char *)t.out.data,
+                           "421 4.4.2 mox.example timeout waiting for a command, closing "
+                           "connection\r\n"));
+    const mox_smtp_server_outcome *o = mox_smtp_server_result(t.s);
+    assert_int_equal(o->end, MOX_SMTP_SERVER_END_TIMEOUT);
+    assert_int_equal(o->timeout, MOX_SMTP_SERVER_TIMEOUT_COMMAND);
+    assert_false(o->stressed);
+    assert_int_equal(mox_smtp_server_want(t.s), MOX_WANT_CLOSED | MOX_WANT_DONE);
+    assert_int_equal(mox_smtp_server_deadline(t.s), MOX_NO_DEADLINE);
+    th_free(&t);
+
+    /* Exactly at the deadline, not a nanosecond before; each complete line
+     * starts the next line's wait. */
+    dl_start(&t, 5, 60, 3600);
+    t0 = t.env.mono;
+    dl_take(&t);
+    dl_at(&t, t0 + 3 * SEC);
+    assert_int_equal(mox_smtp_server_feed(t.s, "NOOP\r\n", 6), 6);
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 8 * SEC);
+    dl_at(&t, t0 + 8 * SEC - 1);
+    assert_false(dl_closed(&t));
+    dl_at(&t, t0 + 8 * SEC);
+    assert_true(dl_closed(&t));
+    th_free(&t);
+}
+
+static int on_rcpt_defer_once(void *u, mox_smtp_server *s, const mox_smtp_server_txn *x,
+                              const mox_smtp_server_rcpt *rc, mox_smtp_server_reply *r)
+{
+    (void)s;
+    (void)x;
+    (void)rc;
+    th *t = u;
+    t->have_deferred = 1;
+    t->deferred_kind = MOX_SMTP_SERVER_DECIDE_RCPT;
+    t->deferred = *r;
+    return MOX_SMTP_SERVER_DEFER;
+}
+
+/* The embedder's time is not the client's: no command or message deadline
+ * runs while a decision is deferred, the session's does. */
+static void test_deadline_deferred(void **state)
+{
+    (void)state;
+    th t;
+    dl_start(&t, 5, 60, 100);
+    t.cb.on_rcpt = on_rcpt_defer_once;
+    mox_smtp_server_free(t.s);
+    assert_int_equal(mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL), MOX_OK);
+    int64_t t0 = t.env.mono;
+    dl_take(&t);
+    const char *cmds = "EHLO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\n";
+    assert_int_equal(mox_smtp_server_feed(t.s, cmds, strlen(cmds)), (int64_t)strlen(cmds));
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_DECISION);
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 100 * SEC); /* the session's */
+    dl_at(&t, t0 + 50 * SEC);
+    assert_false(dl_closed(&t));
+    uint32_t id = mox_smtp_server_pending(t.s, NULL);
+    assert_int_equal(mox_smtp_server_decide(t.s, id, &t.deferred), MOX_OK);
+    /* the next command's wait starts now */
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 55 * SEC);
+    /* the session's lifetime is a deadline too: NOOPs do not extend it */
+    for (int64_t now = t0 + 52 * SEC; now < t0 + 100 * SEC; now += 2 * SEC) {
+        dl_at(&t, now);
+        assert_false(dl_closed(&t));
+        assert_int_equal(mox_smtp_server_feed(t.s, "NOOP\r\n", 6), 6);
+    }
+    dl_at(&t, t0 + 100 * SEC);
+    assert_true(dl_closed(&t));
+    assert_int_equal(mox_smtp_server_result(t.s)->timeout, MOX_SMTP_SERVER_TIMEOUT_SESSION);
+    assert_non_null(strstr((char *)t.out.data, "421 4.4.2 mox.example session time limit reached"));
+    th_free(&t);
+}
+
+static void test_deadline_data(void **state)
+{
+    (void)state;
+    th t;
+    dl_start(&t, 5, 10, 3600);
+    dl_take(&t);
+    const char *cmds = "EHLO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\n"
+                       "DATA\r\n";
+    assert_int_equal(mox_smtp_server_feed(t.s, cmds, strlen(cmds)), (int64_t)strlen(cmds));
+    dl_take(&t);
+    int64_t t0 = t.env.mono; /* the 354 */
+    assert_non_null(strstr((char *)t.out.data, "354 "));
+    /* a line every 2 s keeps no command wait alive, and the message's
+     * deadline does not move */
+    int64_t cut = trickle(&t, "Subject: slow\r\n\r\nbody body body body\r\n", t0 + 10 * SEC);
+    assert_int_equal(cut, t0 + 10 * SEC);
+    assert_non_null(strstr((char *)t.out.data,
+                           "421 4.4.2 mox.example timeout receiving message data, closing "
+                           "connection\r\n"));
+    assert_int_equal(mox_smtp_server_result(t.s)->timeout, MOX_SMTP_SERVER_TIMEOUT_DATA);
+    assert_int_equal(t.messages, 0);
+    assert_int_equal(t.resets, 1); /* the transaction was discarded */
+    th_free(&t);
+
+    /* BDAT: from the first chunk to the last, across chunks and their
+     * command lines */
+    dl_start(&t, 5, 10, 3600);
+    dl_take(&t);
+    cmds = "EHLO c.example\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nBDAT 4\r\n";
+    assert_int_equal(mox_smtp_server_feed(t.s, cmds, strlen(cmds)), (int64_t)strlen(cmds));
+    t0 = t.env.mono;
+    for (int i = 0; i < 4; i++) {
+        dl_at(&t, t.env.mono + 2 * SEC);
+        static const char *const parts[] = {"abcd", "BDAT 2\r\n", "ef", "BDAT 1 LAST\r\n"};
+        assert_int_equal(mox_smtp_server_feed(t.s, parts[i], strlen(parts[i])),
+                         (int64_t)strlen(parts[i]));
+        assert_true(mox_smtp_server_deadline(t.s) <= t0 + 10 * SEC);
+    }
+    dl_at(&t, t0 + 10 * SEC);
+    assert_true(dl_closed(&t));
+    assert_int_equal(mox_smtp_server_result(t.s)->timeout, MOX_SMTP_SERVER_TIMEOUT_DATA);
+    th_free(&t);
+}
+
+/* Shorter limits once the embedder's count of connections passes the
+ * threshold; every session sharing the counter sees them at once. */
+static void test_deadline_stress(void **state)
+{
+    (void)state;
+    unsigned conns = 1;
+    th a, b;
+    for (int i = 0; i < 2; i++) {
+        th *t = i ? &b : &a;
+        th_init(t);
+        t->cfg.connections = &conns;
+        t->cfg.stress_connections = 2;
+        t->cfg.command_timeout_ms = 60000;
+        t->cfg.stress_command_timeout_ms = 3000;
+        assert_int_equal(mox_smtp_server_new(&t->s, &t->cfg, &t->cb, t, NULL), MOX_OK);
+        dl_take(t);
+    }
+    int64_t t0 = a.env.mono;
+    assert_int_equal(mox_smtp_server_deadline(a.s), t0 + 60 * SEC);
+    conns = 2; /* the second connection: stress */
+    assert_int_equal(mox_smtp_server_deadline(a.s), t0 + 3 * SEC);
+    assert_int_equal(mox_smtp_server_deadline(b.s), t0 + 3 * SEC);
+    dl_at(&a, t0 + 3 * SEC);
+    assert_true(dl_closed(&a));
+    assert_true(mox_smtp_server_result(a.s)->stressed);
+    conns = 1; /* back to normal: b keeps its long limit */
+    dl_at(&b, t0 + 3 * SEC);
+    assert_false(dl_closed(&b));
+    assert_int_equal(mox_smtp_server_deadline(b.s), t0 + 60 * SEC);
+    th_free(&a);
+    th_free(&b);
+}
+
+/* STARTTLS whose handshake never finishes; a client that never reads. */
+static void test_deadline_tls_close(void **state)
+{
+    (void)state;
+    th t;
+    dl_start(&t, 5, 60, 3600);
+    t.cfg.tls_available = 1;
+    mox_smtp_server_free(t.s);
+    assert_int_equal(mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL), MOX_OK);
+    dl_take(&t);
+    assert_int_equal(mox_smtp_server_feed(t.s, "EHLO c\r\nSTARTTLS\r\n", 18), 18);
+    dl_take(&t);
+    int64_t t0 = t.env.mono;
+    assert_true(mox_smtp_server_want(t.s) & MOX_WANT_TLS);
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 5 * SEC);
+    mox_buf_reset(&t.out);
+    dl_at(&t, t0 + 5 * SEC);
+    assert_true(dl_closed(&t));
+    assert_int_equal(t.out.len, 0); /* nothing in plaintext after the 220 */
+    assert_int_equal(mox_smtp_server_result(t.s)->timeout, MOX_SMTP_SERVER_TIMEOUT_TLS);
+    th_free(&t);
+
+    /* the 421 is not read: after close_timeout it is dropped */
+    dl_start(&t, 5, 60, 3600);
+    t.cfg.close_timeout_ms = 2000;
+    mox_smtp_server_free(t.s);
+    assert_int_equal(mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL), MOX_OK);
+    t0 = t.env.mono;
+    t.env.mono = t0 + 5 * SEC;
+    assert_int_equal(mox_smtp_server_tick(t.s, t0 + 5 * SEC), MOX_OK);
+    unsigned w = mox_smtp_server_want(t.s);
+    assert_true(w & MOX_WANT_WRITE);
+    assert_true(w & MOX_WANT_CLOSED);
+    assert_int_equal(mox_smtp_server_deadline(t.s), t0 + 7 * SEC);
+    t.env.mono = t0 + 7 * SEC;
+    assert_int_equal(mox_smtp_server_tick(t.s, t0 + 7 * SEC), MOX_OK);
+    assert_int_equal(mox_smtp_server_want(t.s), MOX_WANT_CLOSED | MOX_WANT_DONE);
+    th_free(&t);
+
+    /* a slow (tarpit) last reply longer than close_timeout: the closing
+     * wait starts when it is released, so it goes out whole */
+    dl_start(&t, 5, 60, 3600);
+    t.cfg.close_timeout_ms = 2000;
+    mox_smtp_server_free(t.s);
+    assert_int_equal(mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL), MOX_OK);
+    dl_take(&t);
+    mox_buf_reset(&t.out);
+    const char *c2 = "EHLO c.example\r\nMAIL FROM:<tarpit@x.example>\r\n";
+    assert_int_equal(mox_smtp_server_feed(t.s, c2, strlen(c2)), (int64_t)strlen(c2));
+    assert_int_equal(mox_smtp_server_eof(t.s), MOX_OK);
+    for (int i = 0; i < 1000 && !(mox_smtp_server_want(t.s) & MOX_WANT_CLOSED); i++) {
+        dl_take(&t);
+        dl_at(&t, mox_smtp_server_deadline(t.s));
+    }
+    dl_take(&t);
+    assert_non_null(strstr((char *)t.out.data, "451 4.7.1 slowly now\r\n"));
+    assert_int_equal(mox_smtp_server_result(t.s)->end, MOX_SMTP_SERVER_END_EOF);
     th_free(&t);
 }
 
@@ -707,10 +1000,10 @@ static void test_received(void **state)
     t.cfg.tls_available = 1;
     assert_int_equal(th_start(&t), MOX_OK);
     send(&t, "EHLO c.example\r\nSTARTTLS\r\n");
-    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    ti.version = "TLS1.3";
+    mox_tls_info ti = MOX_TLS_INFO_INIT;
+    ti.version = 0x0304;
     ti.cipher = "TLS_AES_128_GCM_SHA256\r\nX-Evil: 1";
-    assert_int_equal(mox_smtp_server_tls_started(t.s, &ti), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_done(t.s, MOX_OK, &ti), MOX_OK);
     send(&t, "EHLO c.example\r\nMAIL FROM:<a@x.example> SMTPUTF8 REQUIRETLS\r\n"
              "RCPT TO:<ö@y.example>\r\n");
     assert_int_equal(mox_smtp_server_received(t.s, 0, &r), MOX_OK);
@@ -732,71 +1025,99 @@ static void test_api(void **state)
     (void)state;
     mox_smtp_server *s = NULL;
     mox_smtp_server_config c = MOX_SMTP_SERVER_CONFIG_INIT;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_ERR_INVAL); /* no hostname */
+    mox_errinfo ei;
+    c.hostname = "";
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_ERR_INVAL);
+    assert_int_equal(ei.code, MOX_ERR_INVAL);
     c.hostname = "bad host";
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_ERR_INVAL);
     c.hostname = "mox.example";
+    c.mode = 7;
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_ERR_INVAL);
+    c.mode = MOX_SMTP_SERVER_DELIVERY;
     c.size = 8;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_ERR_INVAL);
     c.size = sizeof c;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
-    assert_int_equal(mox_smtp_server_feed(s, "x", 1), MOX_ERR_STATE); /* before start */
-    assert_int_equal(mox_smtp_server_tls_started(s, NULL), MOX_ERR_STATE);
-    assert_int_equal(mox_smtp_server_start(s), MOX_OK);
-    assert_int_equal(mox_smtp_server_start(s), MOX_ERR_STATE);
-    assert_int_equal(mox_smtp_server_decide_code(s, MOX_SMTP_SERVER_DECIDE_RCPT, 250, "", ""),
-                     MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_done(s, MOX_OK, NULL), MOX_ERR_STATE);
+    /* decision 1 was the greeting, taken at once; 2 was never asked */
+    assert_int_equal(mox_smtp_server_decide_code(s, 1, 250, "", ""), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_decide_code(s, 2, 250, "", ""), MOX_ERR_NOTFOUND);
     assert_int_equal(mox_smtp_server_auth_resume(s), MOX_ERR_STATE);
     assert_int_equal(mox_smtp_server_set_rcpt_outcome(s, 0, 250), MOX_ERR_STATE);
     assert_null(mox_smtp_server_get_txn(s));
-    assert_int_equal(mox_smtp_server_state(s),
-                     MOX_SMTP_SERVER_WANT_READ | MOX_SMTP_SERVER_WANT_WRITE);
+    /* the greeting is queued; input is taken; the session has deadlines */
+    assert_int_equal(mox_smtp_server_want(s), MOX_WANT_WRITE | MOX_WANT_READ | MOX_WANT_TIMER);
+    assert_int_equal(mox_smtp_server_result(s)->end, MOX_SMTP_SERVER_END_NONE);
     const void *o;
     size_t n;
     assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
     assert_int_equal(n, strlen("220 mox.example ESMTP\r\n"));
     assert_memory_equal(o, "220 mox.example ESMTP\r\n", n);
-    mox_smtp_server_output_done(s, 4);
+    assert_int_equal(mox_smtp_server_output_done(s, 4), MOX_OK);
     assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
     assert_int_equal(n, strlen("mox.example ESMTP\r\n"));
-    mox_smtp_server_output_done(s, 1000);
-    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_SERVER_WANT_READ);
+    assert_int_equal(mox_smtp_server_output_done(s, 1000), MOX_ERR_INVAL);
+    assert_int_equal(mox_engine_error(mox_smtp_server_engine(s))->code, MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_output_done(s, n), MOX_OK);
+    assert_int_equal(mox_smtp_server_want(s), MOX_WANT_READ | MOX_WANT_TIMER);
     /* no callbacks: defaults accept */
     assert_int_equal(mox_smtp_server_feed(s, "HELO x.example\r\nQUIT\r\n", 22), 22);
     assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
     assert_memory_equal(o, "250 mox.example\r\n221 2.0.0 bye\r\n", n);
-    assert_true(mox_smtp_server_state(s) & MOX_SMTP_SERVER_CLOSED);
+    assert_true(mox_smtp_server_want(s) & MOX_WANT_CLOSED);
+    assert_true(mox_smtp_server_want(s) & MOX_WANT_DONE);
+    assert_int_equal(mox_smtp_server_result(s)->end, MOX_SMTP_SERVER_END_QUIT);
     assert_int_equal(mox_smtp_server_close(s, 421, "4.3.2", "x"), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_eof(s), MOX_OK);
+    assert_int_equal(mox_smtp_server_eof(s), MOX_ERR_STATE);
+    assert_int_equal(mox_smtp_server_feed(s, "x", 1), MOX_ERR_STATE); /* after eof */
     mox_smtp_server_free(s);
     mox_smtp_server_free(NULL);
     assert_true(mox_smtp_server_sizeof() > 0);
-    mox_smtp_server_eof(NULL);
+    assert_int_equal(mox_smtp_server_eof(NULL), MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_want(NULL), 0);
+    assert_null(mox_smtp_server_engine(NULL));
 
-    /* implicit TLS: tls_started before start */
+    /* implicit TLS: TLS first, then the greeting */
     c.tls_active = 1;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
-    mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    assert_int_equal(mox_smtp_server_tls_started(s, &ti), MOX_OK);
-    assert_int_equal(mox_smtp_server_start(s), MOX_OK);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_OK);
+    assert_true(mox_smtp_server_want(s) & MOX_WANT_TLS);
+    assert_int_equal(mox_smtp_server_feed(s, "x", 1), MOX_ERR_STATE); /* ciphertext, not ours */
+    mox_tls_request req = MOX_TLS_REQUEST_INIT;
+    assert_int_equal(mox_smtp_server_tls_request(s, &req), MOX_OK);
+    assert_int_equal(req.role, MOX_TLS_ROLE_SERVER);
+    assert_true(req.required);
+    mox_tls_info ti = MOX_TLS_INFO_INIT;
+    assert_int_equal(mox_smtp_server_tls_done(s, MOX_OK, NULL), MOX_ERR_INVAL);
+    assert_int_equal(mox_smtp_server_tls_done(s, MOX_OK, &ti), MOX_OK);
+    assert_int_equal(mox_smtp_server_tls_request(s, &req), MOX_ERR_STATE);
     assert_true(mox_smtp_server_get_session(s)->tls);
-    /* close with a reply; eof after */
+    assert_non_null(mox_smtp_server_get_session(s)->tls_info);
+    assert_int_equal(mox_smtp_server_output(s, &o, &n), MOX_OK);
+    assert_memory_equal(o, "220 mox.example ESMTP\r\n", n);
+    /* close with a reply */
     assert_int_equal(mox_smtp_server_close(s, 421, "4.3.2", "shutting down"), MOX_OK);
     mox_smtp_server_output(s, &o, &n);
     assert_memory_equal(o, "220 mox.example ESMTP\r\n421 4.3.2 shutting down\r\n", n);
-    mox_smtp_server_eof(s);
+    assert_int_equal(mox_smtp_server_result(s)->end, MOX_SMTP_SERVER_END_CLOSED);
     mox_smtp_server_free(s);
 
-    /* tls_failed ends the session and drops output */
+    /* a failed handshake ends the session and drops output */
     c.tls_active = 0;
     c.tls_available = 1;
-    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL), MOX_OK);
-    assert_int_equal(mox_smtp_server_start(s), MOX_OK);
-    assert_int_equal(mox_smtp_server_feed(s, "STARTTLS\r\n", 10), 10);
+    assert_int_equal(mox_smtp_server_new(&s, &c, NULL, NULL, &ei), MOX_OK);
     mox_smtp_server_output(s, &o, &n);
     mox_smtp_server_output_done(s, n);
-    assert_true(mox_smtp_server_state(s) & MOX_SMTP_SERVER_WANT_TLS);
-    mox_smtp_server_tls_failed(s, "handshake");
-    assert_int_equal(mox_smtp_server_state(s), MOX_SMTP_SERVER_CLOSED);
+    assert_int_equal(mox_smtp_server_feed(s, "STARTTLS\r\n", 10), 10);
+    assert_false(mox_smtp_server_want(s) & MOX_WANT_TLS); /* the 220 is not written yet */
+    assert_int_equal(mox_smtp_server_tls_request(s, &req), MOX_ERR_STATE);
+    mox_smtp_server_output(s, &o, &n);
+    mox_smtp_server_output_done(s, n);
+    assert_true(mox_smtp_server_want(s) & MOX_WANT_TLS);
+    assert_int_equal(mox_smtp_server_tls_done(s, MOX_ERR_CRYPTO, NULL), MOX_OK);
+    assert_int_equal(mox_smtp_server_want(s), MOX_WANT_CLOSED | MOX_WANT_DONE);
+    assert_int_equal(mox_smtp_server_result(s)->end, MOX_SMTP_SERVER_END_TLS);
     mox_smtp_server_free(s);
 }
 
@@ -809,9 +1130,7 @@ static int full_session(void *arg)
     th_init(&t);
     t.cfg.tls_available = 1;
     t.cfg.mode = MOX_SMTP_SERVER_DELIVERY;
-    int rc = mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t);
-    if (rc == MOX_OK)
-        rc = mox_smtp_server_start(t.s);
+    int rc = mox_smtp_server_new(&t.s, &t.cfg, &t.cb, &t, NULL);
     if (rc == MOX_OK) {
         th_drain(&t);
         int64_t n = mox_smtp_server_feed(t.s, script, strlen(script));
@@ -821,7 +1140,7 @@ static int full_session(void *arg)
     mox_buf r = MOX_BUF_INIT;
     if (rc == MOX_OK && mox_smtp_server_get_txn(t.s))
         rc = mox_smtp_server_received(t.s, 0, &r);
-    if (rc == MOX_OK && t.oom)
+    if (rc == MOX_OK && (t.oom || mox_smtp_server_result(t.s)->end == MOX_SMTP_SERVER_END_NOMEM))
         rc = MOX_ERR_NOMEM;
     if (rc == MOX_OK && (!t.out.data || !strstr((char *)t.out.data, "221 2.0.0 bye")))
         rc = t.out.data ? MOX_ERR_STATE : MOX_ERR_NOMEM;
@@ -859,6 +1178,11 @@ int main(void)
         cmocka_unit_test(test_too_many_errors),
         cmocka_unit_test(test_sasl_credentials_abi),
         cmocka_unit_test(test_tarpit_slow),
+        cmocka_unit_test(test_deadline_command_trickle),
+        cmocka_unit_test(test_deadline_deferred),
+        cmocka_unit_test(test_deadline_data),
+        cmocka_unit_test(test_deadline_stress),
+        cmocka_unit_test(test_deadline_tls_close),
         cmocka_unit_test(test_received),
         cmocka_unit_test(test_api),
         cmocka_unit_test(test_alloc_sweep),

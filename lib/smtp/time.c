@@ -1,53 +1,9 @@
-/* SMTP server engine: parameter value codecs (xtext, RFC 3339 times). */
+/* RFC 3339 date-times, as FUTURERELEASE's HOLDUNTIL (RFC 4865 §3) and the
+ * FUTURERELEASE EHLO keyword's max-hold-datetime use them. */
 #include <stdio.h>
 #include <string.h>
 
-#include "smtp_server_priv.h"
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* RFC 3461 §4: xtext = *( xchar / "+" 2HEXCHAR ), xchar = "!".."~"
- * except "+" and "=". Decoded to a NUL-terminated string (mox_free). A
- * decoded NUL or control byte is refused: the value may end up in a DSN. */
-int moxi_smtp_xtext_decode(const char *p, size_t n, char **out)
-{
-    *out = NULL;
-    char *d = mox_malloc(n + 1);
-    if (!d)
-        return MOX_ERR_NOMEM;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '+') {
-            if (i + 2 >= n)
-                goto bad;
-            int a = hexval(p[i + 1]), b = hexval(p[i + 2]);
-            if (a < 0 || b < 0)
-                goto bad;
-            c = (unsigned char)(a * 16 + b);
-            if (c < 0x20 || c == 0x7f)
-                goto bad;
-            i += 2;
-        } else if (c < '!' || c > '~' || c == '=') {
-            if (c < 0x80) /* RFC 6533 utf-8-xtext: UTF-8 passes */
-                goto bad;
-        }
-        d[o++] = (char)c;
-    }
-    d[o] = 0;
-    *out = d;
-    return MOX_OK;
-bad:
-    mox_free(d);
-    return MOX_ERR_SYNTAX;
-}
+#include "smtp_priv.h"
 
 static int digits(const char *p, size_t n, size_t at, size_t k, int *v)
 {
@@ -74,20 +30,22 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). */
-int moxi_smtp_rfc3339(const char *p, size_t n, int64_t *unix_s)
+int mox_smtp_rfc3339_parse(const char *p, size_t n, int64_t *unix_s)
 {
     int Y, M, D, h, m, sec;
-    if (digits(p, n, 0, 4, &Y) || n < 19 || p[4] != '-' || digits(p, n, 5, 2, &M) || p[7] != '-' ||
-        digits(p, n, 8, 2, &D) || (p[10] != 'T' && p[10] != 't') || digits(p, n, 11, 2, &h) ||
-        p[13] != ':' || digits(p, n, 14, 2, &m) || p[16] != ':' || digits(p, n, 17, 2, &sec))
-        return -1;
+    if (!p || !unix_s)
+        return MOX_ERR_SYNTAX;
+    if (n < 20 || digits(p, n, 0, 4, &Y) || p[4] != '-' || digits(p, n, 5, 2, &M) ||
+        p[7] != '-' || digits(p, n, 8, 2, &D) || (p[10] != 'T' && p[10] != 't') ||
+        digits(p, n, 11, 2, &h) || p[13] != ':' || digits(p, n, 14, 2, &m) || p[16] != ':' ||
+        digits(p, n, 17, 2, &sec))
+        return MOX_ERR_SYNTAX;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || m > 59 || sec > 60)
-        return -1;
+        return MOX_ERR_SYNTAX;
     int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
     if (M == 2 && D == 29 && !leap)
-        return -1;
+        return MOX_ERR_SYNTAX;
     size_t i = 19;
     if (i < n && p[i] == '.') {
         i++;
@@ -95,7 +53,7 @@ int moxi_smtp_rfc3339(const char *p, size_t n, int64_t *unix_s)
         while (i < n && moxi_is_digit(p[i]))
             i++;
         if (i == st)
-            return -1;
+            return MOX_ERR_SYNTAX;
     }
     int off = 0;
     if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
@@ -104,22 +62,24 @@ int moxi_smtp_rfc3339(const char *p, size_t n, int64_t *unix_s)
         int oh, om;
         if (digits(p, n, i + 1, 2, &oh) || i + 3 >= n || p[i + 3] != ':' ||
             digits(p, n, i + 4, 2, &om) || oh > 23 || om > 59)
-            return -1;
+            return MOX_ERR_SYNTAX;
         off = (oh * 60 + om) * (p[i] == '-' ? -1 : 1);
         i += 6;
     } else {
-        return -1;
+        return MOX_ERR_SYNTAX;
     }
     if (i != n)
-        return -1;
+        return MOX_ERR_SYNTAX;
     if (sec == 60)
         sec = 59;
     *unix_s = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec - (int64_t)off * 60;
-    return 0;
+    return MOX_OK;
 }
 
-void moxi_smtp_rfc3339_format(int64_t t, char out[32])
+int mox_smtp_rfc3339_format(int64_t t, char *out, size_t cap)
 {
+    if (!out || cap == 0)
+        return MOX_ERR_LIMIT;
     int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
     int64_t rem = t - days * 86400;
     /* civil_from_days */
@@ -133,6 +93,15 @@ void moxi_smtp_rfc3339_format(int64_t t, char out[32])
     int d = (int)(doy - (153 * mp + 2) / 5 + 1);
     int m = (int)(mp < 10 ? mp + 3 : mp - 9);
     y += m <= 2;
-    snprintf(out, 32, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d, (int)(rem / 3600),
-             (int)(rem % 3600 / 60), (int)(rem % 60));
+    if (y < 0 || y > 9999) {
+        out[0] = 0;
+        return MOX_ERR_LIMIT;
+    }
+    int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d,
+                     (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60));
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = 0;
+        return MOX_ERR_LIMIT;
+    }
+    return n;
 }
