@@ -5,9 +5,9 @@
 # method that works for all of them.
 
 function(mox_find_dep name header)
-    cmake_parse_arguments(D "" "" "LIBS" ${ARGN})
+    cmake_parse_arguments(D "" "" "LIBS;SUFFIXES" ${ARGN})
     string(TOUPPER "${name}" uname)
-    find_path(MOX_${uname}_INCLUDE_DIR ${header})
+    find_path(MOX_${uname}_INCLUDE_DIR ${header} PATH_SUFFIXES ${D_SUFFIXES})
     if(NOT MOX_${uname}_INCLUDE_DIR)
         message(FATAL_ERROR "libmox: ${name}: header ${header} not found (run cmake/setup-debian.sh)")
     endif()
@@ -34,7 +34,11 @@ mox_find_dep(idn2 idn2.h LIBS idn2)
 mox_find_dep(utf8proc utf8proc.h LIBS utf8proc)
 mox_find_dep(psl libpsl.h LIBS psl)
 mox_find_dep(zlib zlib.h LIBS z)
+# The queue's stores: SQLite (embedded, one file) and libpq (a PostgreSQL
+# queue shared by several processes). Debian puts libpq-fe.h in
+# include/postgresql.
 mox_find_dep(sqlite3 sqlite3.h LIBS sqlite3)
+mox_find_dep(pq libpq-fe.h LIBS pq SUFFIXES postgresql)
 mox_find_dep(resolv resolv.h LIBS resolv)
 
 if(MOX_BUILD_TESTS)

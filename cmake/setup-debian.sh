@@ -8,13 +8,13 @@ export DEBIAN_FRONTEND=noninteractive
 # Build dependencies.
 PKGS="build-essential cmake pkg-config clang libclang-rt-dev
 libmbedtls-dev libsodium-dev libidn2-dev libutf8proc-dev libpsl-dev
-zlib1g-dev libsqlite3-dev libcmocka-dev"
+zlib1g-dev libsqlite3-dev libpq-dev libcmocka-dev"
 
 # Test peers and helpers (127.0.0.1 only). Recommends are kept: swaks needs
 # them for TLS.
 PKGS="$PKGS python3 python3-dnslib python3-dkim python3-spf python3-aiosmtpd
 python3-yaml python3-dnspython swaks gsasl msmtp nsd openssl strace libmail-dkim-perl
-libjansson-dev libyaml-dev postfix"
+libjansson-dev libyaml-dev postfix postgresql"
 
 missing=""
 for p in $PKGS; do
@@ -43,4 +43,14 @@ if command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now postfix >/dev/null 2>&1 || true
 fi
 postfix stop >/dev/null 2>&1 || true
+# postgresql is installed for its server binaries (initdb, pg_ctl): the
+# queue tests start their own server in a temporary directory.
+if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now postgresql >/dev/null 2>&1 || true
+fi
+pg_ctlcluster --help >/dev/null 2>&1 && for v in /etc/postgresql/*/main; do
+    [ -d "$v" ] || continue
+    ver=$(basename "$(dirname "$v")")
+    pg_ctlcluster "$ver" main stop >/dev/null 2>&1 || true
+done
 exit 0

@@ -1,0 +1,223 @@
+/* PostgreSQL backend through libpq. Bodies live in a bytea column of the
+ * message row (see queue.h for why not large objects). Row locking for
+ * claims: SELECT ... FOR UPDATE SKIP LOCKED, so nodes never wait for each
+ * other's claims. A broken connection is reset on the next call. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sql.h"
+
+typedef struct pg_db {
+    PGconn *c;
+} pg_db;
+
+struct moxi_sqlrow {
+    PGresult *res;
+    int row;
+    int binary;
+    unsigned char *tmp[24];
+    size_t ntmp;
+};
+
+static int pg_fail(pg_db *d, PGresult *res, mox_errinfo *ei, const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    int code = MOX_ERR_IO;
+    if (state && !strcmp(state, "23505"))
+        code = MOX_ERR_EXISTS; /* unique_violation */
+    else if (state && (!strncmp(state, "54", 2) || !strcmp(state, "22001")))
+        code = MOX_ERR_LIMIT; /* program limit exceeded, string too long */
+    else if (state && !strcmp(state, "53200"))
+        code = MOX_ERR_NOMEM; /* out_of_memory (server) */
+    const char *msg = res ? PQresultErrorMessage(res) : "";
+    if (!msg || !*msg)
+        msg = PQerrorMessage(d->c);
+    char clean[200];
+    snprintf(clean, sizeof clean, "%s", msg ? msg : "");
+    for (char *p = clean; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    return moxi_fail(ei, code, 0, SIZE_MAX, "postgresql: %s: %s%s%s", what, clean,
+                     state ? " SQLSTATE " : "", state ? state : "");
+}
+
+static int ensure(pg_db *d, mox_errinfo *ei)
+{
+    if (PQstatus(d->c) == CONNECTION_OK)
+        return MOX_OK;
+    PQreset(d->c);
+    if (PQstatus(d->c) != CONNECTION_OK)
+        return pg_fail(d, NULL, ei, "connection");
+    return MOX_OK;
+}
+
+static int pg_exec(void *db, const char *sql, const moxi_sqlval *p, size_t np, unsigned flags,
+                   moxi_sqlrow_fn fn, void *ctx, mox_errinfo *ei)
+{
+    pg_db *d = db;
+    int rc = ensure(d, ei);
+    if (rc)
+        return rc;
+    const char *vals[48];
+    int lens[48], fmts[48];
+    char nums[48][24];
+    if (np > 48)
+        return moxi_fail(ei, MOX_ERR_LIMIT, 0, SIZE_MAX, "postgresql: too many parameters");
+    for (size_t i = 0; i < np; i++) {
+        lens[i] = 0;
+        fmts[i] = 0;
+        switch (p[i].t) {
+        case MOXI_SQL_INT:
+            snprintf(nums[i], sizeof nums[i], "%" PRId64, p[i].i);
+            vals[i] = nums[i];
+            break;
+        case MOXI_SQL_TEXT:
+            vals[i] = p[i].s;
+            break;
+        case MOXI_SQL_BLOB:
+            if (p[i].n > INT32_MAX)
+                return moxi_fail(ei, MOX_ERR_LIMIT, 0, SIZE_MAX, "postgresql: value too large");
+            vals[i] = p[i].b;
+            lens[i] = (int)p[i].n;
+            fmts[i] = 1;
+            break;
+        default:
+            vals[i] = NULL;
+            break;
+        }
+    }
+    int binary = (flags & MOXI_SQL_BINARY) != 0;
+    PGresult *res =
+        PQexecParams(d->c, sql, (int)np, NULL, vals, lens, fmts, binary ? 1 : 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        rc = pg_fail(d, res, ei, "query");
+        PQclear(res);
+        return rc;
+    }
+    int n = PQntuples(res);
+    struct moxi_sqlrow row;
+    memset(&row, 0, sizeof row);
+    row.res = res;
+    row.binary = binary;
+    for (int i = 0; fn && i < n; i++) {
+        row.row = i;
+        int stop = fn(ctx, &row);
+        for (size_t k = 0; k < row.ntmp; k++)
+            PQfreemem(row.tmp[k]);
+        row.ntmp = 0;
+        if (stop)
+            break;
+    }
+    PQclear(res);
+    return MOX_OK;
+}
+
+static int64_t pg_int(moxi_sqlrow *r, int i)
+{
+    if (PQgetisnull(r->res, r->row, i))
+        return 0;
+    return strtoll(PQgetvalue(r->res, r->row, i), NULL, 10);
+}
+
+static const char *pg_text(moxi_sqlrow *r, int i)
+{
+    if (PQgetisnull(r->res, r->row, i))
+        return NULL;
+    return PQgetvalue(r->res, r->row, i);
+}
+
+static const void *pg_blob(moxi_sqlrow *r, int i, size_t *n)
+{
+    *n = 0;
+    if (PQgetisnull(r->res, r->row, i))
+        return NULL;
+    if (r->binary) {
+        *n = (size_t)PQgetlength(r->res, r->row, i);
+        return PQgetvalue(r->res, r->row, i);
+    }
+    if (r->ntmp >= MOX_ARRAY_LEN(r->tmp))
+        return NULL;
+    unsigned char *u =
+        PQunescapeBytea((const unsigned char *)PQgetvalue(r->res, r->row, i), n);
+    if (!u) {
+        *n = 0;
+        return NULL;
+    }
+    r->tmp[r->ntmp++] = u;
+    return u;
+}
+
+static void pg_close(void *db)
+{
+    pg_db *d = db;
+    if (!d)
+        return;
+    PQfinish(d->c);
+    mox_free(d);
+}
+
+static const moxi_sqldrv pg_drv = {
+    "postgresql",
+    " FOR UPDATE SKIP LOCKED",
+    "BEGIN",
+    "BIGSERIAL PRIMARY KEY",
+    "BIGINT",
+    "BYTEA",
+    /* nodes starting at once must not race on CREATE ... IF NOT EXISTS */
+    "SELECT pg_advisory_lock(731507)",
+    "SELECT pg_advisory_unlock(731507)",
+    pg_exec,
+    pg_int,
+    pg_text,
+    pg_blob,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    pg_close,
+};
+
+void mox_queue_pg_config_init(mox_queue_pg_config *c, size_t size)
+{
+    if (!c || size < sizeof(size_t))
+        return;
+    memset(c, 0, size);
+    c->size = size;
+}
+
+static void quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg; /* NOTICEs ("relation already exists, skipping") */
+}
+
+int mox_queue_store_pg_open(mox_queue_store **out, const char *conninfo,
+                            const mox_queue_pg_config *cfg, mox_errinfo *ei)
+{
+    mox_errinfo_clear(ei);
+    if (out)
+        *out = NULL;
+    if (!out || !conninfo)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "queue postgresql: NULL argument");
+    mox_queue_pg_config c = MOX_QUEUE_PG_CONFIG_INIT;
+    moxi_copy_sized(&c, cfg, sizeof c);
+    pg_db *d = mox_calloc(1, sizeof *d);
+    if (!d)
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    d->c = PQconnectdb(conninfo);
+    if (!d->c) {
+        mox_free(d);
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    }
+    if (PQstatus(d->c) != CONNECTION_OK) {
+        int rc = pg_fail(d, NULL, ei, "connect");
+        pg_close(d);
+        return rc;
+    }
+    PQsetNoticeProcessor(d->c, quiet, NULL);
+    return moxi_sqlstore_new(out, &pg_drv, d, c.max_size ? c.max_size : (uint64_t)256 << 20, ei);
+}
