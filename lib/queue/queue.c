@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/core_priv.h"
@@ -391,6 +392,47 @@ static int supp_check_fn(void *ctx, const mox_queue_suppression *s)
     return 1;
 }
 
+/* An account's unexpired suppressions: "address\0reason" strings. */
+struct supp_set {
+    char **v;
+    size_t n, cap;
+    int64_t now;
+    int loaded, nomem;
+};
+
+static int supp_collect(void *ctx, const mox_queue_suppression *s)
+{
+    struct supp_set *l = ctx;
+    if (s->expires_ms && s->expires_ms <= l->now)
+        return 0;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        char **nv = mox_realloc(l->v, nc * sizeof *nv);
+        if (!nv) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->v = nv;
+        l->cap = nc;
+    }
+    const char *reason = s->reason ? s->reason : "";
+    size_t a = strlen(s->address), b = strlen(reason);
+    char *e = mox_malloc(a + b + 2);
+    if (!e) {
+        l->nomem = 1;
+        return 1;
+    }
+    memcpy(e, s->address, a + 1);
+    memcpy(e + a + 1, reason, b + 1);
+    l->v[l->n++] = e;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int enqueue_internal(mox_queue *q, mox_queue_submission *s, mox_errinfo *ei)
 {
     int64_t now = now_ms(q);
@@ -430,6 +472,8 @@ static int enqueue_internal(mox_queue *q, mox_queue_submission *s, mox_errinfo *
     struct rules_ctx rc_;
     memset(&rc_, 0, sizeof rc_);
     mox_buf norm = MOX_BUF_INIT;
+    struct supp_set sl;
+    memset(&sl, 0, sizeof sl);
     int rc = MOX_OK;
     if (!from_domain || !rows || !doms)
         rc = nomem(ei);
@@ -469,9 +513,30 @@ static int enqueue_internal(mox_queue *q, mox_queue_submission *s, mox_errinfo *
             break;
         }
         struct supp_hit h = {now, 0, {0}};
-        rc = q->st->supp_list(q->st->ctx, s->account, (char *)norm.data, supp_check_fn, &h, ei);
-        if (rc)
-            break;
+        if (s->nrcpts == 1) {
+            rc = q->st->supp_list(q->st->ctx, s->account, (char *)norm.data, supp_check_fn, &h,
+                                  ei);
+            if (rc)
+                break;
+        } else {
+            if (!sl.loaded) {
+                /* one query for all recipients, not one each */
+                sl.now = now;
+                rc = q->st->supp_list(q->st->ctx, s->account, NULL, supp_collect, &sl, ei);
+                if (rc == 0 && sl.nomem)
+                    rc = nomem(ei);
+                if (rc)
+                    break;
+                qsort(sl.v, sl.n, sizeof *sl.v, cmp_str);
+                sl.loaded = 1;
+            }
+            const char *key = (const char *)norm.data;
+            char **hit = sl.n ? bsearch(&key, sl.v, sl.n, sizeof *sl.v, cmp_str) : NULL;
+            if (hit) {
+                h.hit = 1;
+                snprintf(h.reason, sizeof h.reason, "%s", *hit + strlen(*hit) + 1);
+            }
+        }
         if (h.hit && !(s->flags & MOX_QUEUE_MSG_DSN)) {
             r->status = MOX_ERR_PERM;
             char text[256];
@@ -511,6 +576,9 @@ static int enqueue_internal(mox_queue *q, mox_queue_submission *s, mox_errinfo *
     mox_free(from_domain);
     pool_free(&rc_.pool);
     mox_buf_free(&norm);
+    for (size_t i = 0; i < sl.n; i++)
+        mox_free(sl.v[i]);
+    mox_free(sl.v);
     return rc;
 }
 

@@ -55,6 +55,10 @@ typedef struct moxi_sqldrv {
     int (*body_get)(void *db, const char *ref, mox_buf *out, mox_errinfo *ei);
     void (*body_del)(void *db, const char *ref);
     void (*close)(void *db);
+    /* A second connection to the same database for reads, so lookups of
+     * submitters (rules, suppressions) and listings do not wait behind a
+     * commit in progress; NULL: reads share the one connection. */
+    int (*clone)(void *db, void **out, mox_errinfo *ei);
 } moxi_sqldrv;
 
 /* Creates the store object over an open driver connection (taken over:

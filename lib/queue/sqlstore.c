@@ -9,6 +9,7 @@
  * leads. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sql.h"
@@ -43,8 +44,10 @@ typedef struct sqlstore {
     mox_queue_store pub;
     const moxi_sqldrv *drv;
     void *db;
+    void *rdb; /* read connection (== db without clone) */
     uint64_t max_size;
     pthread_mutex_t db_mu;
+    pthread_mutex_t rd_mu; /* guards rdb when it is its own connection */
     pthread_mutex_t gc_mu;
     pthread_cond_t gc_cv;
     struct pending *head, **tail;
@@ -55,6 +58,20 @@ static int exec(sqlstore *s, const char *sql, const moxi_sqlval *p, size_t np, m
                 void *ctx, mox_errinfo *ei)
 {
     return s->drv->exec(s->db, sql, p, np, 0, fn, ctx, ei);
+}
+
+/* Reads go to the read connection under its own lock. */
+static pthread_mutex_t *rlock(sqlstore *s)
+{
+    pthread_mutex_t *m = s->rdb != s->db ? &s->rd_mu : &s->db_mu;
+    pthread_mutex_lock(m);
+    return m;
+}
+
+static int rexec(sqlstore *s, const char *sql, const moxi_sqlval *p, size_t np, unsigned flags,
+                 moxi_sqlrow_fn fn, void *ctx, mox_errinfo *ei)
+{
+    return s->drv->exec(s->rdb, sql, p, np, flags, fn, ctx, ei);
 }
 
 static int count_row(void *ctx, moxi_sqlrow *row)
@@ -255,6 +272,36 @@ static const mox_queue_filter *filter_copy(mox_queue_filter *dst, const mox_queu
 
 /* ---------------------------------------------------------------- enqueue */
 
+struct id_list {
+    const moxi_sqldrv *drv;
+    int64_t *ids;
+    size_t n, cap;
+    int nomem;
+};
+
+static int id_row(void *ctx, moxi_sqlrow *row)
+{
+    struct id_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        int64_t *ni = mox_realloc(l->ids, nc * sizeof *ni);
+        if (!ni) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->ids = ni;
+        l->cap = nc;
+    }
+    l->ids[l->n++] = l->drv->col_int(row, 0);
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int insert_one(sqlstore *s, struct pending *p)
 {
     mox_queue_msg *m = p->m;
@@ -284,31 +331,94 @@ static int insert_one(sqlstore *s, struct pending *p)
     if (!o.found)
         return moxi_fail(ei, MOX_ERR_IO, 0, SIZE_MAX, "queue store: insert returned no id");
     m->id = o.v;
-    for (size_t i = 0; i < p->n; i++) {
-        mox_queue_rcpt *r = &p->r[i];
-        r->msg_id = m->id;
-        moxi_sqlval w[8] = {
-            moxi_sql_int(m->id),          moxi_sql_text(r->address),
-            moxi_sql_text(r->domain),     moxi_sql_text(r->orcpt),
-            moxi_sql_int(r->notify),      moxi_sql_int(r->held),
-            moxi_sql_int(r->next_attempt_ms),
-        };
-        o.found = 0;
-        rc = exec(s,
-                  "INSERT INTO mox_queue_rcpt(msg_id, address, domain, orcpt, notify, held, "
-                  "attempts, next_attempt, last_attempt, last_code, rflags, lease_until) "
-                  "VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 0, 0, 0, 0) RETURNING id",
-                  w, 7, int_row, &o, ei);
-        if (rc)
-            return rc;
-        if (!o.found)
-            return moxi_fail(ei, MOX_ERR_IO, 0, SIZE_MAX, "queue store: insert returned no id");
-        r->id = o.v;
+    /* Recipients in multi-row INSERTs of up to RCHUNK rows. Ids come back
+     * through RETURNING, whose order neither database promises; but both
+     * assign ids in VALUES order within one statement (SQLite's rowids,
+     * PostgreSQL's nextval per row), so the sorted ids match the rows. */
+    enum { RCHUNK = 64, RCOLS = 7 };
+    moxi_sqlval *w = mox_malloc(RCHUNK * RCOLS * sizeof *w);
+    mox_buf sql = MOX_BUF_INIT;
+    struct id_list il = {s->drv, NULL, 0, 0, 0};
+    rc = w ? MOX_OK : moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    for (size_t at = 0; rc == 0 && at < p->n; at += RCHUNK) {
+        size_t k = p->n - at < RCHUNK ? p->n - at : RCHUNK;
+        mox_buf_reset(&sql);
+        int e = mox_buf_append_str(&sql,
+                                   "INSERT INTO mox_queue_rcpt(msg_id, address, domain, orcpt, "
+                                   "notify, held, next_attempt, attempts, last_attempt, "
+                                   "last_code, rflags, lease_until) VALUES ");
+        for (size_t i = 0; e == 0 && i < k; i++) {
+            mox_queue_rcpt *r = &p->r[at + i];
+            r->msg_id = m->id;
+            moxi_sqlval *rv = w + i * RCOLS;
+            rv[0] = moxi_sql_int(m->id);
+            rv[1] = moxi_sql_text(r->address);
+            rv[2] = moxi_sql_text(r->domain);
+            rv[3] = moxi_sql_text(r->orcpt);
+            rv[4] = moxi_sql_int(r->notify);
+            rv[5] = moxi_sql_int(r->held);
+            rv[6] = moxi_sql_int(r->next_attempt_ms);
+            size_t b = i * RCOLS;
+            e = mox_buf_appendf(&sql, "%s($%zu, $%zu, $%zu, $%zu, $%zu, $%zu, $%zu, 0, 0, 0, 0, 0)",
+                                i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
+        }
+        if (e == 0)
+            e = mox_buf_append_str(&sql, " RETURNING id");
+        if (e) {
+            rc = moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+            break;
+        }
+        il.n = 0;
+        rc = exec(s, (char *)sql.data, w, k * RCOLS, id_row, &il, ei);
+        if (rc == 0 && il.nomem)
+            rc = moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+        if (rc == 0 && il.n != k)
+            rc = moxi_fail(ei, MOX_ERR_IO, 0, SIZE_MAX, "queue store: insert returned %zu ids",
+                           il.n);
+        if (rc == 0) {
+            qsort(il.ids, il.n, sizeof *il.ids, cmp_id);
+            for (size_t i = 0; i < k; i++)
+                p->r[at + i].id = il.ids[i];
+        }
     }
-    return MOX_OK;
+    mox_free(w);
+    mox_free(il.ids);
+    mox_buf_free(&sql);
+    return rc;
 }
 
-/* Commits a batch of pending requests (leader, db_mu held). */
+/* Inserts every request of the batch in the open transaction, each in a
+ * savepoint when `sp`. Returns 1 when a request failed. */
+static int insert_batch(sqlstore *s, struct pending *batch, int sp)
+{
+    int failed = 0;
+    for (struct pending *p = batch; p; p = p->next) {
+        if (p->rc)
+            continue;
+        if (!sp) {
+            if ((p->rc = insert_one(s, p)) != 0)
+                return 1;
+            continue;
+        }
+        if (exec(s, "SAVEPOINT mox_q", NULL, 0, NULL, NULL, &p->ei) == 0 &&
+            (p->rc = insert_one(s, p)) == 0) {
+            exec(s, "RELEASE SAVEPOINT mox_q", NULL, 0, NULL, NULL, NULL);
+        } else {
+            if (!p->rc)
+                p->rc = p->ei.code ? p->ei.code : MOX_ERR_IO;
+            exec(s, "ROLLBACK TO SAVEPOINT mox_q", NULL, 0, NULL, NULL, NULL);
+            exec(s, "RELEASE SAVEPOINT mox_q", NULL, 0, NULL, NULL, NULL);
+            failed = 1;
+        }
+    }
+    return failed;
+}
+
+/* Commits a batch of pending requests (leader, db_mu held). Optimistic:
+ * first without savepoints (two round trips fewer per request); when a
+ * request fails, the transaction is rolled back and, for a batch of
+ * several, redone with a savepoint per request so that one failing
+ * request does not fail the others. */
 static void commit_batch(sqlstore *s, struct pending *batch)
 {
     mox_errinfo ei;
@@ -318,26 +428,30 @@ static void commit_batch(sqlstore *s, struct pending *batch)
         rc = s->drv->body_sync(s->db, &ei);
     if (rc == 0)
         rc = begin(s, &ei);
-    if (rc == 0) {
-        size_t ok = 0;
-        for (struct pending *p = batch; p; p = p->next) {
-            if (p->rc)
-                continue;
-            if (exec(s, "SAVEPOINT mox_q", NULL, 0, NULL, NULL, &p->ei) == 0 &&
-                (p->rc = insert_one(s, p)) == 0) {
-                exec(s, "RELEASE SAVEPOINT mox_q", NULL, 0, NULL, NULL, NULL);
-                ok++;
-            } else {
-                if (!p->rc)
-                    p->rc = p->ei.code ? p->ei.code : MOX_ERR_IO;
-                exec(s, "ROLLBACK TO SAVEPOINT mox_q", NULL, 0, NULL, NULL, NULL);
-                exec(s, "RELEASE SAVEPOINT mox_q", NULL, 0, NULL, NULL, NULL);
+    if (rc == 0 && insert_batch(s, batch, 0)) {
+        rollback(s);
+        if (batch->next) {
+            for (struct pending *p = batch; p; p = p->next) {
+                /* a refusal stays; anything else is tried again */
+                if (p->rc && p->rc != MOX_ERR_LIMIT && p->rc != MOX_ERR_EXISTS) {
+                    p->rc = 0;
+                    mox_errinfo_clear(&p->ei);
+                }
             }
+            rc = begin(s, &ei);
+            if (rc == 0)
+                insert_batch(s, batch, 1);
+        } else {
+            rc = -1; /* the one request failed: nothing to commit */
         }
+    }
+    if (rc == 0) {
         rc = commit(s, &ei);
         if (rc)
             rollback(s);
     }
+    if (rc == -1)
+        rc = 0;
     for (struct pending *p = batch; p; p = p->next) {
         if (rc && !p->rc) {
             p->rc = rc;
@@ -438,30 +552,6 @@ static int cand_row(void *ctx, moxi_sqlrow *row)
     return 0;
 }
 
-struct id_list {
-    const moxi_sqldrv *drv;
-    int64_t *ids;
-    size_t n, cap;
-    int nomem;
-};
-
-static int id_row(void *ctx, moxi_sqlrow *row)
-{
-    struct id_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        int64_t *ni = mox_realloc(l->ids, nc * sizeof *ni);
-        if (!ni) {
-            l->nomem = 1;
-            return 1;
-        }
-        l->ids = ni;
-        l->cap = nc;
-    }
-    l->ids[l->n++] = l->drv->col_int(row, 0);
-    return 0;
-}
-
 /* Tries to take a slot of `domain`; *slot = its index or -1. */
 static int take_slot(sqlstore *s, const mox_queue_claim_req *req, const char *domain, int *slot,
                      mox_errinfo *ei)
@@ -550,13 +640,15 @@ static int claim_locked(sqlstore *s, const mox_queue_claim_req *req, int *slot,
                 progress = 1;
                 continue;
             }
-            /* The batch: due recipients of this message and domain. */
+            /* The batch: due recipients of this message and domain. The
+             * unary + keeps SQLite from scanning the due index (every due
+             * row) instead of the (msg_id, domain) one. */
             moxi_sqlval v[4] = {moxi_sql_int(cl.c[i].id), moxi_sql_text(dom),
                                 moxi_sql_int(req->now_ms), moxi_sql_int(req->max_rcpts)};
             char sql[512];
             snprintf(sql, sizeof sql,
                      "SELECT id FROM mox_queue_rcpt WHERE msg_id = $1 AND domain = $2 AND "
-                     "held = 0 AND next_attempt <= $3 ORDER BY id LIMIT $4%s",
+                     "+held = 0 AND +next_attempt <= $3 ORDER BY id LIMIT $4%s",
                      s->drv->lock_rows);
             struct id_list il = {s->drv, NULL, 0, 0, 0};
             e = exec(s, sql, v, 4, id_row, &il, ei);
@@ -848,10 +940,10 @@ static int st_next_due(void *ctx, int64_t *when_ms, mox_errinfo *ei)
 {
     sqlstore *s = ctx;
     struct int_out o = {s->drv, 0, 0, 0};
-    pthread_mutex_lock(&s->db_mu);
-    int rc = exec(s, "SELECT MIN(next_attempt) FROM mox_queue_rcpt WHERE held = 0", NULL, 0,
+    pthread_mutex_t *mu = rlock(s);
+    int rc = rexec(s, "SELECT MIN(next_attempt) FROM mox_queue_rcpt WHERE held = 0", NULL, 0, 0,
                   int_row, &o, ei);
-    pthread_mutex_unlock(&s->db_mu);
+    pthread_mutex_unlock(mu);
     if (rc)
         return rc;
     if (!o.found || o.isnull) {
@@ -882,9 +974,9 @@ static int st_list(void *ctx, const mox_queue_filter *fin, mox_queue_rcpt_fn fn,
     if (b.err)
         return b_fail(&b, ei);
     struct visit v = {s->drv, fn, fnctx, 0};
-    pthread_mutex_lock(&s->db_mu);
-    int rc = exec(s, (char *)b.sql.data, b.p, b.np, visit_row, &v, ei);
-    pthread_mutex_unlock(&s->db_mu);
+    pthread_mutex_t *mu = rlock(s);
+    int rc = rexec(s, (char *)b.sql.data, b.p, b.np, 0, visit_row, &v, ei);
+    pthread_mutex_unlock(mu);
     mox_buf_free(&b.sql);
     return rc;
 }
@@ -979,9 +1071,9 @@ static int st_retired_list(void *ctx, const mox_queue_filter *fin, mox_queue_ret
     if (b.err)
         return b_fail(&b, ei);
     struct rvisit v = {s->drv, fn, fnctx};
-    pthread_mutex_lock(&s->db_mu);
-    int rc = exec(s, (char *)b.sql.data, b.p, b.np, retired_row, &v, ei);
-    pthread_mutex_unlock(&s->db_mu);
+    pthread_mutex_t *mu = rlock(s);
+    int rc = rexec(s, (char *)b.sql.data, b.p, b.np, 0, retired_row, &v, ei);
+    pthread_mutex_unlock(mu);
     mox_buf_free(&b.sql);
     return rc;
 }
@@ -1053,10 +1145,10 @@ static int st_rule_list(void *ctx, mox_queue_rule_fn fn, void *fnctx, mox_errinf
 {
     sqlstore *s = ctx;
     struct rule_visit v = {s->drv, fn, fnctx};
-    pthread_mutex_lock(&s->db_mu);
-    int rc = exec(s, "SELECT id, account, from_domain, rcpt_domain FROM mox_queue_rule ORDER BY id",
-                  NULL, 0, rule_row, &v, ei);
-    pthread_mutex_unlock(&s->db_mu);
+    pthread_mutex_t *mu = rlock(s);
+    int rc = rexec(s, "SELECT id, account, from_domain, rcpt_domain FROM mox_queue_rule ORDER BY id",
+                   NULL, 0, 0, rule_row, &v, ei);
+    pthread_mutex_unlock(mu);
     return rc;
 }
 
@@ -1125,9 +1217,9 @@ static int st_supp_list(void *ctx, const char *account, const char *address,
     if (b.err)
         return b_fail(&b, ei);
     struct supp_visit v = {s->drv, fn, fnctx};
-    pthread_mutex_lock(&s->db_mu);
-    int rc = exec(s, (char *)b.sql.data, b.p, b.np, supp_row, &v, ei);
-    pthread_mutex_unlock(&s->db_mu);
+    pthread_mutex_t *mu = rlock(s);
+    int rc = rexec(s, (char *)b.sql.data, b.p, b.np, 0, supp_row, &v, ei);
+    pthread_mutex_unlock(mu);
     mox_buf_free(&b.sql);
     return rc;
 }
@@ -1215,9 +1307,12 @@ static void st_close(void *ctx)
     sqlstore *s = ctx;
     if (!s)
         return;
+    if (s->drv && s->rdb && s->rdb != s->db)
+        s->drv->close(s->rdb);
     if (s->drv && s->db)
         s->drv->close(s->db);
     pthread_mutex_destroy(&s->db_mu);
+    pthread_mutex_destroy(&s->rd_mu);
     pthread_mutex_destroy(&s->gc_mu);
     pthread_cond_destroy(&s->gc_cv);
     mox_free(s);
@@ -1243,8 +1338,10 @@ int moxi_sqlstore_new(mox_queue_store **out, const moxi_sqldrv *drv, void *db, u
     }
     s->drv = drv;
     s->db = db;
+    s->rdb = db;
     s->max_size = max_size;
     pthread_mutex_init(&s->db_mu, NULL);
+    pthread_mutex_init(&s->rd_mu, NULL);
     pthread_mutex_init(&s->gc_mu, NULL);
     pthread_cond_init(&s->gc_cv, NULL);
     s->tail = &s->head;
@@ -1271,7 +1368,11 @@ int moxi_sqlstore_new(mox_queue_store **out, const moxi_sqldrv *drv, void *db, u
     p->supp_remove = st_supp_remove;
     p->supp_list = st_supp_list;
     int rc = create_schema(s, ei);
+    if (rc == 0 && drv->clone)
+        rc = drv->clone(db, &s->rdb, ei);
     if (rc) {
+        if (!s->rdb)
+            s->rdb = db;
         st_close(s);
         return rc;
     }

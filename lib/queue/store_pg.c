@@ -12,6 +12,8 @@
 
 typedef struct pg_db {
     PGconn *c;
+    char *conninfo;
+    int in_tx; /* inside BEGIN ... COMMIT/ROLLBACK */
 } pg_db;
 
 struct moxi_sqlrow {
@@ -48,6 +50,12 @@ static int ensure(pg_db *d, mox_errinfo *ei)
 {
     if (PQstatus(d->c) == CONNECTION_OK)
         return MOX_OK;
+    if (d->in_tx) {
+        /* the transaction is gone; the caller rolls back, and the next
+         * statement reconnects */
+        d->in_tx = 0;
+        return pg_fail(d, NULL, ei, "connection lost in a transaction");
+    }
     PQreset(d->c);
     if (PQstatus(d->c) != CONNECTION_OK)
         return pg_fail(d, NULL, ei, "connection");
@@ -61,11 +69,24 @@ static int pg_exec(void *db, const char *sql, const moxi_sqlval *p, size_t np, u
     int rc = ensure(d, ei);
     if (rc)
         return rc;
-    const char *vals[48];
-    int lens[48], fmts[48];
-    char nums[48][24];
-    if (np > 48)
-        return moxi_fail(ei, MOX_ERR_LIMIT, 0, SIZE_MAX, "postgresql: too many parameters");
+    const char *vals_s[48];
+    int lens_s[48], fmts_s[48];
+    char nums_s[48][24];
+    const char **vals = vals_s;
+    int *lens = lens_s, *fmts = fmts_s;
+    char (*nums)[24] = nums_s;
+    void *heap = NULL;
+    if (np > 48) {
+        if (np > 30000)
+            return moxi_fail(ei, MOX_ERR_LIMIT, 0, SIZE_MAX, "postgresql: too many parameters");
+        heap = mox_malloc(np * (sizeof *vals + 2 * sizeof *lens + sizeof *nums));
+        if (!heap)
+            return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+        nums = heap;
+        vals = (const char **)(nums + np);
+        lens = (int *)(vals + np);
+        fmts = lens + np;
+    }
     for (size_t i = 0; i < np; i++) {
         lens[i] = 0;
         fmts[i] = 0;
@@ -78,8 +99,10 @@ static int pg_exec(void *db, const char *sql, const moxi_sqlval *p, size_t np, u
             vals[i] = p[i].s;
             break;
         case MOXI_SQL_BLOB:
-            if (p[i].n > INT32_MAX)
+            if (p[i].n > INT32_MAX) {
+                mox_free(heap);
                 return moxi_fail(ei, MOX_ERR_LIMIT, 0, SIZE_MAX, "postgresql: value too large");
+            }
             vals[i] = p[i].b;
             lens[i] = (int)p[i].n;
             fmts[i] = 1;
@@ -90,9 +113,26 @@ static int pg_exec(void *db, const char *sql, const moxi_sqlval *p, size_t np, u
         }
     }
     int binary = (flags & MOXI_SQL_BINARY) != 0;
+    int begins = !strncmp(sql, "BEGIN", 5);
+    int ends = !strcmp(sql, "COMMIT") || !strcmp(sql, "ROLLBACK");
     PGresult *res =
         PQexecParams(d->c, sql, (int)np, NULL, vals, lens, fmts, binary ? 1 : 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && PQstatus(d->c) != CONNECTION_OK &&
+        (!d->in_tx || begins)) {
+        /* The server went away since the last call (a restart): outside a
+         * transaction the statement can simply be sent again on a new
+         * connection. Inside one, the transaction is lost: fail. */
+        PQclear(res);
+        PQreset(d->c);
+        res = PQexecParams(d->c, sql, (int)np, NULL, vals, lens, fmts, binary ? 1 : 0);
+        st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    }
+    mox_free(heap);
+    if (begins)
+        d->in_tx = st == PGRES_COMMAND_OK;
+    if (ends)
+        d->in_tx = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         rc = pg_fail(d, res, ei, "query");
         PQclear(res);
@@ -157,7 +197,41 @@ static void pg_close(void *db)
     if (!d)
         return;
     PQfinish(d->c);
+    mox_free(d->conninfo);
     mox_free(d);
+}
+
+static void quiet(void *arg, const char *msg);
+
+static int connect_db(const char *conninfo, pg_db **out, mox_errinfo *ei)
+{
+    pg_db *d = mox_calloc(1, sizeof *d);
+    if (!d || !(d->conninfo = moxi_strdup(conninfo))) {
+        mox_free(d);
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    }
+    d->c = PQconnectdb(conninfo);
+    if (!d->c) {
+        pg_close(d);
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    }
+    if (PQstatus(d->c) != CONNECTION_OK) {
+        int rc = pg_fail(d, NULL, ei, "connect");
+        pg_close(d);
+        return rc;
+    }
+    PQsetNoticeProcessor(d->c, quiet, NULL);
+    *out = d;
+    return MOX_OK;
+}
+
+static int pg_clone(void *db, void **out, mox_errinfo *ei)
+{
+    pg_db *d = db, *n = NULL;
+    int rc = connect_db(d->conninfo, &n, ei);
+    if (rc == 0)
+        *out = n;
+    return rc;
 }
 
 static const moxi_sqldrv pg_drv = {
@@ -179,6 +253,7 @@ static const moxi_sqldrv pg_drv = {
     NULL,
     NULL,
     pg_close,
+    pg_clone,
 };
 
 void mox_queue_pg_config_init(mox_queue_pg_config *c, size_t size)
@@ -205,19 +280,9 @@ int mox_queue_store_pg_open(mox_queue_store **out, const char *conninfo,
         return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "queue postgresql: NULL argument");
     mox_queue_pg_config c = MOX_QUEUE_PG_CONFIG_INIT;
     moxi_copy_sized(&c, cfg, sizeof c);
-    pg_db *d = mox_calloc(1, sizeof *d);
-    if (!d)
-        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
-    d->c = PQconnectdb(conninfo);
-    if (!d->c) {
-        mox_free(d);
-        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
-    }
-    if (PQstatus(d->c) != CONNECTION_OK) {
-        int rc = pg_fail(d, NULL, ei, "connect");
-        pg_close(d);
+    pg_db *d = NULL;
+    int rc = connect_db(conninfo, &d, ei);
+    if (rc)
         return rc;
-    }
-    PQsetNoticeProcessor(d->c, quiet, NULL);
     return moxi_sqlstore_new(out, &pg_drv, d, c.max_size ? c.max_size : (uint64_t)256 << 20, ei);
 }

@@ -25,6 +25,7 @@ struct cached {
 
 typedef struct sqlite_db {
     sqlite3 *db;
+    char *path;
     char *dir;
     int dirfd;
     struct cached cache[CACHE];
@@ -309,7 +310,52 @@ static void sq_close(void *db)
     if (d->dirfd >= 0)
         close(d->dirfd);
     mox_free(d->dir);
+    mox_free(d->path);
     mox_free(d);
+}
+
+static int sq_connect(sqlite_db *d, mox_errinfo *ei)
+{
+    int rc = sqlite3_open_v2(d->path, &d->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK)
+        return sq_err(d, rc, ei, d->path);
+    sqlite3_busy_timeout(d->db, 10000);
+    char *err = NULL;
+    rc = sqlite3_exec(d->db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                      "PRAGMA foreign_keys=OFF;",
+                      NULL, NULL, &err);
+    sqlite3_free(err);
+    if (rc != SQLITE_OK)
+        return sq_err(d, rc, ei, "pragma");
+    return MOX_OK;
+}
+
+/* The read connection (WAL: readers do not wait for the writer). */
+static int sq_clone(void *db, void **out, mox_errinfo *ei)
+{
+    sqlite_db *d = db;
+    sqlite_db *n = mox_calloc(1, sizeof *n);
+    if (!n)
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    n->dirfd = -1;
+    n->path = moxi_strdup(d->path);
+    n->dir = moxi_strdup(d->dir);
+    if (!n->path || !n->dir) {
+        sq_close(n);
+        return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    }
+    n->dirfd = dup(d->dirfd);
+    int rc = n->dirfd < 0 ? moxi_fail(ei, MOX_ERR_IO, errno, SIZE_MAX, "dup: %s", strerror(errno))
+                          : sq_connect(n, ei);
+    if (rc) {
+        sq_close(n);
+        return rc;
+    }
+    *out = n;
+    return MOX_OK;
 }
 
 static const moxi_sqldrv sqlite_drv = {
@@ -330,6 +376,7 @@ static const moxi_sqldrv sqlite_drv = {
     sq_body_get,
     sq_body_del,
     sq_close,
+    sq_clone,
 };
 
 /* ---------------------------------------------------------------- open */
@@ -448,25 +495,11 @@ int mox_queue_store_sqlite_open(mox_queue_store **out, const char *path,
         sq_close(d);
         return r;
     }
-    int rc = sqlite3_open_v2(path, &d->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
-    if (rc != SQLITE_OK) {
-        int r = sq_err(d, rc, ei, path);
+    d->path = moxi_strdup(path);
+    int rc = d->path ? sq_connect(d, ei) : moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
+    if (rc) {
         sq_close(d);
-        return r;
-    }
-    sqlite3_busy_timeout(d->db, 10000);
-    char *err = NULL;
-    rc = sqlite3_exec(d->db,
-                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                      "PRAGMA foreign_keys=OFF;",
-                      NULL, NULL, &err);
-    sqlite3_free(err);
-    if (rc != SQLITE_OK) {
-        int r = sq_err(d, rc, ei, "pragma");
-        sq_close(d);
-        return r;
+        return rc;
     }
     mox_queue_store *s;
     rc = moxi_sqlstore_new(&s, &sqlite_drv, d, c.max_size ? c.max_size : (uint64_t)1 << 30, ei);
