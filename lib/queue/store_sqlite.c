@@ -483,9 +483,10 @@ int mox_queue_store_sqlite_open(mox_queue_store **out, const char *path,
     d->dir = (char *)dir.data;
     if (mkdir(d->dir, 0700) && errno != EEXIST) {
         int e = errno;
+        int r = moxi_fail(ei, MOX_ERR_IO, e, SIZE_MAX, "queue sqlite: mkdir %s: %s", d->dir,
+                          strerror(e));
         sq_close(d);
-        return moxi_fail(ei, MOX_ERR_IO, e, SIZE_MAX, "queue sqlite: mkdir %s: %s",
-                         (char *)dir.data, strerror(e));
+        return r;
     }
     d->dirfd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (d->dirfd < 0) {
