@@ -298,8 +298,9 @@ static int parse_groups(mox_dsn *d, const char *s, size_t n, size_t max_rcpts, m
             const mox_header_field *f = mox_headers_get(h, i);
             rc = group == 0 ? msg_field(d, f) : rcpt_field(d, cur, f);
             if (rc) {
+                size_t at = off + f->offset;
                 mox_headers_free(h);
-                return moxi_fail(ei, rc, 0, off + f->offset, "out of memory");
+                return moxi_fail(ei, rc, 0, at, "out of memory");
             }
         }
         have_fields |= cnt > 0;

@@ -527,7 +527,8 @@ static int enqueue_internal(mox_queue *q, mox_queue_submission *s, mox_errinfo *
                     rc = nomem(ei);
                 if (rc)
                     break;
-                qsort(sl.v, sl.n, sizeof *sl.v, cmp_str);
+                if (sl.n)
+                    qsort(sl.v, sl.n, sizeof *sl.v, cmp_str);
                 sl.loaded = 1;
             }
             const char *key = (const char *)norm.data;

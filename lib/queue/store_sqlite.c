@@ -426,7 +426,8 @@ static int clean_orphans(mox_queue_store *s, sqlite_db *d, mox_errinfo *ei)
     if (rc == 0 && r.nomem)
         rc = moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
     if (rc == 0) {
-        qsort(r.v, r.n, sizeof *r.v, cmpstr);
+        if (r.n)
+            qsort(r.v, r.n, sizeof *r.v, cmpstr);
         int fd = dup(d->dirfd);
         DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
         if (!dir) {
