@@ -4,8 +4,14 @@
 # config has no imported target: plain find_path/find_library is the one
 # method that works for all of them.
 
+# mox_find_dep(<name> <header> LIBS <lib>... [PC <pkg-config module>]
+#              [SUFFIXES <include subdirectory>...])
+# PC names the dependency's pkg-config module: when this machine has it,
+# mox.pc lists it in Requires.private instead of naming the libraries in
+# Libs.private.
+find_package(PkgConfig QUIET)
 function(mox_find_dep name header)
-    cmake_parse_arguments(D "" "" "LIBS;SUFFIXES" ${ARGN})
+    cmake_parse_arguments(D "" "PC" "LIBS;SUFFIXES" ${ARGN})
     string(TOUPPER "${name}" uname)
     find_path(MOX_${uname}_INCLUDE_DIR ${header} PATH_SUFFIXES ${D_SUFFIXES})
     if(NOT MOX_${uname}_INCLUDE_DIR)
@@ -25,20 +31,31 @@ function(mox_find_dep name header)
     target_link_libraries(mox_dep_${name} INTERFACE ${libs})
     # Names for mox.pc / the static CMake package.
     set(MOX_DEP_LINKNAMES_${name} ${D_LIBS} PARENT_SCOPE)
+    set(pc "")
+    if(D_PC AND PKG_CONFIG_EXECUTABLE)
+        execute_process(COMMAND ${PKG_CONFIG_EXECUTABLE} --exists ${D_PC}
+            RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+        if(rc EQUAL 0)
+            set(pc ${D_PC})
+        endif()
+    endif()
+    set(MOX_DEP_PC_${name} "${pc}" PARENT_SCOPE)
 endfunction()
 
 # Link order matters for static mbedTLS: mbedtls, mbedx509, mbedcrypto.
-mox_find_dep(mbedtls mbedtls/ssl.h LIBS mbedtls mbedx509 mbedcrypto)
-mox_find_dep(sodium sodium.h LIBS sodium)
-mox_find_dep(idn2 idn2.h LIBS idn2)
-mox_find_dep(utf8proc utf8proc.h LIBS utf8proc)
-mox_find_dep(psl libpsl.h LIBS psl)
-mox_find_dep(zlib zlib.h LIBS z)
+# mbedTLS 3 ships mbedtls.pc (which requires mbedx509 and mbedcrypto);
+# Debian 12's 2.28 does not, and then the three libraries are named.
+mox_find_dep(mbedtls mbedtls/ssl.h LIBS mbedtls mbedx509 mbedcrypto PC mbedtls)
+mox_find_dep(sodium sodium.h LIBS sodium PC libsodium)
+mox_find_dep(idn2 idn2.h LIBS idn2 PC libidn2)
+mox_find_dep(utf8proc utf8proc.h LIBS utf8proc PC libutf8proc)
+mox_find_dep(psl libpsl.h LIBS psl PC libpsl)
+mox_find_dep(zlib zlib.h LIBS z PC zlib)
 # The queue's stores: SQLite (embedded, one file) and libpq (a PostgreSQL
 # queue shared by several processes). Debian puts libpq-fe.h in
 # include/postgresql.
-mox_find_dep(sqlite3 sqlite3.h LIBS sqlite3)
-mox_find_dep(pq libpq-fe.h LIBS pq SUFFIXES postgresql)
+mox_find_dep(sqlite3 sqlite3.h LIBS sqlite3 PC sqlite3)
+mox_find_dep(pq libpq-fe.h LIBS pq PC libpq SUFFIXES postgresql)
 mox_find_dep(resolv resolv.h LIBS resolv)
 
 if(MOX_BUILD_TESTS)

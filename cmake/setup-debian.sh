@@ -10,6 +10,10 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-dev
 libmbedtls-dev libsodium-dev libidn2-dev libutf8proc-dev libpsl-dev
 zlib1g-dev libsqlite3-dev libpq-dev libcmocka-dev"
 
+# Packaging checks: libabigail (abidw, abidiff) for the ABI baseline, and
+# libunistring-dev, which libidn2.pc names for a static link.
+PKGS="$PKGS abigail-tools libunistring-dev"
+
 # Test peers and helpers (127.0.0.1 only). Recommends are kept: swaks needs
 # them for TLS.
 PKGS="$PKGS python3 python3-dnslib python3-dkim python3-spf python3-aiosmtpd
@@ -48,9 +52,11 @@ postfix stop >/dev/null 2>&1 || true
 if command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now postgresql >/dev/null 2>&1 || true
 fi
-pg_ctlcluster --help >/dev/null 2>&1 && for v in /etc/postgresql/*/main; do
-    [ -d "$v" ] || continue
-    ver=$(basename "$(dirname "$v")")
-    pg_ctlcluster "$ver" main stop >/dev/null 2>&1 || true
-done
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+    for v in /etc/postgresql/*/main; do
+        [ -d "$v" ] || continue
+        ver=$(basename "$(dirname "$v")")
+        pg_ctlcluster "$ver" main stop >/dev/null 2>&1 || true
+    done
+fi
 exit 0

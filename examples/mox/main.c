@@ -38,7 +38,8 @@ static void list_cmds(FILE *f, const char *prefix, const struct tool_cmd *const 
     fprintf(f, "usage: %s <command> [arguments]\n\ncommands:\n", prefix);
     for (size_t i = 0; cmds[i]; i++)
         fprintf(f, "  %-12s %s\n", cmds[i]->name, cmds[i]->summary);
-    fprintf(f, "\nRun '%s <command> --help' for a command's usage.\n", prefix);
+    fprintf(f, "\nRun '%s <command> --help' or '%s help <command>' for a command's usage.\n",
+            prefix, prefix);
 }
 
 int tool_dispatch(const char *prefix, const struct tool_cmd *const *cmds, int argc, char **argv)
@@ -47,6 +48,16 @@ int tool_dispatch(const char *prefix, const struct tool_cmd *const *cmds, int ar
         list_cmds(stderr, prefix, cmds);
         return TOOL_USAGE;
     }
+    if (!strcmp(argv[1], "help") && argc > 2 && argc < 16) {
+        /* "help CMD [SUB...]" is "CMD [SUB...] --help". */
+        char *hv[16];
+        int n = 0;
+        hv[n++] = argv[0];
+        for (int i = 2; i < argc; i++)
+            hv[n++] = argv[i];
+        hv[n++] = (char *)"--help";
+        return tool_dispatch(prefix, cmds, n, hv);
+    }
     if (tool_is_help(argv[1]) || !strcmp(argv[1], "help")) {
         list_cmds(stdout, prefix, cmds);
         return TOOL_OK;
@@ -54,7 +65,7 @@ int tool_dispatch(const char *prefix, const struct tool_cmd *const *cmds, int ar
     for (size_t i = 0; cmds[i]; i++)
         if (!strcmp(cmds[i]->name, argv[1]))
             return cmds[i]->run(argc - 1, argv + 1);
-    fprintf(stderr, "mox: %s: unknown command '%s'\n", prefix, argv[1]);
+    fprintf(stderr, "%s: unknown command '%s'\n", prefix, argv[1]);
     list_cmds(stderr, prefix, cmds);
     return TOOL_USAGE;
 }

@@ -6,14 +6,18 @@
  *   moxd serve --config FILE
  *   moxd config check FILE
  *
- * Exit codes: 0 ok, 1 failure (bad configuration, cannot listen), 2 usage.
+ *   moxd --help | moxd COMMAND --help
+ *
+ * Exit codes: 0 ok (and --help: usage on stdout), 1 failure (bad
+ * configuration, cannot listen), 2 usage error (usage on stderr).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "moxd.h"
 
-static int usage(void)
+/* Usage on `f`: stdout for --help (exit 0), stderr for a usage error. */
+static void print_usage(FILE *f)
 {
     fputs("usage: moxd localserve [--dir DIR] [--smtp-port N] [--submission-port N]\n"
           "                       [--submissions-port N] [--metrics-port N]\n"
@@ -25,9 +29,29 @@ static int usage(void)
           "(TLS), metrics 8010 (port 0: any free port); account mox@localhost with\n"
           "password moxmoxmox; every message to any address lands in DIR/Maildir\n"
           "(default ./moxd-localserve). Prints one 'moxd ready ...' line when\n"
-          "listening. See docs/moxd.md.\n",
-          stderr);
+          "listening. See docs/moxd.md.\n"
+          "\n"
+          "serve: run with the configuration FILE; --ready prints the 'moxd ready'\n"
+          "line too. config check: load FILE, report problems, exit 0 if valid.\n"
+          "-h, --help (alone or after a command): this text.\n",
+          f);
+}
+
+static int usage(void)
+{
+    print_usage(stderr);
     return 2;
+}
+
+static int is_help(const char *s)
+{
+    return !strcmp(s, "-h") || !strcmp(s, "--help") || !strcmp(s, "help");
+}
+
+static int help(void)
+{
+    print_usage(stdout);
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int port_arg(const char *s, int *out)
@@ -46,6 +70,8 @@ static int cmd_localserve(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *port = NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return help();
         if (!strcmp(a, "--dir") && v) {
             lo.dir = v;
             i++;
@@ -86,6 +112,8 @@ static int cmd_serve(int argc, char **argv)
     const char *file = NULL;
     int ready = 0;
     for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return help();
         if (!strcmp(argv[i], "--config") && i + 1 < argc)
             file = argv[++i];
         else if (!strcmp(argv[i], "--ready"))
@@ -106,6 +134,9 @@ static int cmd_serve(int argc, char **argv)
 
 static int cmd_config(int argc, char **argv)
 {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return help();
     if (argc != 2 || strcmp(argv[0], "check"))
         return usage();
     moxd_config *cfg = NULL;
@@ -127,9 +158,8 @@ int main(int argc, char **argv)
         return cmd_serve(argc - 2, argv + 2);
     if (!strcmp(argv[1], "config"))
         return cmd_config(argc - 2, argv + 2);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-        usage();
-        return 0;
-    }
+    if (is_help(argv[1]))
+        return help();
+    fprintf(stderr, "moxd: unknown command %s\n", argv[1]);
     return usage();
 }

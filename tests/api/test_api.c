@@ -1,4 +1,4 @@
-/* API-convention checks across the in-scope modules (see DESIGN.md §3):
+/* API-convention checks across the in-scope modules (docs/architecture.md, "Conventions"):
  * every _free accepts NULL, every _clear accepts NULL and a zeroed struct
  * (twice), every INIT macro sets size to the struct's size, mox_strerror
  * names every mox_err value, and constructors taking a sized struct accept

@@ -4,10 +4,10 @@
 # -Wall -Wextra -Werror); blocks with a main() also link against the built
 # shared library. Blocks without #include are fragments of a signature or
 # a call sequence and are not compiled.
-#   check_docs.sh SOURCE_DIR SHARED_LIB
+#   check_docs.sh SOURCE_DIR LIBMOX [LIBS...]   (LIBS: what a static libmox needs)
 set -eu
 src=$1
-lib=$2
+shift
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0
@@ -30,7 +30,7 @@ for c in "$tmp"/*.c; do
     n=$((n + 1))
     if grep -q 'int main' "$c"; then
         if ! cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/include" "$c" \
-            -o "${c%.c}" "$lib"; then
+            -o "${c%.c}" "$@"; then
             echo "FAIL: $(basename "$c")"; fail=1
         fi
     elif ! cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$src/include" -c "$c" -o "${c%.c}.o"; then

@@ -1,6 +1,7 @@
 """Walks the mox tool's command tree from `mox --help`: every group and
 command answers --help with exit 0 and a usage line on stdout; unknown
-commands and unknown options are usage errors (exit 2, message on stderr,
+commands and unknown options are usage errors; `mox help G [C]` prints
+what `mox G [C] --help` does (exit 2, message on stderr,
 nothing on stdout)."""
 import os
 import re
@@ -28,17 +29,24 @@ def commands(help_text):
 
 rc, out, _ = run("--help")
 check(rc == 0 and out.startswith("usage: mox"), "mox --help")
+out_top = out
 groups = commands(out)
 check(len(groups) >= 5, f"too few command groups: {groups}")
 rc, out, err = run()
 check(rc == 2 and out == "", "mox without arguments must be a usage error")
 rc, out, err = run("no-such-command")
 check(rc == 2 and out == "" and "unknown" in err, "unknown command")
+rc, out2, _ = run("help")
+check(rc == 0 and out2 == out_top, "mox help must print what mox --help prints")
+rc, out, err = run("help", "no-such-command")
+check(rc == 2 and out == "" and "unknown" in err, "mox help no-such-command")
 
 leaves = 0
 for g in groups:
     rc, out, err = run(g, "--help")
     check(rc == 0 and "usage" in out, f"mox {g} --help: rc={rc}")
+    rc, hout, _ = run("help", g)
+    check(rc == 0 and hout == out, f"mox help {g} differs from mox {g} --help")
     subs = commands(out)
     if not subs:  # a leaf command such as `mox version`
         leaves += 1
@@ -49,6 +57,8 @@ for g in groups:
         leaves += 1
         rc, out, err = run(g, c, "--help")
         check(rc == 0 and "usage" in out.lower(), f"mox {g} {c} --help: rc={rc} out={out[:80]!r}")
+        rc, hout, _ = run("help", g, c)
+        check(rc == 0 and hout == out, f"mox help {g} {c} differs from mox {g} {c} --help")
         rc, out, err = run(g, c, "--no-such-option-xyz")
         check(rc == 2 and out == "" and err != "", f"mox {g} {c} --no-such-option-xyz: rc={rc} out={out[:80]!r}")
 
