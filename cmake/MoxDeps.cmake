@@ -52,10 +52,15 @@ mox_find_dep(utf8proc utf8proc.h LIBS utf8proc PC libutf8proc)
 mox_find_dep(psl libpsl.h LIBS psl PC libpsl)
 mox_find_dep(zlib zlib.h LIBS z PC zlib)
 # The queue's stores: SQLite (embedded, one file) and libpq (a PostgreSQL
-# queue shared by several processes). Debian puts libpq-fe.h in
-# include/postgresql.
+# queue shared by several processes). libpq is loaded at run time
+# (dlopen libpq.so.5, lib/queue/store_pg.c): only its header is needed
+# here (Debian puts libpq-fe.h in include/postgresql), and the tests that
+# start a server link it themselves (mox_dep::pq_link).
 mox_find_dep(sqlite3 sqlite3.h LIBS sqlite3 PC sqlite3)
-mox_find_dep(pq libpq-fe.h LIBS pq PC libpq SUFFIXES postgresql)
+mox_find_dep(pq libpq-fe.h SUFFIXES postgresql)
+if(MOX_BUILD_TESTS)
+    mox_find_dep(pq_link libpq-fe.h LIBS pq SUFFIXES postgresql)
+endif()
 mox_find_dep(resolv resolv.h LIBS resolv)
 
 if(MOX_BUILD_TESTS)

@@ -34,7 +34,9 @@
  * open takes it over).
  *
  * Threading: mox_queue_enqueue may be called from several threads at once
- * (submitters share commits: see the SQLite backend's group commit). All
+ * (submitters share commits: see the SQLite backend's group commit; the
+ * env's clock, random source, logger and metrics must then be
+ * thread-safe, as the system ones are). All
  * other mox_queue calls must come from one thread at a time (the queue's
  * thread), and the deliverer's start callback and events are called on
  * the thread that made the call raising them. Backends are thread-safe.
@@ -42,6 +44,10 @@
  * Times: wall-clock milliseconds since the Unix epoch, from the env clock.
  * Nodes sharing a PostgreSQL queue compare leases by their own clocks:
  * keep them synchronised (NTP).
+ *
+ * Metrics (through the env's sink): mox_queue_enqueue_total,
+ * mox_queue_suppressed_total, mox_queue_delivery_total{result=delivered|
+ * delayed|failed}, and the histogram mox_queue_attempt_duration_seconds.
  *
  * Errors: MOX_OK or a negative mox_err; every function that can fail takes
  * a mox_errinfo (NULL allowed) and fills it.
@@ -351,9 +357,11 @@ MOX_API void mox_queue_pg_config_init(mox_queue_pg_config *c, size_t size);
  * cleanup (lo_unlink) and gain nothing below bytea's 1 GB. Claims use
  * SELECT ... FOR UPDATE SKIP LOCKED, per-destination limits hold across
  * nodes through slot rows. A lost connection is re-established on the
- * next call (the failing call returns MOX_ERR_IO). Blocks (network to
- * the database). Errors: MOX_ERR_INVAL, MOX_ERR_IO (ei->msg has libpq's
- * reason), MOX_ERR_NOMEM. */
+ * next call (the failing call returns MOX_ERR_IO). libpq.so.5 is loaded
+ * with dlopen on the first call (libmox does not link it). Blocks
+ * (network to the database). Errors: MOX_ERR_INVAL, MOX_ERR_UNSUPPORTED
+ * (libpq.so.5 cannot be loaded), MOX_ERR_IO (ei->msg has libpq's reason),
+ * MOX_ERR_NOMEM. */
 MOX_API int mox_queue_store_pg_open(mox_queue_store **out, const char *conninfo,
                                     const mox_queue_pg_config *cfg, mox_errinfo *ei);
 

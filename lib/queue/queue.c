@@ -92,6 +92,7 @@ struct mox_queue_attempt {
     mox_buf body;
     int slot;
     int nomem;
+    int64_t started_ms;
     struct dest *dest;
     struct mox_queue_attempt *prev, *next;
 };
@@ -298,6 +299,17 @@ int64_t mox_queue_next_run(const mox_queue *q)
         return 0;
     int64_t poll = q->last_poll + q->cfg.poll_ms;
     return q->next_due < poll ? q->next_due : poll;
+}
+
+static const mox_metrics *metrics(const mox_queue *q)
+{
+    return q->cfg.env ? q->cfg.env->metrics : NULL;
+}
+
+static void count(const mox_queue *q, const char *name, const char *label, const char *value)
+{
+    mox_metric_label l = {label, value};
+    mox_metric_count(metrics(q), name, label ? &l : NULL, label ? 1 : 0, 1);
 }
 
 static void event(mox_queue *q, int kind, const mox_queue_msg *m, int64_t rcpt_id,
@@ -540,6 +552,7 @@ static int enqueue_internal(mox_queue *q, mox_queue_submission *s, mox_errinfo *
         }
         if (h.hit && !(s->flags & MOX_QUEUE_MSG_DSN)) {
             r->status = MOX_ERR_PERM;
+            count(q, "mox_queue_suppressed_total", NULL, NULL);
             char text[256];
             snprintf(text, sizeof text, "recipient is on the suppression list of %s%s%s",
                      s->account, h.reason[0] ? ": " : "", h.reason);
@@ -569,6 +582,7 @@ static int enqueue_internal(mox_queue *q, mox_queue_submission *s, mox_errinfo *
         s->msg_id = m.id;
         snprintf(s->fromid, sizeof s->fromid, "%s", fromid);
         atomic_store(&q->wake, 1);
+        count(q, "mox_queue_enqueue_total", NULL, NULL);
     }
     for (size_t i = 0; doms && i < s->nrcpts; i++)
         mox_free(doms[i]);
@@ -972,6 +986,10 @@ int mox_queue_attempt_result(mox_queue *q, mox_queue_attempt *a, const mox_queue
                                                          : MOX_QUEUE_EVENT_DELIVERED)
                    : what[i] == DO_RETRY   ? MOX_QUEUE_EVENT_DELAYED
                                            : MOX_QUEUE_EVENT_FAILED;
+        count(q, "mox_queue_delivery_total", "result",
+              what[i] == DO_DELIVERED ? "delivered"
+              : what[i] == DO_RETRY   ? "delayed"
+                                      : "failed");
         event(q, kind, &a->msg, row->id, row->address, r->code, r->enhanced, text, row->attempts,
               0);
     }
@@ -1023,6 +1041,8 @@ int mox_queue_attempt_end(mox_queue *q, mox_queue_attempt *a, const mox_queue_re
             moxi_logf(q->cfg.env, MOX_LOG_WARN, "queue: releasing slot of %s: %s",
                       a->info.domain, e2.msg); /* expires with its lease */
     }
+    mox_metric_observe(metrics(q), "mox_queue_attempt_duration_seconds", NULL, 0,
+                       (double)(now_ms(q) - a->started_ms) / 1000.0);
     unlink_attempt(q, a);
     attempt_free(a);
     atomic_store(&q->wake, 1);
@@ -1079,6 +1099,7 @@ static int start_one(mox_queue *q, int64_t now, mox_errinfo *ei)
         return nomem(ei);
     }
     a->dest->active++;
+    a->started_ms = now;
     a->info.msg = &a->msg;
     a->info.rcpts = a->rcpts;
     a->info.nrcpts = a->n;

@@ -529,6 +529,13 @@ struct cand {
     char *domain;
 };
 
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    int c = strcmp(x->domain, y->domain);
+    return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
 struct cand_list {
     const moxi_sqldrv *drv;
     struct cand c[16];
@@ -621,6 +628,11 @@ static int claim_locked(sqlstore *s, const mox_queue_claim_req *req, int *slot,
             rc = e;
             break;
         }
+        /* Slot rows are the only rows a claim can wait for (PostgreSQL
+         * locks a conflicting row even when the upsert's WHERE refuses
+         * it); taking them in one global order, by domain, keeps two
+         * claims from waiting for each other in a cycle. */
+        qsort(cl.c, cl.n, sizeof cl.c[0], cmp_cand);
         int progress = 0;
         for (size_t i = 0; i < cl.n && rc == MOX_ERR_NOTFOUND; i++) {
             const char *dom = cl.c[i].domain;

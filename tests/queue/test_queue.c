@@ -30,7 +30,24 @@ static int64_t vwall(void *ctx)
     return vnow_ns;
 }
 static mox_clock vclock = {sizeof(mox_clock), NULL, vwall, NULL};
-static mox_env venv = {sizeof(mox_env), NULL, NULL, &vclock, NULL};
+static int n_delivered_metric, n_attempt_metric;
+static void m_count(void *ctx, const char *name, const mox_metric_label *l, size_t nl, double d)
+{
+    (void)ctx;
+    (void)d;
+    if (!strcmp(name, "mox_queue_delivery_total") && nl == 1 && !strcmp(l[0].value, "delivered"))
+        n_delivered_metric++;
+}
+static void m_observe(void *ctx, const char *name, const mox_metric_label *l, size_t nl, double v)
+{
+    (void)ctx;
+    (void)l;
+    (void)nl;
+    if (!strcmp(name, "mox_queue_attempt_duration_seconds") && v >= 0)
+        n_attempt_metric++;
+}
+static mox_metrics vmetrics = {sizeof(mox_metrics), NULL, m_count, m_observe};
+static mox_env venv = {sizeof(mox_env), NULL, &vmetrics, &vclock, NULL};
 
 static void advance_s(double s)
 {
@@ -222,6 +239,7 @@ static int setup_common(void **state, int backend)
         snprintf(f->path, sizeof f->path, "%s/queue.db", f->dir);
     }
     vnow_ns = 1800000000LL * 1000000000LL;
+    n_delivered_metric = n_attempt_metric = 0;
     f->st = open_store(f, NULL);
     mox_queue_config_init(&f->cfg, sizeof f->cfg);
     f->cfg.env = &venv;
@@ -361,6 +379,24 @@ static int count_t(void *ctx, const mox_queue_retired *t)
     return 0;
 }
 
+static int first_fn(void *ctx, const mox_queue_msg *m, const mox_queue_rcpt *r)
+{
+    (void)m;
+    *(int64_t *)ctx = r->id;
+    return 1;
+}
+
+/* The first recipient id of a message. */
+static int64_t first_id(fix *f, int64_t msg_id)
+{
+    mox_queue_filter flt = MOX_QUEUE_FILTER_INIT;
+    flt.msg_id = msg_id;
+    int64_t id = 0;
+    assert_int_equal(mox_queue_list(f->q, &flt, first_fn, &id, NULL), MOX_OK);
+    assert_true(id > 0);
+    return id;
+}
+
 static size_t nqueued(fix *f, const mox_queue_filter *flt)
 {
     struct counter c;
@@ -433,6 +469,8 @@ static void test_deliver_batched(void **state)
     assert_string_equal(f->att[0].from, "alice@example.org");
     assert_true(f->att[0].len > 20);
     assert_int_equal(count_ev(f, MOX_QUEUE_EVENT_DELIVERED), 3);
+    assert_int_equal(n_delivered_metric, 3);
+    assert_int_equal(n_attempt_metric, 2);
     assert_int_equal(nqueued(f, NULL), 0);
     assert_int_equal(nretired(f, MOX_QUEUE_OUTCOME_DELIVERED), 3);
     assert_int_equal(mox_queue_inflight(f->q), 0);
@@ -693,6 +731,23 @@ static void test_hold_rules_and_operations(void **state)
     assert_int_equal(mox_queue_list(f->q, &flt, count_q, &c, NULL), MOX_OK);
     assert_int_equal(c.n, 3);
     assert_int_equal(c.attempts[0], 2);
+    /* by recipient id */
+    memset(&c, 0, sizeof c);
+    mox_queue_filter byid = MOX_QUEUE_FILTER_INIT;
+    int64_t want_ids[1];
+    {
+        struct counter cc;
+        memset(&cc, 0, sizeof cc);
+        assert_int_equal(mox_queue_list(f->q, &flt, count_q, &cc, NULL), MOX_OK);
+        assert_int_equal(cc.n, 3);
+    }
+    want_ids[0] = first_id(f, id2);
+    byid.ids = want_ids;
+    byid.nids = 1;
+    assert_int_equal(mox_queue_hold(f->q, &byid, &n, NULL), MOX_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(mox_queue_release(f->q, &byid, &n, NULL), MOX_OK);
+    assert_int_equal(n, 1);
     mox_queue_filter one = MOX_QUEUE_FILTER_INIT;
     one.msg_id = id2;
     one.limit = 1;
