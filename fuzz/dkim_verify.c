@@ -12,6 +12,7 @@
  * verifier ends DONE exactly when eof was fed and every question
  * answered, and every result is well formed. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,10 +36,12 @@ static int64_t wall(void *ctx)
     return 4000000000LL * 1000000000LL;
 }
 
-#define CHECK(c)        \
-    do {                \
-        if (!(c))       \
-            abort();    \
+#define CHECK(c)                                                    \
+    do {                                                            \
+        if (!(c)) {                                                 \
+            fprintf(stderr, "%s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c); \
+            abort();                                                \
+        }                                                           \
     } while (0)
 
 static uint64_t rng;

@@ -36,8 +36,9 @@ static const char *usage_text =
 
 typedef struct conn {
     int fd;
-    mox_tls *tls;
+    mox_tls_socket *tls;
     int64_t connect_timeout_ns;
+    int verify; /* MOX_TLS_VERIFY_NONE or _WEBPKI */
 } conn;
 
 static int64_t mono(void) { return mox_clock_mono_ns(NULL); }
@@ -135,9 +136,9 @@ static int flush(conn *k, mox_smtp_client *c)
             return 0;
         long w;
         if (k->tls) {
-            w = mox_tls_write(k->tls, p, n);
+            w = (long)mox_tls_socket_write(k->tls, p, n);
             if (w == MOX_ERR_AGAIN) {
-                short ev = mox_tls_wants(k->tls) == MOX_TLS_WANT_READ ? POLLIN : POLLOUT;
+                short ev = (mox_tls_socket_wants(k->tls) & MOX_WANT_WRITE) ? POLLOUT : POLLIN;
                 int r = wait_fd(k->fd, ev, mox_smtp_client_deadline(c));
                 if (r == 0) {
                     mox_smtp_client_timeout(c);
@@ -169,13 +170,17 @@ static int handshake(conn *k, mox_tls_config *tc, const char *host, mox_smtp_cli
 {
     mox_errinfo ei;
     mox_errinfo_clear(&ei);
-    int rc = mox_tls_new(&k->tls, tc, k->fd, host, &ei);
+    mox_tls_request req = MOX_TLS_REQUEST_INIT;
+    req.role = MOX_TLS_ROLE_CLIENT;
+    req.server_name = host;
+    req.verify = k->verify;
+    int rc = mox_tls_socket_new(&k->tls, tc, k->fd, &req, &ei);
     int64_t deadline = mono() + k->connect_timeout_ns;
     while (rc == MOX_OK) {
-        rc = mox_tls_handshake(k->tls, &ei);
+        rc = mox_tls_socket_handshake(k->tls, &ei);
         if (rc != MOX_ERR_AGAIN)
             break;
-        short ev = mox_tls_wants(k->tls) == MOX_TLS_WANT_WRITE ? POLLOUT : POLLIN;
+        short ev = (mox_tls_socket_wants(k->tls) & MOX_WANT_WRITE) ? POLLOUT : POLLIN;
         if (wait_fd(k->fd, ev, deadline) <= 0) {
             snprintf(ei.msg, sizeof ei.msg, "TLS handshake timed out");
             rc = MOX_ERR_TIMEOUT;
@@ -185,24 +190,20 @@ static int handshake(conn *k, mox_tls_config *tc, const char *host, mox_smtp_cli
     }
     if (rc != MOX_OK) {
         snprintf(err, errsz, "%s", ei.msg);
-        mox_tls_free(k->tls);
+        mox_tls_socket_free(k->tls);
         k->tls = NULL;
         mox_smtp_client_tls_done(c, 0, NULL);
         return -1;
     }
-    unsigned char uq[64], ex[64];
-    size_t uql = 0, exl = 0;
+    mox_tls_info ti = MOX_TLS_INFO_INIT;
+    mox_tls_get_info(mox_tls_socket_tls(k->tls), &ti);
     mox_smtp_client_tls_info info = MOX_SMTP_CLIENT_TLS_INFO_INIT;
-    info.version = mox_tls_version(k->tls);
-    info.cipher = mox_tls_cipher(k->tls);
-    if (mox_tls_channel_binding(k->tls, MOX_TLS_CB_UNIQUE, uq, sizeof uq, &uql) == MOX_OK) {
-        info.tls_unique = uq;
-        info.tls_unique_len = uql;
-    }
-    if (mox_tls_channel_binding(k->tls, MOX_TLS_CB_EXPORTER, ex, sizeof ex, &exl) == MOX_OK) {
-        info.tls_exporter = ex;
-        info.tls_exporter_len = exl;
-    }
+    info.version = ti.version;
+    info.cipher = ti.cipher;
+    info.tls_unique = ti.tls_unique;
+    info.tls_unique_len = ti.tls_unique_len;
+    info.tls_exporter = ti.tls_exporter;
+    info.tls_exporter_len = ti.tls_exporter_len;
     return mox_smtp_client_tls_done(c, 1, &info) == MOX_OK ? 0 : -1;
 }
 
@@ -335,7 +336,7 @@ static int run_send(int argc, char **argv)
     mox_tls_config *tc = NULL;
     mox_smtp_client_sasl *sasl = NULL;
     mox_smtp_client *c = NULL;
-    conn k = {-1, NULL, (int64_t)(timeout * 1e9)};
+    conn k = {-1, NULL, (int64_t)(timeout * 1e9), MOX_TLS_VERIFY_NONE};
     char err[512] = "";
     mox_logger lg = MOX_LOGGER_INIT;
     mox_env env = MOX_ENV_INIT;
@@ -401,6 +402,7 @@ static int run_send(int argc, char **argv)
         /* Opportunistic STARTTLS is unverified: a certificate problem must
          * not make delivery worse than plaintext would be. */
         to_opt.insecure = insecure || (!starttls && !implicit);
+        k.verify = to_opt.insecure ? MOX_TLS_VERIFY_NONE : MOX_TLS_VERIFY_WEBPKI;
         mox_errinfo ei;
         mox_errinfo_clear(&ei);
         if (mox_tls_config_new_client(&tc, &to_opt, &ei) != MOX_OK) {
@@ -476,9 +478,9 @@ static int run_send(int argc, char **argv)
             mox_smtp_client_quit(c);
             continue;
         }
-        if (!(k.tls && mox_tls_pending(k.tls))) {
+        if (!(k.tls && mox_tls_socket_pending(k.tls))) {
             short ev = POLLIN;
-            if (k.tls && mox_tls_wants(k.tls) == MOX_TLS_WANT_WRITE)
+            if (k.tls && (mox_tls_socket_wants(k.tls) & MOX_WANT_WRITE))
                 ev = POLLOUT;
             int r = wait_fd(k.fd, ev, mox_smtp_client_deadline(c));
             if (r == 0) {
@@ -490,7 +492,8 @@ static int run_send(int argc, char **argv)
                 continue;
             }
         }
-        long n = k.tls ? mox_tls_read(k.tls, rbuf, sizeof rbuf) : recv(k.fd, rbuf, sizeof rbuf, 0);
+        long n = k.tls ? (long)mox_tls_socket_read(k.tls, rbuf, sizeof rbuf)
+                       : recv(k.fd, rbuf, sizeof rbuf, 0);
         if (!k.tls && n < 0 && (errno == EAGAIN || errno == EINTR))
             continue;
         if (k.tls && n == MOX_ERR_AGAIN)
@@ -503,7 +506,7 @@ static int run_send(int argc, char **argv)
             continue;
     }
     if (k.tls)
-        mox_tls_close(k.tls);
+        mox_tls_socket_close(k.tls);
 
     const mox_smtp_client_delivery *d = mox_smtp_client_get_delivery(c);
     const mox_smtp_client_outcome *fail = mox_smtp_client_failure(c);
@@ -575,7 +578,7 @@ static int run_send(int argc, char **argv)
 out:
     mox_smtp_client_free(c);
     mox_smtp_client_sasl_free(sasl);
-    mox_tls_free(k.tls);
+    mox_tls_socket_free(k.tls);
     mox_tls_config_free(tc);
     if (k.fd >= 0)
         close(k.fd);

@@ -164,7 +164,7 @@ static void conn_free(moxd_conn *c)
     srv->nconns--;
     moxd_txn_clear(c);
     mox_smtp_server_free(c->s);
-    mox_tls_free(c->tls);
+    mox_tls_socket_free(c->tls);
     free(c->out_http.data);
     free(c);
 }
@@ -175,7 +175,7 @@ void moxd_conn_close(moxd_conn *c)
         return;
     moxd_server *srv = c->srv;
     if (c->tls && c->tls_state == TLS_ACTIVE)
-        mox_tls_close(c->tls);
+        mox_tls_socket_close(c->tls);
     epoll_ctl(srv->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
@@ -201,10 +201,8 @@ void moxd_conn_unref(moxd_conn *c)
 
 static long raw_read(moxd_conn *c, void *buf, size_t n)
 {
-    if (c->tls) {
-        long r = mox_tls_read(c->tls, buf, n);
-        return r;
-    }
+    if (c->tls)
+        return (long)mox_tls_socket_read(c->tls, buf, n);
     ssize_t r = recv(c->fd, buf, n, 0);
     if (r < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MOX_ERR_AGAIN
@@ -215,7 +213,7 @@ static long raw_read(moxd_conn *c, void *buf, size_t n)
 static long raw_write(moxd_conn *c, const void *buf, size_t n)
 {
     if (c->tls)
-        return mox_tls_write(c->tls, buf, n);
+        return (long)mox_tls_socket_write(c->tls, buf, n);
     ssize_t r = send(c->fd, buf, n, MSG_NOSIGNAL);
     if (r < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? MOX_ERR_AGAIN
@@ -297,18 +295,13 @@ static void feed(moxd_conn *c)
     }
 }
 
-static void tls_info_fill(moxd_conn *c, mox_smtp_server_tls_info *ti, char *ver, size_t vl,
-                          char *ciph, size_t cl, char *cert, size_t certl)
+static void tls_info_fill(moxd_conn *c, const mox_tls_info *info, mox_smtp_server_tls_info *ti,
+                          char *cert, size_t certl)
 {
-    snprintf(ver, vl, "%s", mox_tls_version_name(mox_tls_version(c->tls)));
-    snprintf(ciph, cl, "%s", mox_tls_cipher(c->tls));
-    for (char *p = ciph; *p; p++)
-        if (*p == '-')
-            *p = '_'; /* mbedTLS names use '-', IANA names '_' */
-    ti->version = ver;
-    ti->cipher = ciph;
-    unsigned char spki[32];
-    if (mox_tls_peer_spki_sha256(c->tls, spki) == MOX_OK) {
+    ti->version = mox_tls_version_name(info->version);
+    ti->cipher = info->cipher; /* IANA name, static storage */
+    if (info->peer_cert) {
+        const unsigned char *spki = info->peer_spki_sha256;
         static const char hx[] = "0123456789abcdef";
         size_t k = 0;
         k += (size_t)snprintf(cert, certl, "spki-sha256:");
@@ -324,10 +317,8 @@ static void tls_info_fill(moxd_conn *c, mox_smtp_server_tls_info *ti, char *ver,
             c->account = a;
         }
     }
-    ti->cb_types = MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_UNIQUE);
-    unsigned char tmp[64];
-    size_t tl;
-    if (mox_tls_channel_binding(c->tls, MOX_TLS_CB_EXPORTER, tmp, sizeof tmp, &tl) == MOX_OK)
+    ti->cb_types = info->tls_unique ? MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_UNIQUE) : 0;
+    if (info->tls_exporter)
         ti->cb_types |= MOX_SASL_CB_BIT(MOX_SASL_CB_TLS_EXPORTER);
     ti->binding = moxd_channel_binding;
     ti->binding_ctx = c;
@@ -336,12 +327,18 @@ static void tls_info_fill(moxd_conn *c, mox_smtp_server_tls_info *ti, char *ver,
 int moxd_channel_binding(void *ctx, mox_sasl_cb_type type, unsigned char *out, size_t *out_len)
 {
     moxd_conn *c = ctx;
-    if (!c->tls)
+    mox_tls_info info = MOX_TLS_INFO_INIT;
+    if (!c->tls || mox_tls_get_info(mox_tls_socket_tls(c->tls), &info) != MOX_OK)
         return MOX_ERR_STATE;
-    return mox_tls_channel_binding(c->tls,
-                                   type == MOX_SASL_CB_TLS_EXPORTER ? MOX_TLS_CB_EXPORTER
-                                                                    : MOX_TLS_CB_UNIQUE,
-                                   out, MOX_SASL_CB_MAX, out_len);
+    const unsigned char *b = type == MOX_SASL_CB_TLS_EXPORTER ? info.tls_exporter : info.tls_unique;
+    size_t bl = type == MOX_SASL_CB_TLS_EXPORTER ? info.tls_exporter_len : info.tls_unique_len;
+    if (!b)
+        return MOX_ERR_UNSUPPORTED;
+    if (bl > MOX_SASL_CB_MAX)
+        return MOX_ERR_LIMIT;
+    memcpy(out, b, bl);
+    *out_len = bl;
+    return MOX_OK;
 }
 
 static int start_tls(moxd_conn *c)
@@ -350,7 +347,7 @@ static int start_tls(moxd_conn *c)
     /* Anything pipelined after STARTTLS came in the clear: never let it
      * through as if it were protected (CVE-2011-0411 class). */
     c->in_len = 0;
-    if (mox_tls_new(&c->tls, c->l->tls, c->fd, NULL, &ei) != MOX_OK) {
+    if (mox_tls_socket_new(&c->tls, c->l->tls, c->fd, NULL, &ei) != MOX_OK) {
         moxd_logf(c->srv, MOX_LOG_ERROR, "tls setup", "cid", c->cid, "err", ei.msg);
         return -1;
     }
@@ -363,12 +360,12 @@ static void handshake(moxd_conn *c)
 {
     mox_errinfo ei;
     mox_errinfo_clear(&ei);
-    int rc = mox_tls_handshake(c->tls, &ei);
+    int rc = mox_tls_socket_handshake(c->tls, &ei);
     if (rc == MOX_ERR_AGAIN)
         return;
     moxd_server *srv = c->srv;
     if (rc != MOX_OK) {
-        const char *f = mox_tls_failure(c->tls);
+        const char *f = mox_tls_failure(mox_tls_socket_tls(c->tls));
         count(srv, "moxd_tls_handshake_failed_total", "reason", f[0] ? f : "other");
         moxd_logf(srv, MOX_LOG_INFO, "tls handshake failed", "cid", c->cid, "reason",
                   f[0] ? f : ei.msg);
@@ -378,10 +375,12 @@ static void handshake(moxd_conn *c)
         return;
     }
     c->tls_state = TLS_ACTIVE;
-    char ver[16], ciph[96], cert[100];
+    char cert[100];
+    mox_tls_info info = MOX_TLS_INFO_INIT;
+    mox_tls_get_info(mox_tls_socket_tls(c->tls), &info);
     mox_smtp_server_tls_info ti = MOX_SMTP_SERVER_TLS_INFO_INIT;
-    tls_info_fill(c, &ti, ver, sizeof ver, ciph, sizeof ciph, cert, sizeof cert);
-    count(srv, "moxd_tls_handshake_total", "resumed", mox_tls_resumed(c->tls) ? "yes" : "no");
+    tls_info_fill(c, &info, &ti, cert, sizeof cert);
+    count(srv, "moxd_tls_handshake_total", "resumed", info.resumed ? "yes" : "no");
     if (mox_smtp_server_tls_started(c->s, &ti) != MOX_OK) {
         moxd_conn_close(c);
         return;
@@ -487,19 +486,19 @@ static void conn_run(moxd_conn *c)
     /* What to wait for. */
     unsigned ev = 0;
     if (c->tls_state == TLS_HANDSHAKE) {
-        int w = mox_tls_wants(c->tls);
-        ev = (w & MOX_TLS_WANT_WRITE) ? EPOLLOUT : EPOLLIN;
+        unsigned w = mox_tls_socket_wants(c->tls);
+        ev = (w & MOX_WANT_WRITE) ? EPOLLOUT : EPOLLIN;
     } else {
         unsigned st = mox_smtp_server_state(c->s);
         if ((st & MOX_SMTP_SERVER_WANT_READ) && c->in_len < sizeof c->in && !c->eof)
             ev |= EPOLLIN;
         if (st & MOX_SMTP_SERVER_WANT_WRITE)
             ev |= EPOLLOUT;
-        if (c->tls && (ev & EPOLLOUT) && mox_tls_wants(c->tls) == MOX_TLS_WANT_READ)
+        if (c->tls && (ev & EPOLLOUT) && (mox_tls_socket_wants(c->tls) & MOX_WANT_READ))
             ev |= EPOLLIN;
         c->timer = (st & MOX_SMTP_SERVER_TIMER) ? mox_smtp_server_due_ns(c->s) : -1;
         /* Decrypted bytes already buffered give no epoll event. */
-        if (c->tls && mox_tls_pending(c->tls) && (ev & EPOLLIN) && c->in_len < sizeof c->in)
+        if (c->tls && mox_tls_socket_pending(c->tls) && (ev & EPOLLIN) && c->in_len < sizeof c->in)
             c->timer = moxd_now_ns();
     }
     ep_set(srv, c, ev);

@@ -45,7 +45,7 @@ typedef struct moxd_conn {
     char ip[64];
     char local_ip[64];
     char cid[24];
-    mox_tls *tls;
+    mox_tls_socket *tls;
     int tls_state;
     int implicit_started;
     mox_smtp_server *s;

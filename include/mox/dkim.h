@@ -405,9 +405,10 @@ MOX_API int64_t mox_dkim_signer_feed(mox_dkim_signer *s, const void *data, size_
 
 /* Ends the message and computes the signatures (RFC 6376 §5). Errors
  * (recorded for mox_engine_error, which then has ei.detail): MOX_ERR_STATE
- * (second eof, or after a failure), MOX_ERR_SYNTAX (the message has no
- * From field, which RFC 6376 §5.4 requires to be signed;
- * MOX_DKIM_ERR_HEADERS), MOX_ERR_LIMIT (header section over the limits,
+ * (second eof, or after a failure), MOX_ERR_SYNTAX with
+ * MOX_DKIM_ERR_HEADERS (the message has no From field, which RFC 6376
+ * §5.4 requires to be signed; or its first line is a continuation line,
+ * which would join the prepended field, RFC 5322 §2.2), MOX_ERR_LIMIT (header section over the limits,
  * or a value too long for a field), MOX_ERR_CRYPTO (the key failed to
  * sign), MOX_ERR_NOMEM. After any error the signer has failed. */
 MOX_API int mox_dkim_signer_eof(mox_dkim_signer *s);

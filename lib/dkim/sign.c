@@ -234,7 +234,7 @@ static int broken(mox_dkim_signer *s, int rc, int detail, const char *what)
                          "or a value is too long for a field",
                          what, s->cfg.max_header_bytes, s->cfg.max_header_fields);
     else if (rc == MOX_ERR_SYNTAX)
-        moxi_engine_fail(&s->eng, rc, "the message has no From header field");
+        moxi_engine_fail(&s->eng, rc, "%s", what);
     else if (rc == MOX_ERR_CRYPTO)
         moxi_engine_fail(&s->eng, rc, "signing failed");
     else
@@ -378,6 +378,16 @@ static size_t count_fields(const moxi_dkim_hdrs *h, const char *name)
     return n;
 }
 
+/* The instance an oversigned name adds. Never for DKIM-Signature: the
+ * field being made is inserted above the others, so a verifier selecting
+ * bottom-up would take that extra instance to be the new field itself,
+ * which RFC 6376 §5.4 forbids to sign ("MUST NOT be included in its own
+ * h= tag"), and the signature would never verify. */
+static size_t oversign_extra(const struct spec *sp, const char *name)
+{
+    return sp->oversign && moxi_strncasecmp(name, "dkim-signature", 15) ? 1 : 0;
+}
+
 static int sign_one(mox_dkim_signer *s, const struct spec *sp, int64_t now, mox_buf *out)
 {
     const moxi_dkim_body *b = &s->bodies[sp->body];
@@ -385,13 +395,13 @@ static int sign_one(mox_dkim_signer *s, const struct spec *sp, int64_t now, mox_
      * (an instance added later then breaks the signature). */
     size_t nh = 0;
     for (size_t i = 0; i < sp->nnames; i++)
-        nh += count_fields(&s->hdrs, sp->names[i]) + (sp->oversign ? 1 : 0);
+        nh += count_fields(&s->hdrs, sp->names[i]) + oversign_extra(sp, sp->names[i]);
     char **hl = mox_calloc(nh ? nh : 1, sizeof *hl);
     if (!hl)
         return MOX_ERR_NOMEM;
     size_t k = 0;
     for (size_t i = 0; i < sp->nnames; i++) {
-        size_t c = count_fields(&s->hdrs, sp->names[i]) + (sp->oversign ? 1 : 0);
+        size_t c = count_fields(&s->hdrs, sp->names[i]) + oversign_extra(sp, sp->names[i]);
         while (c--)
             hl[k++] = sp->names[i];
     }
@@ -472,7 +482,14 @@ int mox_dkim_signer_eof(mox_dkim_signer *s)
         return broken(s, rc, 0, "eof");
     /* RFC 6376 §5.4: From must be signed, so it must be there */
     if (!count_fields(&s->hdrs, "From"))
-        return broken(s, MOX_ERR_SYNTAX, MOX_DKIM_ERR_HEADERS, "eof");
+        return broken(s, MOX_ERR_SYNTAX, MOX_DKIM_ERR_HEADERS,
+                      "the message has no From header field");
+    /* RFC 5322 §2.2: a field starts with its name. A first line that is a
+     * continuation would join the DKIM-Signature field once that is
+     * prepended, and break it. */
+    if (s->hdrs.buf.len && (s->hdrs.buf.data[0] == ' ' || s->hdrs.buf.data[0] == '\t'))
+        return broken(s, MOX_ERR_SYNTAX, MOX_DKIM_ERR_HEADERS,
+                      "the message starts with a folded (continuation) line");
     for (size_t i = 0; i < s->nbodies; i++)
         moxi_dkim_body_finish(&s->bodies[i]);
     int64_t now = mox_clock_wall_ns(s->cfg.env ? s->cfg.env->clock : NULL) / 1000000000;

@@ -1,9 +1,9 @@
-/* TLS transport adapter (mbedTLS 2.28): server side. */
+/* TLS engine (mbedTLS 2.28): server configuration, certificate selection
+ * by SNI, and the failure classes of server handshakes. */
 #include <arpa/inet.h>
 #include <string.h>
 
 #include <mbedtls/error.h>
-#include <mbedtls/net_sockets.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
@@ -13,8 +13,6 @@
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 
-#include "core/core_priv.h"
-#include "mox/tls.h"
 #include "tls/tls_priv.h"
 
 static void cert_free(moxi_tls_cert *c)
@@ -37,17 +35,6 @@ void moxi_tls_server_config_free(mox_tls_config *cfg)
     mox_free(cfg->hostname);
     if (cfg->role == MOXI_TLS_ROLE_SERVER)
         mbedtls_ssl_ticket_free(&cfg->ticket);
-}
-
-static int is_ip_literal(const char *s, size_t n)
-{
-    char tmp[64];
-    unsigned char b[16];
-    if (n >= sizeof tmp)
-        return 0;
-    memcpy(tmp, s, n);
-    tmp[n] = 0;
-    return inet_pton(AF_INET, tmp, b) == 1 || inet_pton(AF_INET6, tmp, b) == 1;
 }
 
 /* Does certificate name `pat` (lower case, maybe "*.x") cover `name`? */
@@ -80,13 +67,18 @@ static moxi_tls_cert *find_cert(const mox_tls_config *cfg, const char *name, siz
 static int on_sni(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, size_t n)
 {
     mox_tls_config *cfg = p;
-    mox_tls *t = cfg->current;
+    /* The context lives inside its connection, whose BIO context is the
+     * connection itself; anything else (a bare context on this config)
+     * only gets its certificate chosen. */
+    mox_tls *t = (mox_tls *)(void *)((char *)ssl - offsetof(mox_tls, ssl));
+    if (ssl->p_bio != t)
+        t = NULL;
     if (t && n < sizeof t->sni) {
         for (size_t i = 0; i < n; i++)
             t->sni[i] = (char)moxi_lower(name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?');
         t->sni[n] = 0;
     }
-    if (is_ip_literal((const char *)name, n))
+    if (moxi_tls_is_ip((const char *)name, n))
         return 0; /* RFC 6066 forbids it; be lenient and use the fallback */
     moxi_tls_cert *c = find_cert(cfg, (const char *)name, n);
     if (!c) {
@@ -97,6 +89,8 @@ static int on_sni(void *p, mbedtls_ssl_context *ssl, const unsigned char *name, 
         }
         return 0;
     }
+    if (t)
+        t->own = c;
     return mbedtls_ssl_set_hs_own_cert(ssl, &c->crt, &c->key);
 }
 
@@ -114,11 +108,13 @@ static int accept_any(void *p, mbedtls_x509_crt *crt, int depth, uint32_t *flags
 int mox_tls_config_new_server(mox_tls_config **out, const mox_tls_server_options *opt,
                               mox_errinfo *ei)
 {
-    if (!out || !opt || opt->size < sizeof(size_t))
-        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
+    if (!out)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL out");
     *out = NULL;
+    if (!opt || opt->size < sizeof(size_t))
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL options or options without size");
     mox_tls_server_options o = MOX_TLS_SERVER_OPTIONS_INIT;
-    memcpy(&o, opt, opt->size < sizeof o ? opt->size : sizeof o);
+    moxi_copy_sized(&o, opt, sizeof o);
     if (o.min_version != 0 && o.min_version != MOX_TLS_VERSION_1_2)
         return moxi_fail(ei, MOX_ERR_UNSUPPORTED, 0, SIZE_MAX,
                          "only TLS 1.2 is available as minimum version");
@@ -126,6 +122,9 @@ int mox_tls_config_new_server(mox_tls_config **out, const mox_tls_server_options
     if (!c)
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
     c->role = MOXI_TLS_ROLE_SERVER;
+    c->hs_timeout_ms = o.handshake_timeout_ms ? o.handshake_timeout_ms
+                                              : MOX_TLS_DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    c->clock = o.clock;
     mbedtls_ssl_config_init(&c->conf);
     mbedtls_entropy_init(&c->entropy);
     mbedtls_ctr_drbg_init(&c->drbg);
@@ -155,7 +154,9 @@ int mox_tls_config_new_server(mox_tls_config **out, const mox_tls_server_options
     mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                  MBEDTLS_SSL_MINOR_VERSION_3);
     mbedtls_ssl_conf_sni(&c->conf, on_sni, c);
-    /* Renegotiation is a DoS and confusion vector; SMTP never needs it. */
+    /* Renegotiation is a DoS and confusion vector; SMTP never needs it. A
+     * client's ClientHello after the handshake gets a no_renegotiation
+     * warning (RFC 5246 §7.2.2). */
     mbedtls_ssl_conf_renegotiation(&c->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
     if (o.request_client_cert) {
         mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
@@ -259,7 +260,7 @@ static moxi_tls_cert *cert_new(void)
 }
 
 /* mbedTLS wants PEM NUL-terminated with the NUL counted. */
-static int parse_crt(mbedtls_x509_crt *crt, const void *p, size_t n)
+int moxi_tls_parse_crt(mbedtls_x509_crt *crt, const void *p, size_t n)
 {
     if (n > 0 && ((const char *)p)[n - 1] == 0)
         return mbedtls_x509_crt_parse(crt, p, n);
@@ -296,15 +297,18 @@ static int parse_key(mbedtls_pk_context *pk, const void *p, size_t n)
 int mox_tls_config_add_cert(mox_tls_config *cfg, const void *cert, size_t cert_len,
                             const void *key, size_t key_len, mox_errinfo *ei)
 {
-    if (!cfg || !cert || !key || cfg->role != MOXI_TLS_ROLE_SERVER)
-        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
+    if (!cfg || !cert || !key)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL argument");
+    if (cfg->role != MOXI_TLS_ROLE_SERVER)
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX,
+                         "certificates are added to server configs only");
     if (cfg->prepared)
         return moxi_fail(ei, MOX_ERR_STATE, 0, SIZE_MAX,
                          "certificates must be added before the first connection");
     moxi_tls_cert *c = cert_new();
     if (!c)
         return moxi_fail(ei, MOX_ERR_NOMEM, 0, SIZE_MAX, "out of memory");
-    int m = parse_crt(&c->crt, cert, cert_len);
+    int m = moxi_tls_parse_crt(&c->crt, cert, cert_len);
     if (m != 0) {
         cert_free(c);
         if (m == MBEDTLS_ERR_X509_ALLOC_FAILED)
@@ -326,7 +330,7 @@ int mox_tls_config_add_cert_file(mox_tls_config *cfg, const char *cert_file,
                                  const char *key_file, mox_errinfo *ei)
 {
     if (!cfg || !cert_file || !key_file)
-        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL argument");
     mox_buf cb = MOX_BUF_INIT, kb = MOX_BUF_INIT;
     int rc = moxi_read_file(cert_file, &cb, ei);
     if (rc == MOX_OK)
@@ -365,11 +369,12 @@ int moxi_tls_server_prepare(mox_tls_config *cfg, mox_errinfo *ei)
         moxi_tls_mbed_msg(ei, MOX_ERR_NOMEM, m, "server certificate");
         return MOX_ERR_NOMEM;
     }
+    cfg->fallback = fb;
     cfg->prepared = 1;
     return MOX_OK;
 }
 
-static int spki_hash(const mbedtls_pk_context *pk, unsigned char out[32])
+int moxi_tls_spki_hash(const mbedtls_pk_context *pk, unsigned char out[32])
 {
     /* RSA 4096 SPKI is about 550 bytes; leave room. */
     unsigned char der[2048];
@@ -381,20 +386,11 @@ static int spki_hash(const mbedtls_pk_context *pk, unsigned char out[32])
     return MOX_OK;
 }
 
-int moxi_tls_server_handshake_done(mox_tls *t, mox_errinfo *ei)
-{
-    const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
-    t->have_spki = 0;
-    if (peer && spki_hash(&peer->pk, t->spki) == MOX_OK)
-        t->have_spki = 1;
-    (void)ei;
-    return MOX_OK;
-}
-
-static const char *alert_name(unsigned char a)
+const char *moxi_tls_alert_name(unsigned a)
 {
     switch (a) {
     case 0: return "close_notify";
+    case 21: return "decryption_failed";
     case 10: return "unexpected_message";
     case 20: return "bad_record_mac";
     case 22: return "record_overflow";
@@ -414,6 +410,7 @@ static const char *alert_name(unsigned char a)
     case 80: return "internal_error";
     case 86: return "inappropriate_fallback";
     case 90: return "user_canceled";
+    case 100: return "no_renegotiation";
     case 109: return "missing_extension";
     case 110: return "unsupported_extension";
     case 112: return "unrecognized_name";
@@ -440,7 +437,7 @@ void moxi_tls_server_classify(mox_tls *t, int m)
         f = "unsupported-version";
     } else if (m == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
         unsigned char a = t->ssl.in_msg ? t->ssl.in_msg[1] : 255;
-        const char *nm = alert_name(a);
+        const char *nm = moxi_tls_alert_name(a);
         if (nm)
             snprintf(buf, sizeof buf, "alert-%s", nm);
         else
@@ -449,32 +446,8 @@ void moxi_tls_server_classify(mox_tls *t, int m)
     } else if (m == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN ||
                m == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE) {
         f = "no-shared-cipher";
-    } else if (m == MBEDTLS_ERR_NET_RECV_FAILED || m == MBEDTLS_ERR_NET_SEND_FAILED) {
-        f = "io";
     }
     snprintf(t->failure, sizeof t->failure, "%s", f);
-}
-
-const char *mox_tls_sni(const mox_tls *t) { return t ? t->sni : ""; }
-
-int mox_tls_resumed(const mox_tls *t) { return t && t->done ? t->resumed : 0; }
-
-int mox_tls_peer_spki_sha256(const mox_tls *t, unsigned char out[32])
-{
-    if (!t || !out)
-        return MOX_ERR_INVAL;
-    if (!t->done)
-        return MOX_ERR_STATE;
-    if (t->cfg->role != MOXI_TLS_ROLE_SERVER) {
-        const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
-        if (!peer)
-            return MOX_ERR_NOTFOUND;
-        return spki_hash(&peer->pk, out);
-    }
-    if (!t->have_spki)
-        return MOX_ERR_NOTFOUND;
-    memcpy(out, t->spki, 32);
-    return MOX_OK;
 }
 
 const char *mox_tls_failure(const mox_tls *t) { return t ? t->failure : ""; }
@@ -494,17 +467,17 @@ int mox_tls_cert_spki_sha256(const void *cert, size_t len, unsigned char out[32]
                              mox_errinfo *ei)
 {
     if (!cert || !out)
-        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "invalid argument");
+        return moxi_fail(ei, MOX_ERR_INVAL, 0, SIZE_MAX, "NULL argument");
     mbedtls_x509_crt crt;
     mbedtls_x509_crt_init(&crt);
-    int m = parse_crt(&crt, cert, len);
+    int m = moxi_tls_parse_crt(&crt, cert, len);
     int rc = MOX_OK;
     if (m == MBEDTLS_ERR_X509_ALLOC_FAILED)
         rc = moxi_fail(ei, MOX_ERR_NOMEM, m, SIZE_MAX, "out of memory");
     else if (m != 0 || !crt.version) {
         moxi_tls_mbed_msg(ei, MOX_ERR_SYNTAX, m, "certificate");
         rc = MOX_ERR_SYNTAX;
-    } else if (spki_hash(&crt.pk, out) != MOX_OK)
+    } else if (moxi_tls_spki_hash(&crt.pk, out) != MOX_OK)
         rc = moxi_fail(ei, MOX_ERR_CRYPTO, 0, SIZE_MAX, "cannot encode the public key");
     mbedtls_x509_crt_free(&crt);
     return rc;

@@ -1565,6 +1565,14 @@ static void test_sign_errors(void **state)
     assert_null(mox_dkim_signer_result(s));
     assert_int_equal(mox_dkim_signer_eof(s), MOX_ERR_STATE);
     mox_dkim_signer_free(s);
+    /* a first line that is a continuation (found by the fuzzer: the
+     * prepended field would swallow it) */
+    assert_int_equal(mox_dkim_signer_new(&s, NULL, &p, 1, &ei), MOX_OK);
+    SFEED(s, " x\r\nFrom: a@b.c\r\n\r\n", 19);
+    assert_int_equal(mox_dkim_signer_eof(s), MOX_ERR_SYNTAX);
+    assert_int_equal(mox_engine_error(mox_dkim_signer_engine(s))->detail, MOX_DKIM_ERR_HEADERS);
+    assert_non_null(strstr(mox_engine_error(mox_dkim_signer_engine(s))->msg, "continuation"));
+    mox_dkim_signer_free(s);
     /* explicit list, no oversigning, Unicode domain becomes A-labels */
     p.headers = "from:subject:x-absent";
     p.oversign = 0;
@@ -1578,6 +1586,32 @@ static void test_sign_errors(void **state)
     assert_null(strstr((char *)out.data, " t="));
     mox_dkim_signer_free(s);
     mox_buf_free(&out);
+
+    /* DKIM-Signature in the list is not oversigned: the extra instance
+     * would be the new field itself (RFC 6376 §5.4), found by the fuzzer
+     * as a signature that never verifies. With and without an earlier
+     * signature in the message. */
+    mox_buf rec = MOX_BUF_INIT;
+    assert_int_equal(mox_dkim_privkey_record(ed, &rec), MOX_OK);
+    struct rec recs[] = {{"s._domainkey.example.com", (char *)rec.data, 0}, {NULL, NULL, 0}};
+    mox_dkim_sign_params dp = MOX_DKIM_SIGN_PARAMS_INIT;
+    dp.key = ed;
+    dp.domain = "example.com";
+    dp.selector = "s";
+    dp.headers = "From:DKIM-Signature:Subject";
+    mox_buf once = MOX_BUF_INIT, twice = MOX_BUF_INIT;
+    sign(&dp, 1, sample, sizeof sample - 1, 4096, &once);
+    assert_non_null(strstr((char *)once.data, "h=From:From:Subject:Subject;"));
+    sign(&dp, 1, once.data, once.len, 4096, &twice);
+    assert_non_null(strstr((char *)twice.data, "h=From:From:DKIM-Signature:Subject:Subject;"));
+    mox_dkim_verifier *v = verify(twice.data, twice.len, recs, NULL);
+    assert_int_equal(vcount(v), 2);
+    expect(v, 0, MOX_DKIM_PASS, "");
+    expect(v, 1, MOX_DKIM_PASS, "");
+    mox_dkim_verifier_free(v);
+    mox_buf_free(&once);
+    mox_buf_free(&twice);
+    mox_buf_free(&rec);
     mox_dkim_privkey_free(ed);
 }
 
