@@ -423,7 +423,9 @@ MOX_API int mox_queue_attempt_result(mox_queue *q, mox_queue_attempt *a,
 /* Ends attempt `a`: recipients without an outcome get `rest` (its index
  * ignored; NULL: a temporary failure "attempt ended without a result"),
  * the destination slot is released, and `a` is freed. Touches the store.
- * Errors as mox_queue_attempt_result; `a` is freed in every case. */
+ * Errors as mox_queue_attempt_result; `a` is freed in every case except
+ * MOX_ERR_INVAL for a NULL queue or attempt or an attempt of another
+ * queue (then nothing is touched). */
 MOX_API int mox_queue_attempt_end(mox_queue *q, mox_queue_attempt *a, const mox_queue_result *rest,
                                   mox_errinfo *ei);
 
