@@ -4,15 +4,16 @@
 # config has no imported target: plain find_path/find_library is the one
 # method that works for all of them.
 
-# mox_find_dep(<name> <header> LIBS <lib>... [PC <pkg-config module>])
+# mox_find_dep(<name> <header> LIBS <lib>... [PC <pkg-config module>]
+#              [SUFFIXES <include subdirectory>...])
 # PC names the dependency's pkg-config module: when this machine has it,
 # mox.pc lists it in Requires.private instead of naming the libraries in
 # Libs.private.
 find_package(PkgConfig QUIET)
 function(mox_find_dep name header)
-    cmake_parse_arguments(D "" "PC" "LIBS" ${ARGN})
+    cmake_parse_arguments(D "" "PC" "LIBS;SUFFIXES" ${ARGN})
     string(TOUPPER "${name}" uname)
-    find_path(MOX_${uname}_INCLUDE_DIR ${header})
+    find_path(MOX_${uname}_INCLUDE_DIR ${header} PATH_SUFFIXES ${D_SUFFIXES})
     if(NOT MOX_${uname}_INCLUDE_DIR)
         message(FATAL_ERROR "libmox: ${name}: header ${header} not found (run cmake/setup-debian.sh)")
     endif()
@@ -50,7 +51,16 @@ mox_find_dep(idn2 idn2.h LIBS idn2 PC libidn2)
 mox_find_dep(utf8proc utf8proc.h LIBS utf8proc PC libutf8proc)
 mox_find_dep(psl libpsl.h LIBS psl PC libpsl)
 mox_find_dep(zlib zlib.h LIBS z PC zlib)
+# The queue's stores: SQLite (embedded, one file) and libpq (a PostgreSQL
+# queue shared by several processes). libpq is loaded at run time
+# (dlopen libpq.so.5, lib/queue/store_pg.c): only its header is needed
+# here (Debian puts libpq-fe.h in include/postgresql), and the tests that
+# start a server link it themselves (mox_dep::pq_link).
 mox_find_dep(sqlite3 sqlite3.h LIBS sqlite3 PC sqlite3)
+mox_find_dep(pq libpq-fe.h SUFFIXES postgresql)
+if(MOX_BUILD_TESTS)
+    mox_find_dep(pq_link libpq-fe.h LIBS pq SUFFIXES postgresql)
+endif()
 mox_find_dep(resolv resolv.h LIBS resolv)
 
 if(MOX_BUILD_TESTS)

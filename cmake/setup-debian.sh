@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Build dependencies.
 PKGS="build-essential cmake pkg-config clang libclang-rt-dev
 libmbedtls-dev libsodium-dev libidn2-dev libutf8proc-dev libpsl-dev
-zlib1g-dev libsqlite3-dev libcmocka-dev"
+zlib1g-dev libsqlite3-dev libpq-dev libcmocka-dev"
 
 # Packaging checks: libabigail (abidw, abidiff) for the ABI baseline, and
 # libunistring-dev, which libidn2.pc names for a static link.
@@ -18,7 +18,7 @@ PKGS="$PKGS abigail-tools libunistring-dev"
 # them for TLS.
 PKGS="$PKGS python3 python3-dnslib python3-dkim python3-spf python3-aiosmtpd
 python3-yaml python3-dnspython swaks gsasl msmtp nsd openssl strace libmail-dkim-perl
-libjansson-dev libyaml-dev postfix"
+libjansson-dev libyaml-dev postfix postgresql"
 
 missing=""
 for p in $PKGS; do
@@ -47,4 +47,16 @@ if command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now postfix >/dev/null 2>&1 || true
 fi
 postfix stop >/dev/null 2>&1 || true
+# postgresql is installed for its server binaries (initdb, pg_ctl): the
+# queue tests start their own server in a temporary directory.
+if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now postgresql >/dev/null 2>&1 || true
+fi
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+    for v in /etc/postgresql/*/main; do
+        [ -d "$v" ] || continue
+        ver=$(basename "$(dirname "$v")")
+        pg_ctlcluster "$ver" main stop >/dev/null 2>&1 || true
+    done
+fi
 exit 0

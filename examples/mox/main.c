@@ -15,6 +15,7 @@ static const struct tool_cmd *const commands[] = {
     &tool_cmd_message,
     &tool_cmd_password,
     &tool_cmd_address,
+    &tool_cmd_queue,
     NULL,
 };
 

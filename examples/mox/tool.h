@@ -107,5 +107,6 @@ extern const struct tool_cmd tool_cmd_dkim;
 extern const struct tool_cmd tool_cmd_message;
 extern const struct tool_cmd tool_cmd_password;
 extern const struct tool_cmd tool_cmd_address;
+extern const struct tool_cmd tool_cmd_queue;
 
 #endif

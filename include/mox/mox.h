@@ -22,5 +22,7 @@
 #include "smtp_client.h"
 #include "smtp_server.h"
 #include "tls.h"
+#include "dsn.h"
+#include "queue.h"
 
 #endif
